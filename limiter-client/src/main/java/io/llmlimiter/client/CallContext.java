@@ -1,0 +1,34 @@
+package io.llmlimiter.client;
+
+import java.util.Collection;
+import java.util.Map;
+
+/**
+ * One attempt of an {@code execute}: the call tells the limiter what the provider reported.
+ * Implementations are thread-safe.
+ */
+public interface CallContext {
+
+    /** @return the attempt number, 1 for the first */
+    int attempt();
+
+    /** @return the permit the attempt runs under */
+    Permit permit();
+
+    /**
+     * Reports the usage of a successful response; it is accounted per the target's accounting.
+     * Without it the admission charge stands.
+     *
+     * @param usage what the call used (see {@link Usage#fromResponseBody(String)})
+     */
+    void usage(Usage usage);
+
+    /**
+     * Reports a successful response's headers: provider rate-limit headers there (OpenAI
+     * {@code x-ratelimit-*}, Anthropic {@code anthropic-ratelimit-*}) tell the whole fleet when the
+     * provider's remaining budget runs low. Failed responses carry their headers in the exception.
+     *
+     * @param headers the response headers
+     */
+    void headers(Map<String, ? extends Collection<String>> headers);
+}

@@ -1,0 +1,277 @@
+package io.llmlimiter.client;
+
+import io.llmlimiter.client.internal.ConfigJson;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The budget of one target: any list of limits, a concurrency cap, the lease time-to-live, the
+ * accounting and the retry settings. Configs live in Redis; the scripts read them on every call,
+ * so a change applies to every client at once.
+ *
+ * <p>Built with {@link #builder(Target)}; {@code build()} copies, so a config never changes.
+ * This class is immutable and thread-safe.
+ */
+public final class LimitConfig {
+
+    /** The most concurrent leases a target may allow. */
+    public static final int MAX_CONCURRENT = 1_000_000;
+
+    private final Target target;
+    private final List<Limit> limits;
+    private final int maxConcurrent;
+    private final Duration leaseTtl;
+    private final Accounting accounting;
+    private final RetrySettings retry;
+    private final boolean tested;
+    private final String lastTestDate;
+    private final String testNotes;
+
+    private LimitConfig(Builder b) {
+        this.target = b.target;
+        this.limits = List.copyOf(b.limits);
+        this.maxConcurrent = b.maxConcurrent;
+        this.leaseTtl = b.leaseTtl;
+        this.accounting = b.accounting == null ? Accounting.defaultFor(b.target.provider()) : b.accounting;
+        this.retry = b.retry;
+        this.tested = b.tested;
+        this.lastTestDate = b.lastTestDate;
+        this.testNotes = b.testNotes;
+    }
+
+    /**
+     * @param target the target the config is for
+     * @return a builder with the defaults: no limits, unlimited concurrency, 60 s leases, the
+     *     provider family's accounting and the seed's retry settings
+     */
+    public static Builder builder(Target target) {
+        return new Builder(target);
+    }
+
+    /**
+     * The conservative config an unknown target gets when nobody has configured it:
+     * 10 requests per minute, one call at a time.
+     *
+     * @param target the target
+     * @return the config
+     */
+    public static LimitConfig conservativeDefault(Target target) {
+        return builder(target).limit(new Limit(Resource.REQUESTS, 10, Duration.ofMinutes(1))).maxConcurrent(1).build();
+    }
+
+    /**
+     * Parses a config from JSON ({@code limits} list or the seed's {@code requests_per_minute}).
+     *
+     * @param json the JSON text
+     * @return the config
+     * @throws IllegalArgumentException naming the bad field
+     */
+    public static LimitConfig fromJson(String json) {
+        return ConfigJson.parse(json, null);
+    }
+
+    /** @return the config as JSON, the form stored in Redis and served by the admin API */
+    public String toJson() {
+        return ConfigJson.write(this);
+    }
+
+    /** @return a builder holding this config's values */
+    public Builder toBuilder() {
+        Builder b = new Builder(target);
+        b.limits.addAll(limits);
+        b.maxConcurrent = maxConcurrent;
+        b.leaseTtl = leaseTtl;
+        b.accounting = accounting;
+        b.retry = retry;
+        b.tested = tested;
+        b.lastTestDate = lastTestDate;
+        b.testNotes = testNotes;
+        return b;
+    }
+
+    /** @return the target */
+    public Target target() {
+        return target;
+    }
+
+    /** @return the limits, in the order given */
+    public List<Limit> limits() {
+        return limits;
+    }
+
+    /** @return the most leases held at once, 0 for no cap */
+    public int maxConcurrent() {
+        return maxConcurrent;
+    }
+
+    /** @return how long a lease lives without renewal (a crashed worker's permit frees after it) */
+    public Duration leaseTtl() {
+        return leaseTtl;
+    }
+
+    /** @return how finished calls are counted */
+    public Accounting accounting() {
+        return accounting;
+    }
+
+    /** @return the retry settings */
+    public RetrySettings retry() {
+        return retry;
+    }
+
+    /** @return whether the limits were measured against the real API (see the probe command) */
+    public boolean tested() {
+        return tested;
+    }
+
+    /** @return the date of the last probe, or null */
+    public String lastTestDate() {
+        return lastTestDate;
+    }
+
+    /** @return notes from the last probe, or null */
+    public String testNotes() {
+        return testNotes;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof LimitConfig c && toJson().equals(c.toJson());
+    }
+
+    @Override
+    public int hashCode() {
+        return toJson().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return target + " " + Limit.formatAll(limits) + " max_concurrent=" + maxConcurrent;
+    }
+
+    /** Builds a {@link LimitConfig}; each setter validates its value. Not thread-safe. */
+    public static final class Builder {
+        private final Target target;
+        private final List<Limit> limits = new ArrayList<>();
+        private int maxConcurrent;
+        private Duration leaseTtl = Duration.ofSeconds(60);
+        private Accounting accounting;
+        private RetrySettings retry = RetrySettings.DEFAULTS;
+        private boolean tested;
+        private String lastTestDate;
+        private String testNotes;
+
+        private Builder(Target target) {
+            this.target = Objects.requireNonNull(target, "target must not be null");
+        }
+
+        /**
+         * @param limit a limit to add
+         * @return this builder
+         */
+        public Builder limit(Limit limit) {
+            limits.add(Objects.requireNonNull(limit, "limit must not be null"));
+            return this;
+        }
+
+        /**
+         * @param compact limits in the compact text form, e.g. {@code requests=500/60s,tokens=30000/60s}
+         * @return this builder, with these limits replacing any set before
+         */
+        public Builder limits(String compact) {
+            return limits(Limit.parseAll(compact));
+        }
+
+        /**
+         * @param all the limits, replacing any set before
+         * @return this builder
+         */
+        public Builder limits(List<Limit> all) {
+            List<Limit> copy = List.copyOf(all);
+            limits.clear();
+            limits.addAll(copy);
+            return this;
+        }
+
+        /**
+         * @param max the most leases held at once, 0 for no cap
+         * @return this builder
+         */
+        public Builder maxConcurrent(int max) {
+            if (max < 0 || max > MAX_CONCURRENT) {
+                throw new IllegalArgumentException("max_concurrent must be between 0 and " + MAX_CONCURRENT
+                        + ", got " + max);
+            }
+            this.maxConcurrent = max;
+            return this;
+        }
+
+        /**
+         * @param ttl the lease time-to-live, 100 ms to 24 h
+         * @return this builder
+         */
+        public Builder leaseTtl(Duration ttl) {
+            Objects.requireNonNull(ttl, "lease_ttl must not be null");
+            if (ttl.toMillis() < 100 || ttl.compareTo(Duration.ofHours(24)) > 0) {
+                throw new IllegalArgumentException("lease_ttl must be between 100ms and 24h, got " + Durations.format(ttl));
+            }
+            this.leaseTtl = ttl;
+            return this;
+        }
+
+        /**
+         * @param accounting how finished calls are counted
+         * @return this builder
+         */
+        public Builder accounting(Accounting accounting) {
+            this.accounting = Objects.requireNonNull(accounting, "accounting must not be null");
+            return this;
+        }
+
+        /**
+         * @param retry the retry settings
+         * @return this builder
+         */
+        public Builder retry(RetrySettings retry) {
+            this.retry = Objects.requireNonNull(retry, "retry must not be null");
+            return this;
+        }
+
+        /**
+         * Records the result of a probe of the real API.
+         *
+         * @param tested whether the limits were measured
+         * @param date the date of the probe, or null
+         * @param notes notes, or null
+         * @return this builder
+         */
+        public Builder testInfo(boolean tested, String date, String notes) {
+            if (date != null && date.length() > 64) {
+                throw new IllegalArgumentException("last_test_date must be at most 64 characters");
+            }
+            if (notes != null && notes.length() > 2000) {
+                throw new IllegalArgumentException("test_notes must be at most 2000 characters");
+            }
+            this.tested = tested;
+            this.lastTestDate = date;
+            this.testNotes = notes;
+            return this;
+        }
+
+        /**
+         * @return the config
+         * @throws IllegalArgumentException when no limit and no concurrency cap is set
+         */
+        public LimitConfig build() {
+            if (limits.isEmpty() && maxConcurrent == 0) {
+                throw new IllegalArgumentException("limits must hold at least one limit (or set max_concurrent)");
+            }
+            if (limits.size() > 32) {
+                throw new IllegalArgumentException("limits must hold at most 32 limits, got " + limits.size());
+            }
+            return new LimitConfig(this);
+        }
+    }
+}

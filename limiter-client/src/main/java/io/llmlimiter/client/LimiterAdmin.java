@@ -1,0 +1,79 @@
+package io.llmlimiter.client;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Configuration and inspection of targets, shared by every client through Redis. A config
+ * written here applies to every client's next acquire, without a restart and without wiping
+ * the current window state. Implementations are thread-safe.
+ */
+public interface LimiterAdmin {
+
+    /**
+     * @param target a target
+     * @return its config, or empty when it has none
+     */
+    Optional<LimitConfig> config(Target target);
+
+    /**
+     * Creates or replaces a target's config.
+     *
+     * @param config the config
+     */
+    void putConfig(LimitConfig config);
+
+    /**
+     * Writes a config only if the target has none.
+     *
+     * @param config the config
+     * @return whether it was written
+     */
+    boolean putConfigIfAbsent(LimitConfig config);
+
+    /**
+     * Removes a target's config; its next acquire falls back to the default config.
+     *
+     * @param target a target
+     * @return whether it had one
+     */
+    boolean deleteConfig(Target target);
+
+    /** @return every target that has a config */
+    List<Target> targets();
+
+    /**
+     * @return the config unknown targets get, or empty for the built-in
+     *     {@link LimitConfig#conservativeDefault(Target)}
+     */
+    Optional<LimitConfig> defaultConfig();
+
+    /**
+     * Sets the config unknown targets get (its target names are ignored).
+     *
+     * @param config the default config
+     */
+    void putDefaultConfig(LimitConfig config);
+
+    /**
+     * @param target a target
+     * @return its usage right now
+     */
+    TargetUsage usage(Target target);
+
+    /**
+     * @param target a target
+     * @return its counters: {@code admitted}, {@code refused_<reason>}, {@code completed},
+     *     {@code provider_429}, {@code retries}, token totals
+     */
+    Map<String, Long> stats(Target target);
+
+    /**
+     * Forgets a target's window state (request log, token sums, cooldown, waiting line); the
+     * config, the stats and the leases of running calls stay.
+     *
+     * @param target a target
+     */
+    void reset(Target target);
+}

@@ -1,0 +1,206 @@
+package io.llmlimiter.client;
+
+import io.llmlimiter.client.internal.RedisLimiter;
+import io.llmlimiter.client.retry.ErrorClassifier;
+import io.llmlimiter.client.retry.StatusExtractor;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The limiter every worker embeds. All workers of all JVMs that point at the same Redis share
+ * one exact budget per target.
+ *
+ * <pre>{@code
+ * try (LlmLimiter limiter = LlmLimiter.builder().redis("redis://localhost:6379").build();
+ *      Permit permit = limiter.acquire(Target.parse("openai/gpt-4o"), Estimate.of(1200, 500), Duration.ofSeconds(30))) {
+ *     Response r = callTheModel();
+ *     permit.complete(Usage.of(r.promptTokens(), r.completionTokens()));
+ * }
+ * }</pre>
+ *
+ * <p>Implementations are thread-safe; share one per process.
+ */
+public interface LlmLimiter extends AutoCloseable {
+
+    /** @return a builder */
+    static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Waits until the target's budget admits the request, in arrival order across all JVMs.
+     *
+     * @param target the target
+     * @param estimate what the call is expected to use
+     * @param maxWait the longest time to wait
+     * @return the permit
+     * @throws RateLimitedException when not admitted within {@code maxWait}
+     * @throws EstimateTooLargeException when the estimate can never fit a limit
+     * @throws LimiterUnavailableException when Redis cannot be reached
+     */
+    Permit acquire(Target target, Estimate estimate, Duration maxWait);
+
+    /**
+     * Admits the request only if the budget allows it right now; never waits.
+     *
+     * @param target the target
+     * @param estimate what the call is expected to use
+     * @return the permit, or empty when refused
+     */
+    Optional<Permit> tryAcquire(Target target, Estimate estimate);
+
+    /**
+     * Asynchronous {@link #acquire}: no thread is blocked while waiting.
+     *
+     * @param target the target
+     * @param estimate what the call is expected to use
+     * @param maxWait the longest time to wait
+     * @return completes with the permit, or exceptionally as {@link #acquire} throws
+     */
+    CompletableFuture<Permit> acquireAsync(Target target, Estimate estimate, Duration maxWait);
+
+    /**
+     * Runs a call under the target's budget: acquires a permit, runs the call, completes the
+     * permit with the usage the call reported, releases it before any backoff, and retries per
+     * the target's live retry settings. Rate-limit errors wait twice as long as other retryable
+     * errors; a provider 429 pauses every client of the target; {@code Retry-After} and the
+     * providers' rate-limit headers are honoured.
+     *
+     * <pre>{@code
+     * String answer = limiter.execute(target, Estimate.of(1200, 500), ctx -> callTheModel());
+     * }</pre>
+     *
+     * @param target the target
+     * @param estimate what one attempt is expected to use
+     * @param call the call
+     * @param <T> the call's result
+     * @return the result of the first successful attempt
+     * @throws CallFailedException when the error is not retried or the retries run out
+     * @throws RateLimitedException when no permit is had before the deadline
+     */
+    <T> T execute(Target target, Estimate estimate, LlmCall<T> call);
+
+    /**
+     * Asynchronous {@link #execute}: no thread is blocked while waiting or backing off.
+     *
+     * @param target the target
+     * @param estimate what one attempt is expected to use
+     * @param call the call
+     * @param <T> the call's result
+     * @return completes with the result, or exceptionally as {@link #execute} throws
+     */
+    <T> CompletableFuture<T> executeAsync(Target target, Estimate estimate, AsyncLlmCall<T> call);
+
+    /**
+     * Tells every client of the target that the provider refused a call (HTTP 429): all of them
+     * pause for {@code pause} before their next acquire.
+     *
+     * @param target the target
+     * @param pause how long (Retry-After, or the provider's reset time)
+     */
+    void reportRateLimited(Target target, Duration pause);
+
+    /**
+     * Tells every client of the target how much budget the provider says remains (from its
+     * rate-limit headers); until {@code resetIn} passes, no request is admitted beyond it.
+     *
+     * @param target the target
+     * @param resource what the provider counted
+     * @param remaining what the provider says remains
+     * @param resetIn when the provider's budget resets
+     */
+    void reportBudget(Target target, Resource resource, long remaining, Duration resetIn);
+
+    /** @return configuration and inspection of targets */
+    LimiterAdmin admin();
+
+    /** Closes the Redis connections; held permits expire at their lease TTL. */
+    @Override
+    void close();
+
+    /** Builds an {@link LlmLimiter}. Not thread-safe. */
+    final class Builder {
+        private String redisUri = "redis://127.0.0.1:6379";
+        private Duration commandTimeout = Duration.ofSeconds(2);
+        private Duration ticketTtl = Duration.ofSeconds(3);
+        private MeterRegistry meterRegistry;
+        private ErrorClassifier errorClassifier = ErrorClassifier.defaults();
+        private StatusExtractor statusExtractor = StatusExtractor.defaults();
+
+        private Builder() {
+        }
+
+        /**
+         * @param uri a Lettuce Redis URI, e.g. {@code redis://host:6379} or {@code rediss://user:pass@host}
+         * @return this builder
+         */
+        public Builder redis(String uri) {
+            this.redisUri = Objects.requireNonNull(uri, "redis uri must not be null");
+            return this;
+        }
+
+        /**
+         * @param timeout how long one Redis command may take before it fails (default 2 s)
+         * @return this builder
+         */
+        public Builder commandTimeout(Duration timeout) {
+            if (timeout == null || timeout.toMillis() < 1 || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
+                throw new IllegalArgumentException("commandTimeout must be between 1ms and 1m, got " + timeout);
+            }
+            this.commandTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * @param ttl how long a waiting caller's place in line survives without it checking in
+         *     (default 3 s); a crashed waiter blocks the line at most this long
+         * @return this builder
+         */
+        public Builder ticketTtl(Duration ttl) {
+            if (ttl == null || ttl.toMillis() < 100 || ttl.compareTo(Duration.ofMinutes(5)) > 0) {
+                throw new IllegalArgumentException("ticketTtl must be between 100ms and 5m, got " + ttl);
+            }
+            this.ticketTtl = ttl;
+            return this;
+        }
+
+        /**
+         * @param registry where the client's meters go (prefix {@code llmlimiter.client.}, tag
+         *     {@code target}); none by default
+         * @return this builder
+         */
+        public Builder meterRegistry(MeterRegistry registry) {
+            this.meterRegistry = Objects.requireNonNull(registry, "meterRegistry must not be null");
+            return this;
+        }
+
+        /**
+         * @param classifier decides which failures {@code execute} retries (default
+         *     {@link ErrorClassifier#defaults()})
+         * @return this builder
+         */
+        public Builder errorClassifier(ErrorClassifier classifier) {
+            this.errorClassifier = Objects.requireNonNull(classifier, "errorClassifier must not be null");
+            return this;
+        }
+
+        /**
+         * @param extractor finds the HTTP status, headers and body in a call's exception (default
+         *     {@link StatusExtractor#defaults()}: java.net.http, OkHttp/Retrofit, OpenAI and Anthropic SDKs)
+         * @return this builder
+         */
+        public Builder statusExtractor(StatusExtractor extractor) {
+            this.statusExtractor = Objects.requireNonNull(extractor, "statusExtractor must not be null");
+            return this;
+        }
+
+        /** @return the limiter, connected */
+        public LlmLimiter build() {
+            return RedisLimiter.connect(new RedisLimiter.Options(redisUri, commandTimeout, ticketTtl, meterRegistry,
+                    errorClassifier, statusExtractor));
+        }
+    }
+}

@@ -1,0 +1,234 @@
+package io.llmlimiter.client.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.llmlimiter.client.Accounting;
+import io.llmlimiter.client.Durations;
+import io.llmlimiter.client.Limit;
+import io.llmlimiter.client.LimitConfig;
+import io.llmlimiter.client.Resource;
+import io.llmlimiter.client.RetrySettings;
+import io.llmlimiter.client.Target;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads and writes {@link LimitConfig} as JSON, strictly: unknown or mistyped fields are refused
+ * with a message naming them. The seed's shape ({@code requests_per_minute}) is accepted too.
+ * This class is thread-safe.
+ */
+public final class ConfigJson {
+
+    /** Shared mapper; Jackson mappers are thread-safe once configured. */
+    public static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private static final Set<String> FIELDS = Set.of("provider", "model", "limits", "requests_per_minute",
+            "max_concurrent", "lease_ttl", "accounting", "max_retries", "base_retry_delay", "max_retry_delay",
+            "retry_deadline", "is_tested", "last_test_date", "test_notes");
+
+    private ConfigJson() {
+    }
+
+    /**
+     * @param json config JSON
+     * @param target the target it is for when known from elsewhere (a URL path), else null
+     * @return the config
+     * @throws IllegalArgumentException naming the bad field
+     */
+    public static LimitConfig parse(String json, Target target) {
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("body is not valid JSON: " + e.getOriginalMessage());
+        }
+        return parse(root, target);
+    }
+
+    /**
+     * @param root config JSON tree
+     * @param target the target it is for when known from elsewhere, else null
+     * @return the config
+     */
+    public static LimitConfig parse(JsonNode root, Target target) {
+        if (root == null || !root.isObject()) {
+            throw new IllegalArgumentException("config must be a JSON object");
+        }
+        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!FIELDS.contains(f)) {
+                throw new IllegalArgumentException("unknown field '" + f + "'; known fields are " + FIELDS);
+            }
+        }
+        Target t = target(root, target);
+        LimitConfig.Builder b = LimitConfig.builder(t);
+        if (root.has("limits")) {
+            JsonNode limits = root.get("limits");
+            if (limits.isTextual()) {
+                b.limits(prefix("limits", () -> Limit.parseAll(limits.asText())));
+            } else if (limits.isArray()) {
+                int i = 0;
+                for (JsonNode l : limits) {
+                    int index = i++;
+                    b.limit(prefix("limits[" + index + "]", () -> limit(l)));
+                }
+            } else {
+                throw new IllegalArgumentException("limits must be a list of {resource, amount, window} or a text like "
+                        + "requests=500/60s");
+            }
+        }
+        if (root.has("requests_per_minute")) {
+            long rpm = integer(root, "requests_per_minute");
+            b.limit(prefix("requests_per_minute", () -> new Limit(Resource.REQUESTS, rpm, Duration.ofMinutes(1))));
+        }
+        if (root.has("max_concurrent")) {
+            b.maxConcurrent((int) Math.min(Integer.MAX_VALUE, integer(root, "max_concurrent")));
+        }
+        if (root.has("lease_ttl")) {
+            b.leaseTtl(Durations.parse("lease_ttl", text(root, "lease_ttl")));
+        }
+        if (root.has("accounting")) {
+            b.accounting(prefix("accounting", () -> Accounting.fromLabel(text(root, "accounting"))));
+        }
+        RetrySettings d = RetrySettings.DEFAULTS;
+        int retries = root.has("max_retries") ? (int) Math.min(Integer.MAX_VALUE, integer(root, "max_retries")) : d.maxRetries();
+        Duration base = root.has("base_retry_delay") ? seconds(root, "base_retry_delay") : d.baseDelay();
+        Duration max = root.has("max_retry_delay") ? seconds(root, "max_retry_delay") : d.maxDelay();
+        if (!root.has("max_retry_delay") && max.compareTo(base) < 0) {
+            max = base;
+        }
+        Duration deadline = root.has("retry_deadline") ? seconds(root, "retry_deadline") : d.deadline();
+        b.retry(new RetrySettings(retries, base, max, deadline));
+        boolean tested = root.has("is_tested") && bool(root, "is_tested");
+        b.testInfo(tested, optionalText(root, "last_test_date"), optionalText(root, "test_notes"));
+        return b.build();
+    }
+
+    /**
+     * @param c a config
+     * @return its JSON text
+     */
+    public static String write(LimitConfig c) {
+        return tree(c).toString();
+    }
+
+    /**
+     * @param c a config
+     * @return its JSON tree
+     */
+    public static ObjectNode tree(LimitConfig c) {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("provider", c.target().provider());
+        o.put("model", c.target().model());
+        ArrayNode limits = o.putArray("limits");
+        for (Limit l : c.limits()) {
+            limits.addObject().put("resource", l.resource().label()).put("amount", l.amount())
+                    .put("window", Durations.format(l.window()));
+        }
+        o.put("max_concurrent", c.maxConcurrent());
+        o.put("lease_ttl", Durations.format(c.leaseTtl()));
+        o.put("accounting", c.accounting().label());
+        o.put("max_retries", c.retry().maxRetries());
+        o.put("base_retry_delay", c.retry().baseDelay().toMillis() / 1000.0);
+        o.put("max_retry_delay", c.retry().maxDelay().toMillis() / 1000.0);
+        o.put("retry_deadline", c.retry().deadline().toMillis() / 1000.0);
+        o.put("is_tested", c.tested());
+        if (c.lastTestDate() != null) {
+            o.put("last_test_date", c.lastTestDate());
+        }
+        if (c.testNotes() != null) {
+            o.put("test_notes", c.testNotes());
+        }
+        return o;
+    }
+
+    private static Target target(JsonNode root, Target given) {
+        String provider = optionalText(root, "provider");
+        String model = optionalText(root, "model");
+        if (given == null) {
+            if (provider == null) {
+                throw new IllegalArgumentException("provider is required");
+            }
+            if (model == null) {
+                throw new IllegalArgumentException("model is required");
+            }
+            return new Target(provider, model);
+        }
+        if (provider != null && !provider.equals(given.provider())) {
+            throw new IllegalArgumentException("provider '" + provider + "' does not match the target " + given);
+        }
+        if (model != null && !model.equals(given.model())) {
+            throw new IllegalArgumentException("model '" + model + "' does not match the target " + given);
+        }
+        return given;
+    }
+
+    private static Limit limit(JsonNode l) {
+        if (!l.isObject()) {
+            throw new IllegalArgumentException("must be an object {resource, amount, window}");
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = l.fields(); it.hasNext(); ) {
+            String f = it.next().getKey();
+            if (!Set.of("resource", "amount", "window").contains(f)) {
+                throw new IllegalArgumentException("unknown field '" + f + "'");
+            }
+        }
+        for (String f : new String[] {"resource", "amount", "window"}) {
+            if (!l.has(f)) {
+                throw new IllegalArgumentException(f + " is required");
+            }
+        }
+        return new Limit(Resource.fromLabel(text(l, "resource")), integer(l, "amount"),
+                Durations.parse("window", text(l, "window")));
+    }
+
+    private static <T> T prefix(String field, java.util.function.Supplier<T> s) {
+        try {
+            return s.get();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(field + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static long integer(JsonNode n, String f) {
+        JsonNode v = n.get(f);
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToLong()) {
+            throw new IllegalArgumentException(f + " must be a whole number, got " + v);
+        }
+        return v.asLong();
+    }
+
+    private static Duration seconds(JsonNode n, String f) {
+        JsonNode v = n.get(f);
+        if (v == null || !v.isNumber() || v.asDouble() < 0 || v.asDouble() > 86_400) {
+            throw new IllegalArgumentException(f + " must be a number of seconds between 0 and 86400, got " + v);
+        }
+        return Duration.ofMillis(Math.round(v.asDouble() * 1000));
+    }
+
+    private static String text(JsonNode n, String f) {
+        JsonNode v = n.get(f);
+        if (v == null || !v.isTextual()) {
+            throw new IllegalArgumentException(f + " must be a string, got " + v);
+        }
+        return v.asText();
+    }
+
+    private static String optionalText(JsonNode n, String f) {
+        JsonNode v = n.get(f);
+        return v == null || v.isNull() ? null : text(n, f);
+    }
+
+    private static boolean bool(JsonNode n, String f) {
+        JsonNode v = n.get(f);
+        if (v == null || !v.isBoolean()) {
+            throw new IllegalArgumentException(f + " must be true or false, got " + v);
+        }
+        return v.asBoolean();
+    }
+}

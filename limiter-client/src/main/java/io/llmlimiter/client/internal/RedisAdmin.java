@@ -1,0 +1,153 @@
+package io.llmlimiter.client.internal;
+
+import io.lettuce.core.KeyScanCursor;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanCursor;
+import io.lettuce.core.ScriptOutputType;
+import io.llmlimiter.client.Limit;
+import io.llmlimiter.client.LimitConfig;
+import io.llmlimiter.client.LimiterAdmin;
+import io.llmlimiter.client.Resource;
+import io.llmlimiter.client.Target;
+import io.llmlimiter.client.TargetUsage;
+import io.llmlimiter.scripts.LuaScript;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+
+/** {@link LimiterAdmin} over the limiter's Redis connection. This class is thread-safe. */
+final class RedisAdmin implements LimiterAdmin {
+
+    private static final Keys DEFAULT = Keys.ofTag(Keys.DEFAULT_TAG);
+    private static final Target DEFAULT_TARGET = new Target("default", "default");
+
+    private final RedisLimiter limiter;
+
+    RedisAdmin(RedisLimiter limiter) {
+        this.limiter = limiter;
+    }
+
+    @Override
+    public Optional<LimitConfig> config(Target target) {
+        String json = limiter.await(target, "config", hget(Keys.of(target), "json"));
+        return Optional.ofNullable(json).map(j -> ConfigJson.parse(j, target));
+    }
+
+    @Override
+    public void putConfig(LimitConfig config) {
+        limiter.await(config.target(), "put config", writeConfig(config, "put"));
+    }
+
+    @Override
+    public boolean putConfigIfAbsent(LimitConfig config) {
+        return limiter.await(config.target(), "put config", writeConfig(config, "nx"));
+    }
+
+    @Override
+    public boolean deleteConfig(Target target) {
+        return limiter.await(target, "delete config",
+                limiter.scripts().commands().del(Keys.of(target).config()).toCompletableFuture()) > 0;
+    }
+
+    @Override
+    public List<Target> targets() {
+        List<Target> out = new ArrayList<>();
+        ScanArgs args = ScanArgs.Builder.matches(Keys.PREFIX + "{*}:cfg").limit(500);
+        ScanCursor cursor = ScanCursor.INITIAL;
+        do {
+            KeyScanCursor<String> page = limiter.await(null, "scan",
+                    limiter.scripts().commands().scan(cursor, args).toCompletableFuture());
+            for (String key : page.getKeys()) {
+                Target t = Keys.targetOfConfigKey(key);
+                if (t != null) {
+                    out.add(t);
+                }
+            }
+            cursor = page;
+        } while (!cursor.isFinished());
+        out.sort((a, b) -> a.toString().compareTo(b.toString()));
+        return out;
+    }
+
+    @Override
+    public Optional<LimitConfig> defaultConfig() {
+        return limiter.await(null, "default config", defaultConfigAsync());
+    }
+
+    @Override
+    public void putDefaultConfig(LimitConfig config) {
+        LimitConfig c = retarget(config, DEFAULT_TARGET);
+        limiter.await(null, "put default config", runSetConfig(DEFAULT, c, "put"));
+    }
+
+    @Override
+    public TargetUsage usage(Target target) {
+        List<Object> r = limiter.await(target, "usage",
+                limiter.scripts().<List<Object>>run(LuaScript.USAGE, ScriptOutputType.MULTI, Keys.of(target), ""));
+        List<TargetUsage.WindowUsage> windows = new ArrayList<>();
+        for (int i = 4; i + 1 < r.size(); i += 2) {
+            String[] p = ((String) r.get(i)).split(":");
+            Limit limit = new Limit(Resource.fromCode(p[0]), Long.parseLong(p[1]), Duration.ofMillis(Long.parseLong(p[2])));
+            windows.add(new TargetUsage.WindowUsage(limit, (Long) r.get(i + 1)));
+        }
+        long cooldown = (Long) r.get(3);
+        return new TargetUsage(target, micros((Long) r.get(0)), (Long) r.get(1), (Long) r.get(2),
+                cooldown == 0 ? null : micros(cooldown), windows);
+    }
+
+    @Override
+    public Map<String, Long> stats(Target target) {
+        Map<String, String> raw = limiter.await(target, "stats",
+                limiter.scripts().commands().hgetall(Keys.of(target).stats()).toCompletableFuture());
+        Map<String, Long> out = new TreeMap<>();
+        raw.forEach((k, v) -> out.put(k, Long.parseLong(v)));
+        return out;
+    }
+
+    @Override
+    public void reset(Target target) {
+        Keys keys = Keys.of(target);
+        limiter.await(target, "reset",
+                limiter.scripts().run(LuaScript.RESET, ScriptOutputType.INTEGER, keys, keys.channel()));
+    }
+
+    CompletableFuture<Optional<LimitConfig>> defaultConfigAsync() {
+        return hget(DEFAULT, "json").thenApply(json -> Optional.ofNullable(json).map(j -> ConfigJson.parse(j, null)));
+    }
+
+    CompletableFuture<Boolean> writeConfig(LimitConfig config, String mode) {
+        return runSetConfig(Keys.of(config.target()), config, mode);
+    }
+
+    static LimitConfig retarget(LimitConfig config, Target target) {
+        return ConfigJson.parse(ConfigJson.tree(config).put("provider", target.provider()).put("model", target.model()),
+                target);
+    }
+
+    private CompletableFuture<Boolean> runSetConfig(Keys keys, LimitConfig c, String mode) {
+        StringBuilder spec = new StringBuilder();
+        for (Limit l : c.limits()) {
+            if (spec.length() > 0) {
+                spec.append(',');
+            }
+            spec.append(l.resource().code()).append(':').append(l.amount()).append(':').append(l.window().toMillis());
+        }
+        return limiter.scripts().<Long>run(LuaScript.SET_CONFIG, ScriptOutputType.INTEGER, keys, mode, spec.toString(),
+                        Integer.toString(c.maxConcurrent()), Long.toString(c.leaseTtl().toMillis()),
+                        c.accounting().label(), c.toJson(), keys.channel())
+                .thenApply(written -> written == 1);
+    }
+
+    private CompletableFuture<String> hget(Keys keys, String field) {
+        return limiter.scripts().commands().hget(keys.config(), field).toCompletableFuture();
+    }
+
+    private static Instant micros(long us) {
+        return Instant.ofEpochSecond(us / 1_000_000, (us % 1_000_000) * 1000);
+    }
+}

@@ -1,0 +1,293 @@
+package io.llmlimiter.client.internal;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.llmlimiter.client.AsyncLlmCall;
+import io.llmlimiter.client.Estimate;
+import io.llmlimiter.client.LlmCall;
+import io.llmlimiter.client.RetrySettings;
+import io.llmlimiter.client.retry.ErrorClassifier;
+import io.llmlimiter.client.retry.StatusExtractor;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import io.llmlimiter.client.LimitConfig;
+import io.llmlimiter.client.LimiterAdmin;
+import io.llmlimiter.client.LimiterException;
+import io.llmlimiter.client.LimiterUnavailableException;
+import io.llmlimiter.client.LlmLimiter;
+import io.llmlimiter.client.Permit;
+import io.llmlimiter.client.RateLimitedException;
+import io.llmlimiter.client.Resource;
+import io.llmlimiter.client.Target;
+import io.llmlimiter.scripts.LuaScript;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The Redis-backed {@link LlmLimiter}. This class is thread-safe. */
+public final class RedisLimiter implements LlmLimiter {
+
+    private static final Logger log = LoggerFactory.getLogger(RedisLimiter.class);
+
+    private final RedisClient client;
+    private final StatefulRedisConnection<String, String> connection;
+    private final StatefulRedisPubSubConnection<String, String> pubsub;
+    private final ScriptRunner scripts;
+    private final WakeHub hub;
+    private final ScheduledExecutorService timer;
+    private final Duration commandTimeout;
+    private final Duration ticketTtl;
+    private final RedisAdmin admin;
+    private final Options options;
+    private final LimiterMetrics metrics;
+    private final CallExecutor executor = new CallExecutor(this);
+    private final Map<Target, CachedSettings> settings = new ConcurrentHashMap<>();
+
+    /**
+     * What {@link LlmLimiter.Builder} collected.
+     *
+     * @param uri Redis URI
+     * @param commandTimeout per-command timeout
+     * @param ticketTtl how long a waiting ticket survives without its holder checking in
+     * @param meterRegistry where meters go, or null
+     * @param errorClassifier which failures are retried
+     * @param statusExtractor how statuses are found in exceptions
+     */
+    public record Options(String uri, Duration commandTimeout, Duration ticketTtl, MeterRegistry meterRegistry,
+                          ErrorClassifier errorClassifier, StatusExtractor statusExtractor) {
+    }
+
+    private record CachedSettings(RetrySettings settings, long readAtNanos) {
+    }
+
+    private RedisLimiter(RedisClient client, StatefulRedisConnection<String, String> connection,
+                         StatefulRedisPubSubConnection<String, String> pubsub, Options options) {
+        this.client = client;
+        this.connection = connection;
+        this.pubsub = pubsub;
+        this.scripts = new ScriptRunner(connection.async());
+        this.hub = new WakeHub(pubsub);
+        ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread th = new Thread(r, "llmlim-timer");
+            th.setDaemon(true);
+            return th;
+        });
+        t.setRemoveOnCancelPolicy(true);
+        this.timer = t;
+        this.options = options;
+        this.commandTimeout = options.commandTimeout();
+        this.ticketTtl = options.ticketTtl();
+        this.metrics = new LimiterMetrics(options.meterRegistry());
+        this.admin = new RedisAdmin(this);
+    }
+
+    /**
+     * @param options what the builder collected
+     * @return a connected limiter
+     * @throws LimiterUnavailableException when Redis cannot be reached
+     */
+    public static RedisLimiter connect(Options options) {
+        String uri = options.uri();
+        Duration commandTimeout = options.commandTimeout();
+        RedisURI redisUri;
+        try {
+            redisUri = RedisURI.create(uri);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("redis uri is not valid: " + Redacted.uri(uri));
+        }
+        redisUri.setTimeout(commandTimeout);
+        RedisClient client = RedisClient.create(redisUri);
+        client.setOptions(ClientOptions.builder().timeoutOptions(TimeoutOptions.enabled(commandTimeout)).build());
+        try {
+            StatefulRedisConnection<String, String> connection = client.connect(StringCodec.UTF8);
+            StatefulRedisPubSubConnection<String, String> pubsub = client.connectPubSub(StringCodec.UTF8);
+            return new RedisLimiter(client, connection, pubsub, options);
+        } catch (RuntimeException e) {
+            client.shutdown(0, 0, TimeUnit.MILLISECONDS);
+            throw new LimiterUnavailableException(null, "cannot connect to Redis at " + Redacted.uri(uri) + ": "
+                    + Redacted.message(e), null);
+        }
+    }
+
+    @Override
+    public Permit acquire(Target target, Estimate estimate, Duration maxWait) {
+        Objects.requireNonNull(maxWait, "maxWait must not be null");
+        AcquireCall call = new AcquireCall(this, target, estimate, maxWait);
+        CompletableFuture<Permit> f = call.start();
+        // The call finishes by itself at its deadline; the bound only guards against a lost reply.
+        long bound = Math.max(0, maxWait.toMillis()) + 3 * commandTimeout.toMillis() + 1000;
+        try {
+            return f.get(bound, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            f.cancel(false);
+            call.abandon();
+            throw new RateLimitedException(target, "interrupted", "", Duration.ZERO);
+        } catch (TimeoutException e) {
+            f.cancel(false);
+            call.abandon();
+            throw new LimiterUnavailableException(target, target + ": no answer from Redis within " + bound + " ms", e);
+        } catch (ExecutionException e) {
+            throw rethrow(e.getCause());
+        }
+    }
+
+    @Override
+    public Optional<Permit> tryAcquire(Target target, Estimate estimate) {
+        try {
+            return Optional.of(acquire(target, estimate, Duration.ZERO));
+        } catch (RateLimitedException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public CompletableFuture<Permit> acquireAsync(Target target, Estimate estimate, Duration maxWait) {
+        Objects.requireNonNull(maxWait, "maxWait must not be null");
+        return new AcquireCall(this, target, estimate, maxWait).start();
+    }
+
+    @Override
+    public <T> T execute(Target target, Estimate estimate, LlmCall<T> call) {
+        return executor.execute(target, estimate, call);
+    }
+
+    @Override
+    public <T> CompletableFuture<T> executeAsync(Target target, Estimate estimate, AsyncLlmCall<T> call) {
+        return executor.executeAsync(target, estimate, call);
+    }
+
+    @Override
+    public void reportRateLimited(Target target, Duration pause) {
+        await(target, "cooldown", cooldownAsync(target, pause));
+    }
+
+    @Override
+    public void reportBudget(Target target, Resource resource, long remaining, Duration resetIn) {
+        await(target, "signal", signalAsync(target, resource, remaining, resetIn));
+    }
+
+    CompletableFuture<Long> cooldownAsync(Target target, Duration pause) {
+        long ms = Math.max(1, pause.toMillis());
+        log.info("{} provider answered 429; every client of the target pauses {} ms", target, ms);
+        return scripts.run(LuaScript.COOLDOWN, ScriptOutputType.INTEGER, Keys.of(target), Long.toString(ms), "");
+    }
+
+    CompletableFuture<Long> signalAsync(Target target, Resource resource, long remaining, Duration resetIn) {
+        log.info("{} provider reports {} {} left for {} ms; the fleet slows down", target, Math.max(0, remaining),
+                resource.label(), resetIn.toMillis());
+        return scripts.run(LuaScript.SIGNAL, ScriptOutputType.INTEGER, Keys.of(target), resource.code(),
+                Long.toString(Math.max(0, remaining)), Long.toString(Math.max(1, resetIn.toMillis())), "");
+    }
+
+    void countRetry(Target target) {
+        scripts.commands().hincrby(Keys.of(target).stats(), "retries", 1);
+    }
+
+    /** The target's retry settings from its live config, read at most once a second. */
+    RetrySettings retrySettings(Target target) {
+        CachedSettings cached = settings.get(target);
+        if (cached != null && System.nanoTime() - cached.readAtNanos() < 1_000_000_000L) {
+            return cached.settings();
+        }
+        RetrySettings s = admin.config(target).map(LimitConfig::retry).orElse(RetrySettings.DEFAULTS);
+        settings.put(target, new CachedSettings(s, System.nanoTime()));
+        return s;
+    }
+
+    LimiterMetrics metrics() {
+        return metrics;
+    }
+
+    ErrorClassifier errorClassifier() {
+        return options.errorClassifier();
+    }
+
+    StatusExtractor statusExtractor() {
+        return options.statusExtractor();
+    }
+
+    @Override
+    public LimiterAdmin admin() {
+        return admin;
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        pubsub.close();
+        connection.close();
+        client.shutdown(0, 2, TimeUnit.SECONDS);
+    }
+
+    /** Writes the default config for a target that has none (first use of an unknown target). */
+    CompletableFuture<Void> ensureConfig(Target target) {
+        return admin.defaultConfigAsync().thenCompose(def -> {
+            LimitConfig config = def.map(d -> RedisAdmin.retarget(d, target))
+                    .orElseGet(() -> LimitConfig.conservativeDefault(target));
+            log.info("{} has no config; using the default: {}", target, config);
+            return admin.writeConfig(config, "nx").thenApply(written -> null);
+        });
+    }
+
+    <T> T await(Target target, String what, CompletableFuture<T> f) {
+        try {
+            return f.get(3 * commandTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LimiterUnavailableException(target, what + " interrupted", e);
+        } catch (TimeoutException e) {
+            throw new LimiterUnavailableException(target, what + ": no answer from Redis", e);
+        } catch (ExecutionException e) {
+            throw rethrow(e.getCause());
+        }
+    }
+
+    RuntimeException unavailable(Target target, String what, Throwable e) {
+        Throwable cause = ScriptRunner.unwrap(e);
+        if (cause instanceof LimiterException le) {
+            return le;
+        }
+        return new LimiterUnavailableException(target, (target == null ? "" : target + ": ") + what + " failed: "
+                + Redacted.message(cause), cause);
+    }
+
+    private RuntimeException rethrow(Throwable cause) {
+        Throwable c = ScriptRunner.unwrap(cause);
+        if (c instanceof RuntimeException re && !(c instanceof io.lettuce.core.RedisException)) {
+            return re;
+        }
+        return unavailable(null, "redis", c);
+    }
+
+    ScriptRunner scripts() {
+        return scripts;
+    }
+
+    WakeHub hub() {
+        return hub;
+    }
+
+    ScheduledExecutorService timer() {
+        return timer;
+    }
+
+    Duration ticketTtl() {
+        return ticketTtl;
+    }
+}

@@ -1,0 +1,79 @@
+package io.llmlimiter.client.internal;
+
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Wakes waiting callers when the scripts say it is their turn. One pub/sub connection per
+ * process; each target's channel is subscribed on its first wait. A message names the request
+ * id now at the head of the line, or {@code *} for everyone (a config change). This class is
+ * thread-safe.
+ */
+final class WakeHub {
+
+    private final StatefulRedisPubSubConnection<String, String> connection;
+    private final Map<String, CompletableFuture<Void>> subscriptions = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, CompletableFuture<Void>>> waiters = new ConcurrentHashMap<>();
+
+    WakeHub(StatefulRedisPubSubConnection<String, String> connection) {
+        this.connection = connection;
+        connection.addListener(new RedisPubSubAdapter<>() {
+            @Override
+            public void message(String channel, String message) {
+                wake(channel, message);
+            }
+        });
+    }
+
+    /** @return completes once the channel is subscribed */
+    CompletableFuture<Void> subscribe(String channel) {
+        return subscriptions.computeIfAbsent(channel, c -> connection.async().subscribe(c).toCompletableFuture()
+                .whenComplete((ok, e) -> {
+                    if (e != null) {
+                        subscriptions.remove(c);
+                    }
+                }));
+    }
+
+    /** @return whether the channel is subscribed already */
+    boolean subscribed(String channel) {
+        CompletableFuture<Void> f = subscriptions.get(channel);
+        return f != null && f.isDone() && !f.isCompletedExceptionally();
+    }
+
+    /**
+     * Registers a waiter before its script call, so a wake-up that races the reply is not lost.
+     *
+     * @return completes when the request is woken
+     */
+    CompletableFuture<Void> register(String channel, String requestId) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        waiters.computeIfAbsent(channel, c -> new ConcurrentHashMap<>()).put(requestId, f);
+        return f;
+    }
+
+    void unregister(String channel, String requestId) {
+        Map<String, CompletableFuture<Void>> m = waiters.get(channel);
+        if (m != null) {
+            m.remove(requestId);
+        }
+    }
+
+    private void wake(String channel, String message) {
+        Map<String, CompletableFuture<Void>> m = waiters.get(channel);
+        if (m == null) {
+            return;
+        }
+        if ("*".equals(message)) {
+            m.values().forEach(f -> f.complete(null));
+        } else {
+            CompletableFuture<Void> f = m.get(message);
+            if (f != null) {
+                f.complete(null);
+            }
+        }
+    }
+}

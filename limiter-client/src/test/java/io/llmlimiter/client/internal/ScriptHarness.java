@@ -1,0 +1,79 @@
+package io.llmlimiter.client.internal;
+
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.StringCodec;
+import io.llmlimiter.client.LimitConfig;
+import io.llmlimiter.client.Target;
+import io.llmlimiter.scripts.LuaScript;
+import java.util.List;
+
+/** Calls the scripts directly with an explicit clock, so their arithmetic can be checked exactly. */
+final class ScriptHarness implements AutoCloseable {
+
+    final RedisClient client;
+    final StatefulRedisConnection<String, String> connection;
+    final ScriptRunner runner;
+    final Target target;
+    final Keys keys;
+
+    ScriptHarness(String uri, Target target) {
+        this.client = RedisClient.create(uri);
+        this.connection = client.connect(StringCodec.UTF8);
+        this.runner = new ScriptRunner(connection.async());
+        this.target = target;
+        this.keys = Keys.of(target);
+    }
+
+    RedisCommands<String, String> redis() {
+        return connection.sync();
+    }
+
+    void config(String limits, int maxConcurrent, long leaseTtlMs, String accounting) {
+        LimitConfig c = LimitConfig.builder(target).limits(limits).maxConcurrent(maxConcurrent)
+                .leaseTtl(java.time.Duration.ofMillis(leaseTtlMs))
+                .accounting(io.llmlimiter.client.Accounting.fromLabel(accounting)).build();
+        StringBuilder spec = new StringBuilder();
+        c.limits().forEach(l -> spec.append(spec.length() == 0 ? "" : ",").append(l.resource().code()).append(':')
+                .append(l.amount()).append(':').append(l.window().toMillis()));
+        runner.run(LuaScript.SET_CONFIG, ScriptOutputType.INTEGER, keys, "put", spec.toString(),
+                Integer.toString(maxConcurrent), Long.toString(leaseTtlMs), accounting, c.toJson(), keys.channel()).join();
+    }
+
+    /** Acquire at {@code nowMs} (milliseconds on the test's own clock). */
+    List<Object> acquire(String id, long tokens, long input, long output, long nowMs, boolean ticket) {
+        return runner.<List<Object>>run(LuaScript.ACQUIRE, ScriptOutputType.MULTI, keys, id, Long.toString(tokens),
+                Long.toString(input), Long.toString(output), Long.toString(nowMs * 1000), ticket ? "1" : "0", "3000",
+                keys.channel()).join();
+    }
+
+    List<Object> acquire(String id, long tokens, long nowMs) {
+        return acquire(id, tokens, tokens, tokens, nowMs, false);
+    }
+
+    List<Object> complete(String id, long input, long output, long nowMs) {
+        return runner.<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, id, "1", Long.toString(input),
+                Long.toString(output), "0", Long.toString(nowMs * 1000), keys.channel()).join();
+    }
+
+    List<Object> release(String id, long nowMs) {
+        return runner.<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, id, "0", "0", "0", "0",
+                Long.toString(nowMs * 1000), keys.channel()).join();
+    }
+
+    long renew(String id, long nowMs) {
+        return runner.<Long>run(LuaScript.RENEW, ScriptOutputType.INTEGER, keys, id, Long.toString(nowMs * 1000)).join();
+    }
+
+    List<Object> usage(long nowMs) {
+        return runner.<List<Object>>run(LuaScript.USAGE, ScriptOutputType.MULTI, keys, Long.toString(nowMs * 1000)).join();
+    }
+
+    @Override
+    public void close() {
+        connection.close();
+        client.shutdown();
+    }
+}

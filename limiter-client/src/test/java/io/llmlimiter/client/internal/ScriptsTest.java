@@ -1,0 +1,257 @@
+package io.llmlimiter.client.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.llmlimiter.client.Target;
+import io.llmlimiter.testing.RedisProcess;
+import io.llmlimiter.testing.WithRedis;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+
+/** The Lua scripts, driven with an explicit clock so every number can be checked exactly. */
+@WithRedis
+class ScriptsTest {
+
+    private static final AtomicInteger SEQ = new AtomicInteger();
+    private final RedisProcess redis;
+    private ScriptHarness h;
+
+    ScriptsTest(RedisProcess redis) {
+        this.redis = redis;
+    }
+
+    @BeforeEach
+    void connect(TestInfo info) {
+        h = new ScriptHarness(redis.uri(), new Target("test", info.getTestMethod().orElseThrow().getName() + SEQ.incrementAndGet()));
+    }
+
+    @AfterEach
+    void close() {
+        h.close();
+    }
+
+    @Test
+    void admitsUpToTheAmountAndNamesTheExactTimeTheNextFits() {
+        h.config("requests=3/10s", 0, 60_000, "keep");
+        assertThat(h.acquire("a", 0, 1_000).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("b", 0, 2_000).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("c", 0, 3_000).get(0)).isEqualTo(1L);
+
+        List<Object> refused = h.acquire("d", 0, 4_000);
+
+        assertThat(refused).containsExactly(0L, "window", 11_000_000L, "r:3:10000", 4_000_000L);
+        assertThat(h.acquire("d", 0, 10_999).get(0)).isEqualTo(0L);
+        assertThat(h.acquire("d", 0, 11_000).get(0)).isEqualTo(1L);
+    }
+
+    @Test
+    void refusalRecordsNothing() {
+        h.config("requests=1/10s", 0, 60_000, "keep");
+        h.acquire("a", 0, 1_000);
+        for (int i = 0; i < 5; i++) {
+            h.acquire("x" + i, 0, 2_000 + i);
+        }
+        assertThat(h.redis().zcard(h.keys.keys()[1])).isEqualTo(1);
+        assertThat(h.redis().zcard(h.keys.keys()[3])).isEqualTo(1);
+        assertThat(h.acquire("b", 0, 11_000).get(0)).isEqualTo(1L);
+    }
+
+    @Test
+    void everyWindowIsCheckedAndTheLatestRetryTimeWins() {
+        h.config("requests=2/1s,requests=3/10s", 0, 60_000, "keep");
+        h.acquire("a", 0, 0);
+        h.acquire("b", 0, 100);
+        assertThat(h.acquire("c", 0, 200)).startsWith(0L, "window", 1_000_000L, "r:2:1000");
+        assertThat(h.acquire("c", 0, 1_000).get(0)).isEqualTo(1L);
+        // 3 in the 10 s window now: the short window is free but the long one refuses until a leaves.
+        assertThat(h.acquire("d", 0, 2_500)).startsWith(0L, "window", 10_000_000L, "r:3:10000");
+    }
+
+    @Test
+    void tokenWindowsCountTheEstimateAndNameWhenEnoughTokensLeave() {
+        h.config("tokens=1000/10s", 0, 60_000, "keep");
+        assertThat(h.acquire("a", 400, 1_000).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("b", 300, 2_000).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("c", 200, 3_000).get(0)).isEqualTo(1L);
+
+        // 900 used; 600 more needs a (400) and b (300) to leave: at 12 s.
+        assertThat(h.acquire("d", 600, 4_000)).startsWith(0L, "window", 12_000_000L, "t:1000:10000");
+        assertThat(h.acquire("d", 600, 11_500).get(0)).isEqualTo(0L);
+        assertThat(h.acquire("d", 600, 12_000).get(0)).isEqualTo(1L);
+        assertThat(usedOf(h.usage(12_000), "t:1000:10000")).isEqualTo(800);
+    }
+
+    @Test
+    void inputAndOutputLimitsUseTheSplitEstimate() {
+        h.config("input_tokens=1000/10s,output_tokens=200/10s", 0, 60_000, "keep");
+        assertThat(h.acquire("a", 900, 800, 100, 0, false).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("b", 250, 100, 150, 10, false)).startsWith(0L, "window", 10_000_000L, "o:200:10000");
+        assertThat(h.acquire("c", 400, 300, 100, 20, false)).startsWith(0L, "window", 10_000_000L, "i:1000:10000");
+        assertThat(h.acquire("d", 200, 100, 100, 30, false).get(0)).isEqualTo(1L);
+    }
+
+    @Test
+    void anEstimateLargerThanAWindowFailsAtOnce() {
+        h.config("requests=10/1s,tokens=30000/60s", 0, 60_000, "keep");
+        assertThat(h.acquire("big", 50_000, 0)).containsExactly(-1L, "t:30000:60000");
+    }
+
+    @Test
+    void aTargetWithoutConfigSaysSo() {
+        assertThat(h.acquire("a", 0, 0)).containsExactly(-2L);
+    }
+
+    @Test
+    void aReplayedAcquireWithTheSameIdDoesNotCountTwice() {
+        h.config("requests=5/10s", 0, 60_000, "keep");
+        List<Object> first = h.acquire("same", 0, 1_000);
+        List<Object> replay = h.acquire("same", 0, 1_005);
+
+        assertThat(replay).containsExactly(1L, first.get(1), first.get(2), 1L);
+        assertThat(h.redis().zcard(h.keys.keys()[1])).isEqualTo(1);
+        assertThat(usedOf(h.usage(1_010), "r:5:10000")).isEqualTo(1);
+    }
+
+    @Test
+    void concurrencyCapRefusesUntilALeaseIsReleasedOrExpires() {
+        h.config("requests=100/1s", 2, 5_000, "keep");
+        h.acquire("a", 0, 0);
+        h.acquire("b", 0, 1_000);
+        assertThat(h.acquire("c", 0, 2_000)).startsWith(0L, "concurrency", 5_000_000L);
+        h.release("a", 2_100);
+        assertThat(h.acquire("c", 0, 2_200).get(0)).isEqualTo(1L);
+        // b's holder crashed: its lease expires at 6 s without renewal.
+        assertThat(h.acquire("d", 0, 5_999).get(0)).isEqualTo(0L);
+        assertThat(h.acquire("d", 0, 6_000).get(0)).isEqualTo(1L);
+    }
+
+    @Test
+    void renewingALeaseKeepsItPastItsTtl() {
+        h.config("requests=100/1s", 1, 5_000, "keep");
+        h.acquire("a", 0, 0);
+        assertThat(h.renew("a", 4_000)).isEqualTo(9_000_000L);
+        assertThat(h.acquire("b", 0, 8_000).get(0)).isEqualTo(0L);
+        assertThat(h.acquire("b", 0, 9_000).get(0)).isEqualTo(1L);
+        assertThat(h.renew("a", 9_100)).isEqualTo(0L);
+    }
+
+    @Test
+    void keepAccountingLeavesTheAdmissionCharge() {
+        h.config("tokens=1000/10s", 0, 60_000, "keep");
+        h.acquire("a", 800, 0);
+        assertThat(h.complete("a", 100, 50, 100)).containsExactly(1L, 800L, 800L, 800L);
+        assertThat(usedOf(h.usage(200), "t:1000:10000")).isEqualTo(800);
+        assertThat(h.acquire("b", 300, 300).get(0)).isEqualTo(0L);
+    }
+
+    @Test
+    void keepAccountingAddsUsageAboveTheEstimate() {
+        h.config("tokens=1000/10s", 0, 60_000, "keep");
+        h.acquire("a", 300, 150, 150, 0, false);
+        h.complete("a", 400, 200, 100);
+        assertThat(usedOf(h.usage(200), "t:1000:10000")).isEqualTo(600);
+    }
+
+    @Test
+    void actualAccountingCorrectsEveryWindowStillHoldingTheRequest() {
+        h.config("tokens=1000/10s,tokens=5000/60s", 0, 60_000, "actual");
+        h.acquire("a", 800, 0);
+        h.acquire("b", 100, 5_000);
+        // Advance the 10 s window past a, then complete a: only the 60 s window still holds it.
+        h.acquire("c", 100, 10_500);
+        h.complete("a", 100, 50, 10_600);
+
+        List<Object> usage = h.usage(10_700);
+        assertThat(usedOf(usage, "t:1000:10000")).isEqualTo(200);
+        assertThat(usedOf(usage, "t:5000:60000")).isEqualTo(350);
+        // The running sums agree with the log: the acquire script sees the same numbers.
+        assertThat(h.acquire("d", 800, 10_800).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("e", 1, 10_900)).startsWith(0L, "window", 15_000_000L, "t:1000:10000");
+    }
+
+    @Test
+    void aLimitChangeAppliesAtOnceAndKeepsTheWindowState() {
+        h.config("requests=10/10s", 0, 60_000, "keep");
+        for (int i = 0; i < 5; i++) {
+            assertThat(h.acquire("a" + i, 0, i).get(0)).isEqualTo(1L);
+        }
+        h.config("requests=7/10s", 0, 60_000, "keep");
+        assertThat(h.acquire("b0", 0, 10).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("b1", 0, 11).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("b2", 0, 12).get(0)).isEqualTo(0L);
+        h.config("requests=7/10s,tokens=100/10s", 0, 60_000, "keep");
+        assertThat(h.acquire("b2", 200, 13)).startsWith(-1L);
+    }
+
+    @Test
+    void waitersAreAdmittedInArrivalOrder() {
+        h.config("tokens=1000/10s", 0, 60_000, "keep");
+        h.acquire("fill", 900, 900, 900, 0, true);
+        // A large request arrives first and waits; a small one that would fit must queue behind it.
+        assertThat(h.acquire("large", 800, 800, 800, 100, true)).startsWith(0L, "window", 10_000_000L);
+        assertThat(h.acquire("small", 50, 50, 50, 200, true)).startsWith(0L, "queued");
+        assertThat(h.acquire("other", 50, 50, 50, 300, false)).startsWith(0L, "queued");
+        for (long heartbeat = 1_500; heartbeat < 10_000; heartbeat += 1_500) {
+            assertThat(h.acquire("small", 50, 50, 50, heartbeat, true)).startsWith(0L, "queued");
+        }
+        assertThat(h.acquire("small", 50, 50, 50, 10_000, true)).startsWith(0L, "queued");
+        assertThat(h.acquire("large", 800, 800, 800, 10_000, true).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("small", 50, 50, 50, 10_001, true).get(0)).isEqualTo(1L);
+    }
+
+    @Test
+    void anAbandonedTicketExpiresAndStopsBlockingTheLine() {
+        h.config("requests=1/1s", 0, 60_000, "keep");
+        h.acquire("fill", 0, 0, 0, 0, true);
+        assertThat(h.acquire("gone", 0, 0, 0, 10, true)).startsWith(0L, "window", 1_000_000L);
+        assertThat(h.acquire("next", 0, 0, 0, 20, true)).startsWith(0L, "queued");
+        // gone never comes back; its ticket lapses 3 s after its retry time.
+        assertThat(h.acquire("next", 0, 0, 0, 3_900, true)).startsWith(0L, "queued");
+        assertThat(h.acquire("next", 0, 0, 0, 4_001, true).get(0)).isEqualTo(1L);
+    }
+
+    @Test
+    void aCooldownPausesEveryAcquire() {
+        h.config("requests=100/1s", 0, 60_000, "keep");
+        h.runner.run(io.llmlimiter.scripts.LuaScript.COOLDOWN, io.lettuce.core.ScriptOutputType.INTEGER, h.keys,
+                "2000", "1000000").join();
+        assertThat(h.acquire("a", 0, 1_500)).startsWith(0L, "cooldown", 3_000_000L);
+        assertThat(h.acquire("a", 0, 3_000).get(0)).isEqualTo(1L);
+        assertThat(h.redis().hget(h.keys.stats(), "provider_429")).isEqualTo("1");
+    }
+
+    @Test
+    void aProviderSignalCapsAdmissionsUntilItsReset() {
+        h.config("requests=100/60s", 0, 60_000, "keep");
+        h.runner.run(io.llmlimiter.scripts.LuaScript.SIGNAL, io.lettuce.core.ScriptOutputType.INTEGER, h.keys,
+                "r", "2", "5000", "0").join();
+        assertThat(h.acquire("a", 0, 10).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("b", 0, 20).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("c", 0, 30)).startsWith(0L, "provider", 5_000_000L, "r");
+        assertThat(h.acquire("c", 0, 5_000).get(0)).isEqualTo(1L);
+    }
+
+    @Test
+    void usageReportsLeasesWaitersAndEveryWindow() {
+        h.config("requests=2/10s,tokens=500/10s", 1, 60_000, "keep");
+        h.acquire("a", 100, 0);
+        h.acquire("b", 100, 100, 100, 10, true);
+        List<Object> u = h.usage(20);
+        assertThat(u.subList(1, 4)).containsExactly(1L, 1L, 0L);
+        assertThat(usedOf(u, "r:2:10000")).isEqualTo(1);
+        assertThat(usedOf(u, "t:500:10000")).isEqualTo(100);
+    }
+
+    private static long usedOf(List<Object> usage, String spec) {
+        for (int i = 4; i + 1 < usage.size(); i += 2) {
+            if (spec.equals(usage.get(i))) {
+                return (Long) usage.get(i + 1);
+            }
+        }
+        throw new AssertionError("no limit " + spec + " in " + usage);
+    }
+}
