@@ -129,12 +129,16 @@ public interface LlmLimiter extends AutoCloseable {
         private MeterRegistry meterRegistry;
         private ErrorClassifier errorClassifier = ErrorClassifier.defaults();
         private StatusExtractor statusExtractor = StatusExtractor.defaults();
+        private java.nio.file.Path trustedCertificate;
+        private double degradedShare;
 
         private Builder() {
         }
 
         /**
-         * @param uri a Lettuce Redis URI, e.g. {@code redis://host:6379} or {@code rediss://user:pass@host}
+         * @param uri a Redis URI: {@code redis://[user:pass@]host:6379}, {@code rediss://} for TLS,
+         *     {@code redis-sentinel://host:26379,host2:26379#mymaster} for a Sentinel-managed master,
+         *     or {@code redis-cluster://host:7000,host:7001} ({@code rediss-cluster://}) for Redis Cluster
          * @return this builder
          */
         public Builder redis(String uri) {
@@ -197,10 +201,42 @@ public interface LlmLimiter extends AutoCloseable {
             return this;
         }
 
+        /**
+         * @param caCertificatePem a PEM file with the certificate (or CA) to trust for
+         *     {@code rediss://} connections, e.g. a self-signed one; without it the JVM's trust store
+         * @return this builder
+         */
+        public Builder trustedCertificate(java.nio.file.Path caCertificatePem) {
+            Objects.requireNonNull(caCertificatePem, "trustedCertificate must not be null");
+            if (!java.nio.file.Files.isReadable(caCertificatePem)) {
+                throw new IllegalArgumentException("trustedCertificate must be a readable PEM file, got " + caCertificatePem);
+            }
+            this.trustedCertificate = caCertificatePem;
+            return this;
+        }
+
+        /**
+         * Opts in to degraded mode. By default the limiter fails closed: when Redis cannot be
+         * reached, acquire fails within its deadline with {@link LimiterUnavailableException}. In
+         * degraded mode each client instead falls back to an in-process limiter at {@code share} of
+         * each limit (e.g. {@code 1.0 / expectedWorkers}), logs and meters that it did, and returns
+         * to Redis by itself when Redis answers again.
+         *
+         * @param share the share of each limit one client may use alone, above 0 and at most 1
+         * @return this builder
+         */
+        public Builder degradedMode(double share) {
+            if (!(share > 0 && share <= 1)) {
+                throw new IllegalArgumentException("degradedMode share must be above 0 and at most 1, got " + share);
+            }
+            this.degradedShare = share;
+            return this;
+        }
+
         /** @return the limiter, connected */
         public LlmLimiter build() {
             return RedisLimiter.connect(new RedisLimiter.Options(redisUri, commandTimeout, ticketTtl, meterRegistry,
-                    errorClassifier, statusExtractor));
+                    errorClassifier, statusExtractor, trustedCertificate, degradedShare));
         }
     }
 }

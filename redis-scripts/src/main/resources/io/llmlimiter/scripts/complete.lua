@@ -7,6 +7,8 @@
 -- ARGV[3] actual input tokens, ARGV[4] actual output tokens, ARGV[5] cache-read input tokens
 -- ARGV[6] now in microseconds, or "" to use Redis TIME
 -- ARGV[7] pub/sub channel on which the next waiter is woken
+-- ARGV[8] "1" when this is a resend after a lost reply: if the lease is gone, the first send
+--         already counted the usage
 --
 -- Accounting (cfg field "accounting"):
 --   "keep"   the admission charge stands; usage above the estimate is added (never undercount)
@@ -24,16 +26,17 @@ local function fmt(x)
   return string.format('%d', x)
 end
 
-if has_usage then
-  redis.call('HINCRBY', KEYS[8], 'actual_input_tokens', act_i)
-  redis.call('HINCRBY', KEYS[8], 'actual_output_tokens', act_o)
-  if cached > 0 then
-    redis.call('HINCRBY', KEYS[8], 'cache_read_tokens', cached)
-  end
-end
-redis.call('HINCRBY', KEYS[8], 'completed', 1)
-
 local held = redis.call('HGET', KEYS[5], id)
+if held or ARGV[8] ~= '1' then
+  if has_usage then
+    redis.call('HINCRBY', KEYS[8], 'actual_input_tokens', act_i)
+    redis.call('HINCRBY', KEYS[8], 'actual_output_tokens', act_o)
+    if cached > 0 then
+      redis.call('HINCRBY', KEYS[8], 'cache_read_tokens', cached)
+    end
+  end
+  redis.call('HINCRBY', KEYS[8], 'completed', 1)
+end
 if not held then
   return { 0, 0, 0, 0 }
 end

@@ -90,6 +90,7 @@ final class AcquireCall {
             long admitted = (Long) reply.get(1);
             long expiry = (Long) reply.get(2);
             limiter.metrics().acquired(target, Duration.ofNanos(System.nanoTime() - startNanos));
+            limiter.admitted(target);
             result.complete(new RedisPermit(limiter, target, keys, requestId, estimate, admitted, expiry - admitted));
             return;
         }

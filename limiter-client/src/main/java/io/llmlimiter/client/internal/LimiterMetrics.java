@@ -31,6 +31,10 @@ public final class LimiterMetrics {
         this.registry = registry == null ? new CompositeMeterRegistry() : registry;
     }
 
+    MeterRegistry registry() {
+        return registry;
+    }
+
     void acquired(Target t, Duration waited) {
         Timer.builder(PREFIX + "acquire.wait").description("Time from acquire to admission")
                 .tags(tags(t)).register(registry).record(waited);

@@ -34,8 +34,11 @@ final class RedisAdmin implements LimiterAdmin {
 
     @Override
     public Optional<LimitConfig> config(Target target) {
-        String json = limiter.await(target, "config", hget(Keys.of(target), "json"));
-        return Optional.ofNullable(json).map(j -> ConfigJson.parse(j, target));
+        return limiter.await(target, "config", configAsync(target));
+    }
+
+    CompletableFuture<Optional<LimitConfig>> configAsync(Target target) {
+        return hget(Keys.of(target), "json").thenApply(json -> Optional.ofNullable(json).map(j -> ConfigJson.parse(j, target)));
     }
 
     @Override

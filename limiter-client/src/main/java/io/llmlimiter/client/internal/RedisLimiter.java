@@ -1,13 +1,6 @@
 package io.llmlimiter.client.internal;
 
-import io.lettuce.core.ClientOptions;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.TimeoutOptions;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.codec.StringCodec;
-import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.llmlimiter.client.AsyncLlmCall;
 import io.llmlimiter.client.Estimate;
 import io.llmlimiter.client.LlmCall;
@@ -44,9 +37,7 @@ public final class RedisLimiter implements LlmLimiter {
 
     private static final Logger log = LoggerFactory.getLogger(RedisLimiter.class);
 
-    private final RedisClient client;
-    private final StatefulRedisConnection<String, String> connection;
-    private final StatefulRedisPubSubConnection<String, String> pubsub;
+    private final RedisConnections connections;
     private final ScriptRunner scripts;
     private final WakeHub hub;
     private final ScheduledExecutorService timer;
@@ -56,7 +47,8 @@ public final class RedisLimiter implements LlmLimiter {
     private final Options options;
     private final LimiterMetrics metrics;
     private final CallExecutor executor = new CallExecutor(this);
-    private final Map<Target, CachedSettings> settings = new ConcurrentHashMap<>();
+    private final Map<Target, CachedConfig> configs = new ConcurrentHashMap<>();
+    private final DegradedMode degraded;
 
     /**
      * What {@link LlmLimiter.Builder} collected.
@@ -67,21 +59,26 @@ public final class RedisLimiter implements LlmLimiter {
      * @param meterRegistry where meters go, or null
      * @param errorClassifier which failures are retried
      * @param statusExtractor how statuses are found in exceptions
+     * @param trustedCertificate a PEM certificate (CA) to trust for TLS, or null for the JVM's trust store
+     * @param degradedShare share of each limit a client may use alone while Redis is unreachable,
+     *     or 0 to fail closed
      */
     public record Options(String uri, Duration commandTimeout, Duration ticketTtl, MeterRegistry meterRegistry,
-                          ErrorClassifier errorClassifier, StatusExtractor statusExtractor) {
+                          ErrorClassifier errorClassifier, StatusExtractor statusExtractor,
+                          java.nio.file.Path trustedCertificate, double degradedShare) {
     }
 
-    private record CachedSettings(RetrySettings settings, long readAtNanos) {
+    /** A target's config as last read from Redis (null: none there), for retries and degraded mode. */
+    private record CachedConfig(LimitConfig config, long readAtNanos) {
+        boolean fresh() {
+            return System.nanoTime() - readAtNanos < 1_000_000_000L;
+        }
     }
 
-    private RedisLimiter(RedisClient client, StatefulRedisConnection<String, String> connection,
-                         StatefulRedisPubSubConnection<String, String> pubsub, Options options) {
-        this.client = client;
-        this.connection = connection;
-        this.pubsub = pubsub;
-        this.scripts = new ScriptRunner(connection.async());
-        this.hub = new WakeHub(pubsub);
+    private RedisLimiter(RedisConnections connections, Options options) {
+        this.connections = connections;
+        this.scripts = new ScriptRunner(connections.commands());
+        this.hub = new WakeHub(connections.pubsub());
         ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> {
             Thread th = new Thread(r, "llmlim-timer");
             th.setDaemon(true);
@@ -94,6 +91,8 @@ public final class RedisLimiter implements LlmLimiter {
         this.ticketTtl = options.ticketTtl();
         this.metrics = new LimiterMetrics(options.meterRegistry());
         this.admin = new RedisAdmin(this);
+        this.degraded = options.degradedShare() > 0
+                ? new DegradedMode(options.degradedShare(), metrics.registry()) : null;
     }
 
     /**
@@ -102,31 +101,42 @@ public final class RedisLimiter implements LlmLimiter {
      * @throws LimiterUnavailableException when Redis cannot be reached
      */
     public static RedisLimiter connect(Options options) {
-        String uri = options.uri();
-        Duration commandTimeout = options.commandTimeout();
-        RedisURI redisUri;
+        RedisConnections connections;
         try {
-            redisUri = RedisURI.create(uri);
+            connections = RedisConnections.open(options.uri(), options.commandTimeout(), options.trustedCertificate());
+        } catch (IllegalArgumentException e) {
+            throw e;
         } catch (RuntimeException e) {
-            throw new IllegalArgumentException("redis uri is not valid: " + Redacted.uri(uri));
+            throw new LimiterUnavailableException(null, "cannot connect to Redis at " + Redacted.uri(options.uri())
+                    + ": " + Redacted.message(e), null);
         }
-        redisUri.setTimeout(commandTimeout);
-        RedisClient client = RedisClient.create(redisUri);
-        client.setOptions(ClientOptions.builder().timeoutOptions(TimeoutOptions.enabled(commandTimeout)).build());
-        try {
-            StatefulRedisConnection<String, String> connection = client.connect(StringCodec.UTF8);
-            StatefulRedisPubSubConnection<String, String> pubsub = client.connectPubSub(StringCodec.UTF8);
-            return new RedisLimiter(client, connection, pubsub, options);
-        } catch (RuntimeException e) {
-            client.shutdown(0, 0, TimeUnit.MILLISECONDS);
-            throw new LimiterUnavailableException(null, "cannot connect to Redis at " + Redacted.uri(uri) + ": "
-                    + Redacted.message(e), null);
-        }
+        return new RedisLimiter(connections, options);
     }
 
     @Override
     public Permit acquire(Target target, Estimate estimate, Duration maxWait) {
         Objects.requireNonNull(maxWait, "maxWait must not be null");
+        if (degraded == null) {
+            return acquireFromRedis(target, estimate, maxWait);
+        }
+        long start = System.nanoTime();
+        if (!degraded.skipRedis()) {
+            degraded.redisTried();
+            try {
+                Permit p = acquireFromRedis(target, estimate, maxWait);
+                degraded.redisAnswered();
+                return p;
+            } catch (LimiterUnavailableException e) {
+                Duration left = maxWait.minusNanos(System.nanoTime() - start);
+                return degraded.acquire(target, lastKnownConfig(target), estimate,
+                        left.isNegative() ? Duration.ZERO : left, e);
+            }
+        }
+        return degraded.acquire(target, lastKnownConfig(target), estimate, maxWait,
+                new LimiterUnavailableException(target, "Redis was unreachable less than a second ago", null));
+    }
+
+    private Permit acquireFromRedis(Target target, Estimate estimate, Duration maxWait) {
         AcquireCall call = new AcquireCall(this, target, estimate, maxWait);
         CompletableFuture<Permit> f = call.start();
         // The call finishes by itself at its deadline; the bound only guards against a lost reply.
@@ -159,7 +169,11 @@ public final class RedisLimiter implements LlmLimiter {
     @Override
     public CompletableFuture<Permit> acquireAsync(Target target, Estimate estimate, Duration maxWait) {
         Objects.requireNonNull(maxWait, "maxWait must not be null");
-        return new AcquireCall(this, target, estimate, maxWait).start();
+        if (degraded == null) {
+            return new AcquireCall(this, target, estimate, maxWait).start();
+        }
+        // The fallback blocks on an in-process monitor, so it runs off the Redis event loop.
+        return CompletableFuture.supplyAsync(() -> acquire(target, estimate, maxWait), degradedExecutor());
     }
 
     @Override
@@ -201,14 +215,42 @@ public final class RedisLimiter implements LlmLimiter {
 
     /** The target's retry settings from its live config, read at most once a second. */
     RetrySettings retrySettings(Target target) {
-        CachedSettings cached = settings.get(target);
-        if (cached != null && System.nanoTime() - cached.readAtNanos() < 1_000_000_000L) {
-            return cached.settings();
+        CachedConfig cached = configs.get(target);
+        if (cached == null || !cached.fresh()) {
+            cached = new CachedConfig(admin.config(target).orElse(null), System.nanoTime());
+            configs.put(target, cached);
         }
-        RetrySettings s = admin.config(target).map(LimitConfig::retry).orElse(RetrySettings.DEFAULTS);
-        settings.put(target, new CachedSettings(s, System.nanoTime()));
-        return s;
+        return cached.config() == null ? RetrySettings.DEFAULTS : cached.config().retry();
     }
+
+    /** Keeps the config a degraded-mode fallback would use current, off the caller's path. */
+    void admitted(Target target) {
+        if (degraded == null) {
+            return;
+        }
+        CachedConfig cached = configs.get(target);
+        if (cached == null || !cached.fresh()) {
+            configs.put(target, new CachedConfig(cached == null ? null : cached.config(), System.nanoTime()));
+            admin.configAsync(target).thenAccept(c -> configs.put(target, new CachedConfig(c.orElse(null),
+                    System.nanoTime())));
+        }
+    }
+
+    private LimitConfig lastKnownConfig(Target target) {
+        CachedConfig cached = configs.get(target);
+        return cached == null ? null : cached.config();
+    }
+
+    private java.util.concurrent.Executor degradedExecutor() {
+        return DEGRADED_POOL;
+    }
+
+    private static final java.util.concurrent.ExecutorService DEGRADED_POOL =
+            java.util.concurrent.Executors.newCachedThreadPool(r -> {
+                Thread t = new Thread(r, "llmlim-degraded");
+                t.setDaemon(true);
+                return t;
+            });
 
     LimiterMetrics metrics() {
         return metrics;
@@ -230,9 +272,7 @@ public final class RedisLimiter implements LlmLimiter {
     @Override
     public void close() {
         timer.shutdownNow();
-        pubsub.close();
-        connection.close();
-        client.shutdown(0, 2, TimeUnit.SECONDS);
+        connections.close();
     }
 
     /** Writes the default config for a target that has none (first use of an unknown target). */

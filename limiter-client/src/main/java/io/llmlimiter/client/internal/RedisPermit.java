@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 final class RedisPermit implements Permit {
 
     private static final Logger log = LoggerFactory.getLogger(RedisPermit.class);
+    private static final int MAX_SENDS = 5;
 
     private final RedisLimiter limiter;
     private final Target target;
@@ -78,22 +79,34 @@ final class RedisPermit implements Permit {
         }
         renewal.cancel(false);
         limiter.metrics().released(target);
-        Usage u = usage == null ? Usage.of(0, 0) : usage;
         if (usage != null) {
             limiter.metrics().tokens(target, estimate.tokens(), usage.totalTokens());
         }
-        return limiter.scripts().<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, leaseId,
+        CompletableFuture<Void> result = new CompletableFuture<>();
+        send(usage, 1, result);
+        return result;
+    }
+
+    /** Sends the completion; a lost reply or a dropped connection is retried a few times. */
+    private void send(Usage usage, int attempt, CompletableFuture<Void> result) {
+        Usage u = usage == null ? Usage.of(0, 0) : usage;
+        limiter.scripts().<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, leaseId,
                         usage == null ? "0" : "1", Long.toString(u.inputTokens()), Long.toString(u.outputTokens()),
-                        Long.toString(u.cacheReadTokens()), "", keys.channel())
-                .handle((reply, e) -> {
-                    if (e != null) {
-                        throw limiter.unavailable(target, "complete", e);
+                        Long.toString(u.cacheReadTokens()), "", keys.channel(), attempt > 1 ? "1" : "0")
+                .whenComplete((reply, e) -> {
+                    if (e == null) {
+                        if ((Long) reply.get(0) == 0 && attempt == 1) {
+                            log.warn("{} lease {} had already expired when its call completed; raise lease_ttl if "
+                                    + "calls outlive it", target, leaseId);
+                        }
+                        result.complete(null);
+                    } else if (attempt < MAX_SENDS) {
+                        limiter.timer().schedule(() -> send(usage, attempt + 1, result), 200L * attempt,
+                                TimeUnit.MILLISECONDS);
+                    } else {
+                        log.warn("{} could not release lease {}; it expires at its TTL", target, leaseId);
+                        result.completeExceptionally(limiter.unavailable(target, "complete", e));
                     }
-                    if ((Long) reply.get(0) == 0) {
-                        log.warn("{} lease {} had already expired when its call completed; raise lease_ttl if calls "
-                                + "outlive it", target, leaseId);
-                    }
-                    return null;
                 });
     }
 
