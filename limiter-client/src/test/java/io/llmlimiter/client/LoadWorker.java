@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * A worker JVM for the multi-process tests: threads acquire, "call" (sleep), complete, until an
  * end time, and write every admission (Redis time in microseconds and tokens charged) to a file.
  *
- * <p>Arguments: redisUri target threads endEpochMillis outFile callMillis tokenSizes(comma list)
+ * <p>Arguments: redisUri target threads startEpochMillis endEpochMillis outFile callMillis tokenSizes(comma list)
  */
 public final class LoadWorker {
 
@@ -26,10 +26,11 @@ public final class LoadWorker {
         String uri = args[0];
         Target target = Target.parse(args[1]);
         int threads = Integer.parseInt(args[2]);
-        long end = Long.parseLong(args[3]);
-        Path out = Path.of(args[4]);
-        long callMillis = Long.parseLong(args[5]);
-        long[] sizes = java.util.Arrays.stream(args[6].split(",")).mapToLong(Long::parseLong).toArray();
+        long start = Long.parseLong(args[3]);
+        long end = Long.parseLong(args[4]);
+        Path out = Path.of(args[5]);
+        long callMillis = Long.parseLong(args[6]);
+        long[] sizes = java.util.Arrays.stream(args[7].split(",")).mapToLong(Long::parseLong).toArray();
 
         ConcurrentLinkedQueue<String> admissions = new ConcurrentLinkedQueue<>();
         AtomicLong errors = new AtomicLong();
@@ -37,6 +38,11 @@ public final class LoadWorker {
             List<Thread> workers = new ArrayList<>();
             for (int i = 0; i < threads; i++) {
                 Thread t = new Thread(() -> {
+                    try {
+                        Thread.sleep(Math.max(0, start - System.currentTimeMillis()));
+                    } catch (InterruptedException e) {
+                        return;
+                    }
                     while (System.currentTimeMillis() < end) {
                         long tokens = sizes[ThreadLocalRandom.current().nextInt(sizes.length)];
                         long wait = Math.max(1, end - System.currentTimeMillis());
@@ -59,6 +65,8 @@ public final class LoadWorker {
                 workers.add(t);
             }
             System.out.println("STARTED");
+            // All JVMs begin together, so the measured windows see the whole fleet's demand.
+            Thread.sleep(Math.max(0, start - System.currentTimeMillis()));
             for (Thread t : workers) {
                 t.join();
             }

@@ -33,7 +33,7 @@ class MultiProcessBudgetTest {
             limiter.admin().putConfig(config);
         }
         int windows = 3; // of the 4 s limit: 12 s of steady load
-        long start = System.currentTimeMillis() + 4000; // JVM start-up
+        long start = System.currentTimeMillis() + 8000; // room for three JVMs to start on a busy machine
         long end = start + windows * 4000L + 1500;
 
         List<JvmProcess> jvms = new ArrayList<>();
@@ -43,7 +43,7 @@ class MultiProcessBudgetTest {
                 Path out = dir.resolve("worker-" + i + ".txt");
                 outs.add(out);
                 jvms.add(JvmProcess.start(LoadWorker.class, redis.uri(), target.toString(), Integer.toString(THREADS),
-                        Long.toString(end), out.toString(), "20", "50,200,800,2500"));
+                        Long.toString(start), Long.toString(end), out.toString(), "20", "50,200,800,2500"));
             }
             List<WindowAuditor.Admission> admissions = new ArrayList<>();
             for (int i = 0; i < JVMS; i++) {

@@ -70,7 +70,7 @@ public final class RedisWire {
 
     /**
      * Sends one command and returns its reply as a string ({@code null} for nil, the decimal text for
-     * integers, the {@link List#toString()} for arrays).
+     * integers, the {@code List.toString()} for arrays).
      *
      * @param port the server port
      * @param command the command and its arguments

@@ -4,10 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.api.StatefulRedisConnection;
-import io.llmlimiter.testing.RedisProcess;
-import io.llmlimiter.testing.WithRedis;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,19 +20,34 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-/** The client API against a real Redis, in real time with short windows. */
-@WithRedis
+/**
+ * The behaviour suite of the client API, in real time with short windows; run against every
+ * kind of Redis deployment by its subclasses.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class LimiterTest {
+abstract class LimiterBehaviourSuite {
 
-    private LlmLimiter limiter;
-    private RedisProcess redis;
+    protected LlmLimiter limiter;
     private final AtomicInteger seq = new AtomicInteger();
 
+    /** @return the URI the suite's limiter connects to */
+    protected abstract String redisUri();
+
+    /** Empties the script cache of every Redis node. */
+    protected abstract void scriptFlush();
+
+    /** @return the targets this suite configured so far */
+    protected final List<Target> targetsUsed() {
+        List<Target> out = new ArrayList<>();
+        for (int i = 1; i <= seq.get(); i++) {
+            out.add(new Target("api", "m" + i));
+        }
+        return out;
+    }
+
     @BeforeAll
-    void connect(RedisProcess redis) {
-        this.redis = redis;
-        limiter = LlmLimiter.builder().redis(redis.uri()).build();
+    void connect() {
+        limiter = LlmLimiter.builder().redis(redisUri()).build();
     }
 
     @AfterAll
@@ -44,7 +55,7 @@ class LimiterTest {
         limiter.close();
     }
 
-    private Target configured(String limits, int maxConcurrent, Duration leaseTtl) {
+    protected Target configured(String limits, int maxConcurrent, Duration leaseTtl) {
         Target t = new Target("api", "m" + seq.incrementAndGet());
         limiter.admin().putConfig(LimitConfig.builder(t).limits(limits).maxConcurrent(maxConcurrent).leaseTtl(leaseTtl).build());
         return t;
@@ -93,7 +104,7 @@ class LimiterTest {
 
     @Test
     void anUnknownTargetGetsTheConservativeDefault() {
-        Target t = new Target("unknown", "m" + seq.incrementAndGet());
+        Target t = new Target("unknown", "m" + System.nanoTime());
         limiter.acquire(t, Estimate.requestOnly(), Duration.ofSeconds(1)).close();
         assertThat(limiter.admin().config(t)).contains(LimitConfig.conservativeDefault(t));
     }
@@ -157,11 +168,11 @@ class LimiterTest {
                 }
             }));
         }
-        try (RedisClient c = RedisClient.create(redis.uri()); StatefulRedisConnection<String, String> conn = c.connect()) {
+        try {
             for (int i = 0; i < 10; i++) {
                 long before = ok.get();
                 await().atMost(Duration.ofSeconds(5)).until(() -> ok.get() > before + 20);
-                conn.sync().scriptFlush();
+                scriptFlush();
             }
         } finally {
             stop.set(true);
