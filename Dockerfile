@@ -1,0 +1,30 @@
+# llm-limiter admin server: REST API, dashboard, /metrics.
+#   docker build -t llm-limiter/limiter-server .
+#   docker run -e LIMITER_ADMIN_TOKEN=... -e LIMITER_REDIS_URL=redis://redis:6379 -p 7070:7070 llm-limiter/limiter-server
+
+FROM maven:3.9-eclipse-temurin-17 AS build
+WORKDIR /src
+# Only poms and sources: never a local target/ directory. Every module's pom is needed by the reactor.
+COPY pom.xml ./
+COPY redis-scripts/pom.xml redis-scripts/
+COPY limiter-client/pom.xml limiter-client/
+COPY limiter-server/pom.xml limiter-server/
+COPY limiter-bench/pom.xml limiter-bench/
+COPY redis-scripts/src redis-scripts/src
+COPY limiter-client/src limiter-client/src
+COPY limiter-server/src limiter-server/src
+RUN mvn -B -q -pl limiter-server -am -DskipTests package
+
+FROM eclipse-temurin:17-jre
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin limiter \
+    && mkdir -p /app/data && chown limiter /app/data
+WORKDIR /app
+COPY --from=build /src/limiter-server/target/limiter-server.jar /app/limiter-server.jar
+USER limiter
+# Configs (llm_configs.json) and the audit log live here; mount a volume to keep them.
+VOLUME /app/data
+EXPOSE 7070
+ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75"
+# LIMITER_ADMIN_TOKEN and LIMITER_REDIS_URL come from the environment; without a token the server refuses to start.
+ENTRYPOINT ["java", "-jar", "/app/limiter-server.jar"]
+CMD ["serve", "--port", "7070", "--config-file", "/app/data/llm_configs.json"]

@@ -1,0 +1,256 @@
+package io.llmlimiter.server;
+
+import io.javalin.Javalin;
+import io.llmlimiter.client.LimiterAdmin;
+import io.llmlimiter.server.ProblemException.Kind;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin server: REST under {@code /api/v1} (bearer token), {@code /health}, {@code /metrics},
+ * {@code /openapi.json} and the dashboard at {@code /}, over a {@link ConfigStore} kept in step with
+ * Redis by a {@link ConfigReconciler}. Started and stopped programmatically, so the {@code serve}
+ * and {@code demo} commands and tests run it in-process:
+ *
+ * <pre>{@code
+ * try (AdminServer server = AdminServer.builder().admin(limiter.admin()).token(token).port(0).start()) {
+ *     System.out.println("dashboard at " + server.url());
+ * }
+ * }</pre>
+ *
+ * Thread-safe.
+ */
+public final class AdminServer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
+
+    private final Javalin app;
+    private final ConfigStore store;
+    private final ConfigReconciler reconciler;
+    private final ServerMetrics metrics;
+    private final List<String> routes;
+    private final String host;
+
+    private AdminServer(Builder b) throws IOException {
+        Path auditPath = b.auditLog != null ? b.auditLog : b.configFile.toAbsolutePath().resolveSibling("audit.log");
+        this.store = ConfigStore.open(b.admin, new ConfigFile(b.configFile), new AuditLog(auditPath, Clock.systemUTC()));
+        this.metrics = new ServerMetrics(b.registry, b.admin);
+        this.reconciler = new ConfigReconciler(store, b.registry);
+        this.host = b.host;
+        List<String> added = Collections.synchronizedList(new ArrayList<>());
+        BearerAuth auth = new BearerAuth(b.token);
+        this.app = Javalin.create(cfg -> {
+            cfg.startup.showJavalinBanner = false;
+            cfg.startup.showOldJavalinVersionWarning = false;
+            cfg.http.maxRequestSize = Bodies.IMPORT_MAX_BYTES;
+            cfg.http.prefer405over404 = true;
+            cfg.jetty.modifyServer(server -> server.setErrorHandler(new JettyProblems()));
+            cfg.events.handlerAdded(meta -> {
+                if (meta.getHttpMethod().isHttpMethod()) {
+                    added.add(meta.getHttpMethod().name() + " " + meta.getPath());
+                }
+            });
+            cfg.routes.before(metrics::startRequest);
+            // Matched routes only: a 401 is then tagged with its route template in the metrics.
+            cfg.routes.beforeMatched("/api/v1/*", auth);
+            new TargetRoutes(store).register(cfg.routes);
+            new StatsRoutes(store).register(cfg.routes);
+            new TransferRoutes(store).register(cfg.routes);
+            new SystemRoutes(store, metrics).register(cfg.routes);
+            new Dashboard().register(cfg.routes);
+            cfg.routes.exception(Exception.class, Problems::handle);
+            cfg.routes.error(404, ctx -> {
+                if (ctx.attribute(Problems.WRITTEN) == null) {
+                    Problems.write(ctx, new ProblemException(Kind.NOT_FOUND, "No route " + ctx.method().name() + " "
+                            + ctx.path() + "; see /openapi.json"));
+                }
+            });
+            cfg.routes.error(405, ctx -> {
+                if (ctx.attribute(Problems.WRITTEN) == null) {
+                    Problems.write(ctx, new ProblemException(Kind.METHOD_NOT_ALLOWED, "Method " + ctx.method().name()
+                            + " is not allowed on " + ctx.path() + "; see /openapi.json"));
+                }
+            });
+            cfg.routes.after(metrics::endRequest);
+        });
+        this.routes = List.copyOf(added);
+        // One pass before serving: a started server guarantees Redis holds the file's configs.
+        reconciler.reconcileOnce();
+        reconciler.start(b.reconcileInterval);
+        try {
+            app.start(b.host, b.port);
+        } catch (RuntimeException e) {
+            reconciler.close();
+            throw e;
+        }
+        LOG.info("admin server listening on {} (config file {}, audit log {})", url(), store.file().path(), auditPath);
+    }
+
+    /** @return a builder */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** @return the port the server listens on */
+    public int port() {
+        return app.port();
+    }
+
+    /** @return the base URL, e.g. {@code http://127.0.0.1:7070} (loopback when bound to all interfaces) */
+    public String url() {
+        String h = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
+        return "http://" + (h.contains(":") ? "[" + h + "]" : h) + ":" + port();
+    }
+
+    /** @return the config store */
+    public ConfigStore store() {
+        return store;
+    }
+
+    /** @return the reconciler (tests run passes on demand) */
+    public ConfigReconciler reconciler() {
+        return reconciler;
+    }
+
+    /** @return the server's meters */
+    public ServerMetrics metrics() {
+        return metrics;
+    }
+
+    /** @return every HTTP route, as {@code METHOD /path/{param}} */
+    public List<String> routes() {
+        return routes;
+    }
+
+    /** Stops serving and stops the reconciler; Redis and the files stay as they are. */
+    @Override
+    public void close() {
+        app.stop();
+        reconciler.close();
+    }
+
+    /** Builds and starts an {@link AdminServer}. Not thread-safe. */
+    public static final class Builder {
+        private LimiterAdmin admin;
+        private String token;
+        private Path configFile = Path.of("data", "llm_configs.json");
+        private Path auditLog;
+        private MeterRegistry registry;
+        private String host = "0.0.0.0";
+        private int port = 7070;
+        private Duration reconcileInterval = Duration.ofSeconds(1);
+
+        private Builder() {
+        }
+
+        /**
+         * @param admin the limiter's admin (from {@code LlmLimiter.admin()}); required
+         * @return this builder
+         */
+        public Builder admin(LimiterAdmin admin) {
+            this.admin = Objects.requireNonNull(admin, "admin");
+            return this;
+        }
+
+        /**
+         * @param token the admin token every {@code /api/v1} request must carry; required
+         * @return this builder
+         */
+        public Builder token(String token) {
+            if (token == null || token.isBlank()) {
+                throw new IllegalArgumentException("admin token must not be blank");
+            }
+            this.token = token;
+            return this;
+        }
+
+        /**
+         * @param path the config file (default {@code data/llm_configs.json}); created on first start
+         * @return this builder
+         */
+        public Builder configFile(Path path) {
+            this.configFile = Objects.requireNonNull(path, "configFile");
+            return this;
+        }
+
+        /**
+         * @param path the audit log (default {@code audit.log} next to the config file)
+         * @return this builder
+         */
+        public Builder auditLog(Path path) {
+            this.auditLog = Objects.requireNonNull(path, "auditLog");
+            return this;
+        }
+
+        /**
+         * @param registry where meters go (default a new Prometheus registry); {@code /metrics}
+         *     serves it when it is (or contains) a Prometheus registry
+         * @return this builder
+         */
+        public Builder meterRegistry(MeterRegistry registry) {
+            this.registry = Objects.requireNonNull(registry, "registry");
+            return this;
+        }
+
+        /**
+         * @param host the interface to bind (default {@code 0.0.0.0})
+         * @return this builder
+         */
+        public Builder host(String host) {
+            this.host = Objects.requireNonNull(host, "host");
+            return this;
+        }
+
+        /**
+         * @param port the port (default 7070; 0 picks a free one)
+         * @return this builder
+         */
+        public Builder port(int port) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);
+            }
+            this.port = port;
+            return this;
+        }
+
+        /**
+         * @param interval the pause between reconciler passes (default 1 s)
+         * @return this builder
+         */
+        public Builder reconcileInterval(Duration interval) {
+            if (interval == null || interval.toMillis() < 10 || interval.compareTo(Duration.ofMinutes(10)) > 0) {
+                throw new IllegalArgumentException("reconcileInterval must be between 10ms and 10m, got " + interval);
+            }
+            this.reconcileInterval = interval;
+            return this;
+        }
+
+        /**
+         * Opens the config store (seeding it on first start), starts the reconciler and serves.
+         *
+         * @return the running server
+         * @throws IOException when the config file cannot be written
+         * @throws IllegalArgumentException when the config file is not valid, naming the entry and field
+         */
+        public AdminServer start() throws IOException {
+            if (admin == null || token == null) {
+                throw new IllegalStateException("admin and token are required");
+            }
+            if (registry == null) {
+                registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            }
+            return new AdminServer(this);
+        }
+    }
+}

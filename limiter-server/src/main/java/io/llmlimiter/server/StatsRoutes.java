@@ -1,0 +1,63 @@
+package io.llmlimiter.server;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.llmlimiter.client.Target;
+import io.llmlimiter.client.internal.ConfigJson;
+import java.time.Instant;
+
+/**
+ * Live stats, read from Redis on every request: current concurrency, usage in every configured
+ * window, waiting callers, active cooldown, provider 429s and retries; and the reset of a target's
+ * window state. Thread-safe (stateless apart from the store).
+ */
+final class StatsRoutes {
+
+    /** Stats of every target. */
+    static final String ALL = "/api/v1/stats";
+    /** Stats of one target. */
+    static final String ONE = TargetRoutes.ONE + "/stats";
+    /** Reset of one target's window state. */
+    static final String RESET = TargetRoutes.ONE + "/reset";
+
+    private final ConfigStore store;
+
+    /** @param store the store */
+    StatsRoutes(ConfigStore store) {
+        this.store = store;
+    }
+
+    /** @param r where the routes are added */
+    void register(RoutesConfig r) {
+        r.get(ALL, this::all);
+        r.get(ONE, this::one);
+        r.post(RESET, this::reset);
+    }
+
+    private void all(Context ctx) {
+        ObjectNode out = ConfigJson.MAPPER.createObjectNode();
+        out.put("at", Instant.now().toString());
+        ArrayNode targets = out.putArray("targets");
+        for (Target t : store.admin().targets()) {
+            TargetSnapshot.read(store.admin(), t).ifPresent(s -> targets.add(s.toJson()));
+        }
+        Bodies.send(ctx, 200, out);
+    }
+
+    private void one(Context ctx) {
+        Target t = TargetRoutes.target(ctx);
+        TargetSnapshot s = TargetSnapshot.read(store.admin(), t).orElseThrow(() -> ConfigStore.notFound(t));
+        Bodies.send(ctx, 200, s.toJson());
+    }
+
+    private void reset(Context ctx) {
+        Target t = TargetRoutes.target(ctx);
+        if (store.admin().config(t).isEmpty()) {
+            throw ConfigStore.notFound(t);
+        }
+        store.reset(t, TargetRoutes.source(ctx));
+        ctx.status(204);
+    }
+}

@@ -1,0 +1,101 @@
+package io.llmlimiter.server;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.llmlimiter.client.Durations;
+import io.llmlimiter.client.LimitConfig;
+import io.llmlimiter.client.LimiterAdmin;
+import io.llmlimiter.client.Target;
+import io.llmlimiter.client.TargetUsage;
+import io.llmlimiter.client.internal.ConfigJson;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One target's config, live usage and counters, read from Redis at one moment: what the stats
+ * routes, the dashboard and the metrics show. Immutable and thread-safe.
+ *
+ * @param config the target's config
+ * @param usage its usage now
+ * @param counters its counters ({@code admitted}, {@code refused_*}, {@code provider_429}, ...)
+ */
+public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, Long> counters) {
+
+    /** The counters every target reports, zero until they happen. */
+    public static final List<String> COUNTERS = List.of("admitted", "refused_window", "refused_concurrency",
+            "refused_cooldown", "refused_queued", "refused_provider", "completed", "provider_429", "retries",
+            "actual_input_tokens", "actual_output_tokens", "estimated_tokens", "cache_read_tokens");
+
+    /** Copies the counters. */
+    public TargetSnapshot {
+        counters = Map.copyOf(counters);
+    }
+
+    /**
+     * @param admin the limiter's admin
+     * @param target a target
+     * @return its snapshot, or empty when it has no config
+     */
+    public static Optional<TargetSnapshot> read(LimiterAdmin admin, Target target) {
+        Optional<LimitConfig> config = admin.config(target);
+        if (config.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new TargetSnapshot(config.get(), admin.usage(target), admin.stats(target)));
+    }
+
+    /** @return the target */
+    public Target target() {
+        return config.target();
+    }
+
+    /**
+     * @param name a counter name
+     * @return its value, 0 when it never happened
+     */
+    public long counter(String name) {
+        return counters.getOrDefault(name, 0L);
+    }
+
+    /** @return how long the cooldown after a provider 429 still lasts, zero when none */
+    public Duration cooldownRemaining() {
+        if (usage.cooldownUntil() == null || !usage.cooldownUntil().isAfter(usage.at())) {
+            return Duration.ZERO;
+        }
+        return Duration.between(usage.at(), usage.cooldownUntil());
+    }
+
+    /** @return the stats as the API serves them */
+    public ObjectNode toJson() {
+        ObjectNode o = ConfigJson.MAPPER.createObjectNode();
+        o.put("target", target().toString());
+        o.put("provider", target().provider());
+        o.put("model", target().model());
+        o.put("at", usage.at().toString());
+        ObjectNode conc = o.putObject("concurrency");
+        conc.put("in_flight", usage.inFlight());
+        conc.put("max_concurrent", config.maxConcurrent());
+        o.put("waiting", usage.waiting());
+        ObjectNode cooldown = o.putObject("cooldown");
+        Duration remaining = cooldownRemaining();
+        cooldown.put("active", !remaining.isZero());
+        cooldown.put("until", remaining.isZero() ? null : usage.cooldownUntil().toString());
+        cooldown.put("remaining_ms", remaining.toMillis());
+        ArrayNode windows = o.putArray("windows");
+        for (TargetUsage.WindowUsage w : usage.windows()) {
+            windows.addObject()
+                    .put("resource", w.limit().resource().label())
+                    .put("amount", w.limit().amount())
+                    .put("window", Durations.format(w.limit().window()))
+                    .put("used", w.used());
+        }
+        o.put("provider_429", counter("provider_429"));
+        o.put("retries", counter("retries"));
+        ObjectNode c = o.putObject("counters");
+        COUNTERS.forEach(name -> c.put(name, counter(name)));
+        counters.keySet().stream().filter(k -> !COUNTERS.contains(k)).sorted().forEach(k -> c.put(k, counters.get(k)));
+        return o;
+    }
+}

@@ -1,0 +1,175 @@
+// llm-limiter dashboard: polls /api/v1/stats every second with the admin token kept in
+// sessionStorage, and edits limits through PATCH/PUT /api/v1/targets/{provider}/{model}.
+// Everything shown is set with textContent, never as HTML.
+(function () {
+  'use strict';
+  var TOKEN_KEY = 'llmlimiter.adminToken';
+  var known = {};
+
+  function $(id) { return document.getElementById(id); }
+  function token() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+
+  function api(method, path, body, contentType) {
+    var headers = { 'Authorization': 'Bearer ' + token(), 'Accept': 'application/json' };
+    var init = { method: method, headers: headers, cache: 'no-store' };
+    if (body !== undefined) {
+      headers['Content-Type'] = contentType || 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    return fetch(path, init).then(function (r) {
+      var type = r.headers.get('Content-Type') || '';
+      var parsed = type.indexOf('json') >= 0 ? r.json() : Promise.resolve(null);
+      return parsed.then(function (json) { return { status: r.status, ok: r.ok, body: json }; });
+    });
+  }
+
+  function problemText(res) {
+    var b = res.body || {};
+    return (b.title || ('HTTP ' + res.status)) + (b.detail ? ': ' + b.detail : '');
+  }
+
+  function setStatus(id, text, cls) {
+    var s = $(id);
+    s.textContent = text;
+    s.className = cls || 'muted';
+  }
+
+  function windowRow(w) {
+    var row = el('div', 'window');
+    var label = el('span', null, w.resource + ' ' + w.used + ' / ' + w.amount + ' per ' + w.window);
+    var ratio = w.amount > 0 ? Math.min(1, w.used / w.amount) : 0;
+    var bar = el('div', 'bar' + (ratio >= 1 ? ' full' : ratio >= 0.8 ? ' warn' : ''));
+    var fill = el('span');
+    fill.style.width = (ratio * 100).toFixed(1) + '%';
+    bar.appendChild(fill);
+    row.appendChild(label);
+    row.appendChild(bar);
+    return row;
+  }
+
+  function compactLimits(s) {
+    return s.windows.map(function (w) { return w.resource + '=' + w.amount + '/' + w.window; }).join(',');
+  }
+
+  function render(stats) {
+    var body = $('targets-body');
+    body.textContent = '';
+    known = {};
+    if (stats.targets.length === 0) {
+      var empty = el('tr');
+      var td = el('td', 'muted', 'No target has a config yet.');
+      td.colSpan = 8;
+      empty.appendChild(td);
+      body.appendChild(empty);
+    }
+    stats.targets.forEach(function (s) {
+      known[s.target] = s;
+      var tr = el('tr');
+      tr.setAttribute('data-target', s.target);
+      tr.appendChild(el('td', 'target', s.target));
+      var usage = el('td', 'usage');
+      s.windows.forEach(function (w) { usage.appendChild(windowRow(w)); });
+      tr.appendChild(usage);
+      var cap = s.concurrency.max_concurrent;
+      tr.appendChild(el('td', 'concurrency', s.concurrency.in_flight + ' / ' + (cap === 0 ? '∞' : cap)));
+      tr.appendChild(el('td', 'waiting', String(s.waiting)));
+      tr.appendChild(el('td', s.cooldown.active ? 'cool' : 'muted',
+        s.cooldown.active ? (s.cooldown.remaining_ms / 1000).toFixed(1) + ' s' : '—'));
+      tr.appendChild(el('td', 'provider-429', String(s.provider_429)));
+      tr.appendChild(el('td', 'retries', String(s.retries)));
+      var actions = el('td');
+      var edit = el('button', 'secondary edit', 'Edit');
+      edit.type = 'button';
+      edit.addEventListener('click', function () { fillForm(s); });
+      actions.appendChild(edit);
+      tr.appendChild(actions);
+      body.appendChild(tr);
+    });
+    $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
+  }
+
+  function fillForm(s) {
+    $('edit-target').value = s.target;
+    $('edit-limits').value = compactLimits(s);
+    $('edit-max-concurrent').value = s.concurrency.max_concurrent;
+    setStatus('edit-status', '');
+  }
+
+  function refresh() {
+    fetch('/health', { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (h) {
+      var pill = $('health');
+      pill.textContent = h.redis.reachable ? 'Redis: up, ' + h.redis.latency_ms.toFixed(2) + ' ms' : 'Redis: unreachable';
+      pill.className = 'pill ' + (h.redis.reachable ? 'up' : 'down');
+    }).catch(function () {
+      $('health').textContent = 'server unreachable';
+      $('health').className = 'pill down';
+    });
+    if (!token()) { return; }
+    api('GET', '/api/v1/stats').then(function (res) {
+      if (res.status === 401) {
+        sessionStorage.removeItem(TOKEN_KEY);
+        setStatus('auth-status', 'Token rejected: ' + problemText(res), 'error');
+        return;
+      }
+      if (!res.ok) {
+        setStatus('auth-status', problemText(res), 'error');
+        return;
+      }
+      setStatus('auth-status', 'Connected.', 'muted');
+      render(res.body);
+    }).catch(function (e) { setStatus('auth-status', 'Request failed: ' + e, 'error'); });
+  }
+
+  function save(ev) {
+    ev.preventDefault();
+    var target = $('edit-target').value.trim();
+    var slash = target.indexOf('/');
+    if (slash <= 0 || slash === target.length - 1) {
+      setStatus('edit-status', 'Target must be provider/model.', 'error');
+      return;
+    }
+    var maxConcurrent = Number($('edit-max-concurrent').value || '0');
+    var change = { limits: $('edit-limits').value.trim(), max_concurrent: maxConcurrent };
+    var path = '/api/v1/targets/' + encodeURIComponent(target.slice(0, slash)) + '/' +
+      encodeURIComponent(target.slice(slash + 1));
+    var exists = Object.prototype.hasOwnProperty.call(known, target);
+    setStatus('edit-status', 'Saving…');
+    var call = exists ? api('PATCH', path, change, 'application/merge-patch+json') : api('PUT', path, change);
+    call.then(function (res) {
+      if (res.ok) {
+        setStatus('edit-status', 'Saved ' + target + ': ' + res.body.limits.map(function (l) {
+          return l.resource + '=' + l.amount + '/' + l.window;
+        }).join(',') + ', max_concurrent ' + res.body.max_concurrent, 'ok');
+        refresh();
+      } else {
+        setStatus('edit-status', problemText(res), 'error');
+      }
+    }).catch(function (e) { setStatus('edit-status', 'Request failed: ' + e, 'error'); });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    $('token-form').addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var t = $('token').value.trim();
+      if (!t) { setStatus('auth-status', 'Paste the admin token first.', 'error'); return; }
+      sessionStorage.setItem(TOKEN_KEY, t);
+      $('token').value = '';
+      refresh();
+    });
+    $('forget').addEventListener('click', function () {
+      sessionStorage.removeItem(TOKEN_KEY);
+      $('targets-body').textContent = '';
+      setStatus('auth-status', 'Token forgotten.', 'muted');
+    });
+    $('edit-form').addEventListener('submit', save);
+    refresh();
+    setInterval(refresh, 1000);
+  });
+}());

@@ -1,0 +1,88 @@
+package io.llmlimiter.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.llmlimiter.client.Estimate;
+import io.llmlimiter.client.Permit;
+import io.llmlimiter.client.Target;
+import io.llmlimiter.testing.RedisProcess;
+import io.llmlimiter.testing.WithRedis;
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+@WithRedis
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class MetricsTest {
+
+    private TestServer s;
+
+    @BeforeAll
+    void start(RedisProcess redis) throws IOException {
+        s = TestServer.start(redis.uri());
+    }
+
+    @AfterAll
+    void stop() {
+        s.close();
+    }
+
+    private String scrape() {
+        HttpResponse<String> r = s.send("GET", "/metrics", null, null, null);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
+        return r.body();
+    }
+
+    @Test
+    void httpRequestsAreTimedByRouteTemplateNeverByRawPath() {
+        s.get("/api/v1/targets/openai/gpt-4");
+        s.get("/api/v1/targets/deepseek/deepseek-chat");
+        s.get("/api/v1/no-such-route-12345");
+
+        String m = scrape();
+
+        assertThat(m).contains("http_server_requests_seconds_count{method=\"GET\",outcome=\"SUCCESS\","
+                + "route=\"/api/v1/targets/{provider}/{model}\",status=\"200\"} 2");
+        assertThat(m).contains("route=\"unmatched\",status=\"404\"");
+        assertThat(m).doesNotContain("/api/v1/targets/openai/gpt-4").doesNotContain("no-such-route-12345");
+    }
+
+    @Test
+    void eachTargetHasGaugesOfUsageAgainstEveryLimitConcurrencyWaitingAndCooldown() {
+        Target t = Target.parse("metrics/m1");
+        s.send("PUT", "/api/v1/targets/metrics/m1", "{\"limits\":\"requests=50/60s,tokens=9000/1h\",\"max_concurrent\":4}");
+        try (Permit p = s.limiter.acquire(t, Estimate.of(100, 20), Duration.ofSeconds(5))) {
+            s.limiter.reportRateLimited(t, Duration.ofMinutes(2));
+
+            String m = scrape();
+
+            assertThat(m).contains("llmlimiter_target_window_limit{resource=\"requests\",target=\"metrics/m1\",window=\"60s\"} 50.0");
+            assertThat(m).contains("llmlimiter_target_window_used{resource=\"requests\",target=\"metrics/m1\",window=\"60s\"} 1.0");
+            assertThat(m).contains("llmlimiter_target_window_limit{resource=\"tokens\",target=\"metrics/m1\",window=\"1h\"} 9000.0");
+            assertThat(m).contains("llmlimiter_target_window_used{resource=\"tokens\",target=\"metrics/m1\",window=\"1h\"} 120.0");
+            assertThat(m).contains("llmlimiter_target_inflight{target=\"metrics/m1\"} 1.0");
+            assertThat(m).contains("llmlimiter_target_max_concurrent{target=\"metrics/m1\"} 4.0");
+            assertThat(m).contains("llmlimiter_target_waiting{target=\"metrics/m1\"} 0.0");
+            assertThat(m).containsPattern("llmlimiter_target_cooldown_remaining_seconds\\{target=\"metrics/m1\"} 1[0-9]{2}\\.");
+            assertThat(m).contains("llmlimiter_target_events_total{event=\"admitted\",target=\"metrics/m1\"} 1.0");
+            assertThat(m).contains("llmlimiter_target_events_total{event=\"provider_429\",target=\"metrics/m1\"} 1.0");
+            assertThat(m).contains("llmlimiter_target_tokens_total{kind=\"actual_input\",target=\"metrics/m1\"}");
+            assertThat(m).contains("llmlimiter_redis_up 1.0");
+        }
+    }
+
+    @Test
+    void aDeletedTargetsMetersGoAway() {
+        s.send("PUT", "/api/v1/targets/metrics/gone", "{\"limits\":\"requests=5/1s\"}");
+        assertThat(scrape()).contains("target=\"metrics/gone\"");
+
+        s.send("DELETE", "/api/v1/targets/metrics/gone", null);
+
+        assertThat(scrape()).doesNotContain("target=\"metrics/gone\"");
+    }
+}
