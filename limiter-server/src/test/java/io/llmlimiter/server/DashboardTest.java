@@ -18,6 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -61,7 +62,9 @@ class DashboardTest {
         try (TestServer s = TestServer.start(redis.uri())) {
             WebDriver driver = chromium(service);
             try {
+                // The table is re-rendered every second: an element found a moment ago may be gone.
                 WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20));
+                wait.ignoring(StaleElementReferenceException.class);
                 driver.get(s.server.url() + "/");
                 assertThat(driver.getTitle()).isEqualTo("llm-limiter");
                 wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("health"), "Redis: up"));
@@ -83,7 +86,10 @@ class DashboardTest {
                             .getText().startsWith("1 /"));
                 }
 
-                driver.findElement(row("openai/gpt-4")).findElement(By.className("edit")).click();
+                wait.until(d -> {
+                    d.findElement(row("openai/gpt-4")).findElement(By.className("edit")).click();
+                    return true;
+                });
                 WebElement limits = driver.findElement(By.id("edit-limits"));
                 assertThat(limits.getAttribute("value")).isEqualTo("requests=500/60s");
                 limits.clear();
