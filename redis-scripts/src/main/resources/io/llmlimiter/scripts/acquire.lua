@@ -95,7 +95,13 @@ end
 -- log entry has already been subtracted, so an acquire touches only entries that just expired.
 local sums = {}
 local dirty = {}
-local empty = redis.call('EXISTS', KEYS[2]) == 0
+local empty = false
+for _, l in ipairs(limits) do
+  if l.res ~= 'r' then
+    empty = redis.call('EXISTS', KEYS[2]) == 0
+    break
+  end
+end
 for _, l in ipairs(limits) do
   if l.res ~= 'r' and not sums[l.w] then
     local key = fmt(l.w / 1000)
@@ -267,19 +273,24 @@ for _, res in ipairs({ 'r', 't', 'i', 'o' }) do
     extra[#extra + 1] = fmt(tonumber(st['p' .. res .. 'rem']) - est[res])
   end
 end
-save_state(extra)
-
 -- Idle targets vanish: the log outlives its longest window, the state outlives the log and any
--- cooldown or provider signal still in force, the leases outlive the newest lease.
+-- cooldown or provider signal still in force, the leases outlive the newest lease. The TTLs are
+-- refreshed at most once a second, with a margin of that second plus one.
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', fmt(now - maxw))
-local keep = maxw
-for _, f in ipairs({ 'cooldown', 'prreset', 'ptreset', 'pireset', 'poreset' }) do
-  keep = math.max(keep, tonumber(st[f] or 0) - now)
+local refreshed = tonumber(st['exp'] or 0)
+if now - refreshed >= 1000000 or now < refreshed then
+  local keep = maxw
+  for _, f in ipairs({ 'cooldown', 'prreset', 'ptreset', 'pireset', 'poreset' }) do
+    keep = math.max(keep, tonumber(st[f] or 0) - now)
+  end
+  redis.call('PEXPIRE', KEYS[2], math.floor(maxw / 1000) + 2000)
+  redis.call('PEXPIRE', KEYS[3], math.floor(keep / 1000) + 2000)
+  redis.call('PEXPIRE', KEYS[4], math.floor(ttl / 1000) + 2000)
+  redis.call('PEXPIRE', KEYS[5], math.floor(ttl / 1000) + 2000)
+  extra[#extra + 1] = 'exp'
+  extra[#extra + 1] = fmt(now)
 end
-redis.call('PEXPIRE', KEYS[2], math.floor(maxw / 1000) + 1000)
-redis.call('PEXPIRE', KEYS[3], math.floor(keep / 1000) + 1000)
-redis.call('PEXPIRE', KEYS[4], math.floor(ttl / 1000) + 1000)
-redis.call('PEXPIRE', KEYS[5], math.floor(ttl / 1000) + 1000)
+save_state(extra)
 
 if queued then
   redis.call('ZREM', KEYS[6], id)

@@ -48,8 +48,10 @@ admitted, t, i, o = tonumber(admitted), tonumber(t), tonumber(i), tonumber(o)
 redis.call('HINCRBY', KEYS[8], 'estimated_tokens', t)
 
 local nt, ni, no = t, i, o
+local cfg = redis.call('HMGET', KEYS[1], 'max_concurrent', 'accounting')
+local actual = cfg[2] == 'actual'
 if has_usage then
-  if redis.call('HGET', KEYS[1], 'accounting') == 'actual' then
+  if actual then
     nt, ni, no = act_i + act_o, act_i, act_o
   else
     nt, ni, no = math.max(t, act_i + act_o), math.max(i, act_i), math.max(o, act_o)
@@ -82,9 +84,12 @@ if nt ~= t or ni ~= i or no ~= o then
   end
 end
 
--- A freed lease may let the oldest waiter in.
-local head = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
-if head then
-  redis.call('PUBLISH', ARGV[7], head)
+-- A freed lease, or tokens given back, may let the oldest waiter in; otherwise a completion
+-- frees nothing and waking the line would only cost it a refused attempt.
+if tonumber(cfg[1] or 0) > 0 or (actual and (nt < t or ni < i or no < o)) then
+  local head = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
+  if head then
+    redis.call('PUBLISH', ARGV[7], head)
+  end
 end
 return { 1, nt, ni, no }
