@@ -1,0 +1,141 @@
+package io.llmlimiter.bench;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * One run of every phase, in order, on one Redis: throughput and latency of each system
+ * ({@link ThroughputPhase}), overload with blocking waits ({@link OverloadPhase}), then memory
+ * ({@link MemoryPhase}). Systems run one after another, each on a key space of its own that is
+ * removed before the next phase, after which Redis is left to settle. The result is one JSON
+ * tree (rendered by {@link Report}). Not thread-safe; run once.
+ */
+public final class Bench {
+
+    private final BenchSettings settings;
+    private final RedisEndpoint endpoint;
+    private final PrintStream log;
+    private final String run = "b" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000, 0x10000));
+    private final ObjectNode root = JsonNodeFactory.instance.objectNode();
+
+    /**
+     * @param settings phase lengths and sizes
+     * @param endpoint the Redis under test
+     * @param log where progress goes (stderr), one line per measurement
+     */
+    public Bench(BenchSettings settings, RedisEndpoint endpoint, PrintStream log) {
+        this.settings = settings;
+        this.endpoint = endpoint;
+        this.log = log;
+    }
+
+    /**
+     * @param startedByBench whether the bench started the Redis itself
+     * @return the results: one object per system, {@code overload}, {@code memory}, {@code ratios},
+     *     {@code targets}, {@code env}, {@code settings} and every measurement under {@code phases}
+     * @throws Exception when a phase cannot be set up
+     */
+    public ObjectNode run(boolean startedByBench) throws Exception {
+        try (RedisProbe probe = new RedisProbe(endpoint.uri())) {
+            PhaseContext ctx = new PhaseContext(settings, probe, log, run);
+            env(probe, startedByBench);
+            new ThroughputPhase(ctx, endpoint).run(root);
+            new OverloadPhase(ctx, endpoint).run(root);
+            memory(ctx);
+            probe.delete("llmlim:{bench/" + run + "-*");
+            probe.delete("*bench:" + run + "-*");
+            ((ObjectNode) root.get("env")).put("load_average_end", loadAverage());
+            root.set("phases", ctx.phases());
+        }
+        Targets.evaluate(root);
+        return root;
+    }
+
+    /** @return the run's id, the prefix of every key it writes */
+    public String runId() {
+        return run;
+    }
+
+    private void memory(PhaseContext ctx) throws Exception {
+        ObjectNode node = root.putObject("memory");
+        MemoryPhase phase = new MemoryPhase(ctx.probe(), settings.memoryRequests());
+        String ns = ctx.namespace("memory", "window");
+        try (LimiterContender c = new LimiterContender(endpoint.uri(), 1)) {
+            node.set("limiter", phase.limiter(c, ns));
+            ctx.cleanUp(c.keyPattern(ns));
+        }
+        try (RedissonRateContender c = new RedissonRateContender(endpoint)) {
+            node.set("redisson", phase.redisson(c, ns));
+            ctx.cleanUp(c.keyPattern(ns));
+        }
+        try (Bucket4jContender c = new Bucket4jContender(endpoint.uri())) {
+            node.set("bucket4j", phase.bucket4j(c, ns));
+            ctx.cleanUp(c.keyPattern(ns));
+        }
+        log.printf("memory per in-window request: llm-limiter %.1f bytes, Redisson %.1f bytes (%d requests)%n",
+                node.path("limiter").path("bytes_per_request").asDouble(),
+                node.path("redisson").path("bytes_per_permit").asDouble(), settings.memoryRequests());
+    }
+
+    private void env(RedisProbe probe, boolean startedByBench) {
+        Map<String, String> server = probe.server();
+        ObjectNode env = root.putObject("env");
+        env.put("started_at", Instant.now().toString());
+        env.put("mode", settings.mode());
+        env.put("redis_version", server.getOrDefault("redis_version", "?"));
+        env.put("redis_uri", endpoint.redacted());
+        env.put("redis_started_by_bench", startedByBench);
+        env.put("cpus", Runtime.getRuntime().availableProcessors());
+        // Other load on the machine skews absolute numbers (ratios less so): say how busy it was.
+        env.put("load_average_start", loadAverage());
+        env.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        env.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+                + System.getProperty("os.arch"));
+        env.put("lettuce", version("io.lettuce", "lettuce-core"));
+        env.put("redisson", version("org.redisson", "redisson"));
+        env.put("bucket4j", version("com.bucket4j", "bucket4j_jdk17-core"));
+        ObjectNode pools = env.putObject("redisson_defaults");
+        Redissons.defaults().forEach((k, v) -> pools.put(k, v.toString()));
+        env.put("total_commands_processed_counts_script_calls", probe.scriptCallsCounted());
+        ObjectNode s = root.putObject("settings");
+        s.put("threads", settings.threads().toString());
+        s.put("warmup_s", settings.warmup().toMillis() / 1000.0);
+        s.put("window_s", settings.window().toMillis() / 1000.0);
+        s.put("overload_warmup_s", settings.overloadWarmup().toMillis() / 1000.0);
+        s.put("memory_requests", settings.memoryRequests());
+        log.printf("run %s, mode %s, Redis %s at %s, load average %s%n", run, settings.mode(),
+                env.get("redis_version").asText(), endpoint.redacted(), env.get("load_average_start").asText());
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
+    private static String version(String group, String artifact) {
+        String path = "/META-INF/maven/" + group + "/" + artifact + "/pom.properties";
+        try (InputStream in = Bench.class.getResourceAsStream(path)) {
+            if (in == null) {
+                return "unknown";
+            }
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}
