@@ -9,7 +9,7 @@
 #
 #   limiter-bench/profile-scripts.sh          # 100,000 calls per step
 #   N=20000 limiter-bench/profile-scripts.sh
-#   ACQUIRE=/tmp/acquire-variant.lua limiter-bench/profile-scripts.sh   # price a change to a script
+#   ACQUIRE=acquire-variant.lua limiter-bench/profile-scripts.sh   # price a change to a script
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
