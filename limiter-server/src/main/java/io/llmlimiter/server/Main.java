@@ -1,5 +1,8 @@
 package io.llmlimiter.server;
 
+import io.llmlimiter.server.cli.DemoCommand;
+import io.llmlimiter.server.cli.ProbeCommand;
+import io.llmlimiter.server.cli.WorkloadCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -13,7 +16,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "llm-limiter", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Exact distributed rate limiting for LLM API calls, with Redis as the single source of truth.",
-        subcommands = {ServeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, DemoCommand.class, WorkloadCommand.class, ProbeCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @Spec

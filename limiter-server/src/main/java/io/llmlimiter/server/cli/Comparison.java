@@ -1,0 +1,137 @@
+package io.llmlimiter.server.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.llmlimiter.client.Accounting;
+import io.llmlimiter.client.Limit;
+import io.llmlimiter.client.LimitConfig;
+import io.llmlimiter.client.Target;
+import io.llmlimiter.server.mock.MockProvider;
+import io.llmlimiter.server.mock.MockProviderConfig;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The seed's headline comparison: the same batch of calls run naively (fixed concurrency, no
+ * limiter, three retries one second apart, as the seed's original job) and through the limiter,
+ * both from several worker JVMs, against a provider with request, token and concurrency limits.
+ * Not thread-safe: the demo runs it once.
+ */
+final class Comparison {
+
+    /** The provider's limits during the comparison: 10 calls a second, tokens nearly as tight. */
+    static final String PROVIDER_LIMITS = "requests=20/2s,tokens=7500/2s";
+    static final int PROVIDER_CONCURRENCY = 8;
+    /**
+     * The limiter's: the provider's own, with 20% spare on each window. The provider counts a call
+     * when it arrives, a little after the limiter admitted it; on a busy machine that little can be
+     * a few hundred milliseconds for the first calls of a fresh JVM.
+     */
+    static final String LIMITER_LIMITS = "requests=20/2400ms,tokens=7500/2400ms";
+    static final int PROMPT_TOKENS = 100;
+    static final int MAX_TOKENS = 200;
+
+    private final DemoEnvironment env;
+    private final PrintWriter out;
+    private final PrintWriter progress;
+
+    /**
+     * @param env what the demo runs on
+     * @param out where the demo's lines go
+     * @param progress where progress lines go
+     */
+    Comparison(DemoEnvironment env, PrintWriter out, PrintWriter progress) {
+        this.env = env;
+        this.out = out;
+        this.progress = progress;
+    }
+
+    /** @return the mock provider's config for the comparison */
+    static MockProviderConfig providerConfig() {
+        return MockProviderConfig.builder().requests(20, Duration.ofSeconds(2)).tokens(7500, Duration.ofSeconds(2))
+                .maxConcurrency(PROVIDER_CONCURRENCY).latency(Duration.ofMillis(100), Duration.ofMillis(50)).build();
+    }
+
+    /**
+     * Runs both jobs and prints the table.
+     *
+     * @param calls calls in each job
+     * @param processes worker JVMs per job
+     * @param threads threads per worker
+     * @return both summaries as JSON
+     * @throws IOException when a worker JVM fails
+     * @throws InterruptedException when interrupted
+     */
+    ObjectNode run(int calls, int processes, int threads) throws IOException, InterruptedException {
+        Target batch = new Target("demo", "batch");
+        MockProvider p = env.provider();
+        p.reconfigure(providerConfig());
+        List<Limit> provider = Limit.parseAll(PROVIDER_LIMITS);
+        WorkloadSpec naive = new WorkloadSpec(p.baseUrl(), batch, threads, PROMPT_TOKENS, MAX_TOKENS, true, 3,
+                Duration.ofSeconds(1), null, null, Duration.ofSeconds(30));
+        WorkloadSpec limited = new WorkloadSpec(p.baseUrl(), batch, threads, PROMPT_TOKENS, MAX_TOKENS, false, 0,
+                Duration.ZERO, env.redisUri(), null, Duration.ofSeconds(30));
+        Double min = naive.theoreticalMinSeconds(provider, calls);
+        env.adminApi().putConfig(LimitConfig.builder(batch).limits(LIMITER_LIMITS).maxConcurrent(PROVIDER_CONCURRENCY)
+                .accounting(Accounting.KEEP).build());
+        out.println();
+        out.println("The same job, naive and through the limiter: " + calls + " calls of " + PROMPT_TOKENS + "+"
+                + MAX_TOKENS + " tokens from " + processes + " worker JVMs x " + threads + " threads");
+        out.println("  provider: " + PROVIDER_LIMITS + ", " + PROVIDER_CONCURRENCY + " at once; theoretical minimum "
+                + CliSupport.seconds(min) + " (" + calls + " calls at the tightest limit's rate)");
+        out.println("  naive: no limiter, each call retried up to 3 times 1 s apart (Retry-After ignored)");
+        out.println("  limiter: " + batch + " set to " + LIMITER_LIMITS + ", " + PROVIDER_CONCURRENCY
+                + " at once (the provider's limits with 20% spare on each window)");
+        out.flush();
+        p.resetWindows();
+        Summary n = WorkloadRun.run(naive, calls, processes, min, progress, "naive");
+        // The next job starts on a provider as fresh as the first one had.
+        p.resetWindows();
+        Summary l = WorkloadRun.run(limited, calls, processes, min, progress, "limiter");
+        out.println();
+        out.print(table(n, l, processes, threads));
+        out.println(verdict(n, l));
+        out.flush();
+        ObjectNode o = CliSupport.JSON.createObjectNode();
+        o.put("provider_limits", PROVIDER_LIMITS).put("provider_max_concurrency", PROVIDER_CONCURRENCY)
+                .put("limiter_limits", LIMITER_LIMITS);
+        o.set("naive", n.toJson());
+        o.set("limiter", l.toJson());
+        return o;
+    }
+
+    /**
+     * @param naive the naive job
+     * @param limiter the limiter's job
+     * @param processes worker JVMs per job
+     * @param threads threads per worker
+     * @return the table, one line per job
+     */
+    static String table(Summary naive, Summary limiter, int processes, int threads) {
+        String format = "  %-34s %6s %10s %7s %14s %10s %10s%n";
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, format, "run", "calls", "succeeded", "failed", "provider 429s", "wall time",
+                "x minimum"));
+        String jobs = processes + " JVMs x " + threads + " threads";
+        for (Summary s : List.of(naive, limiter)) {
+            String name = (s.mode().equals("naive") ? "naive, " : "llm-limiter, ") + jobs;
+            b.append(String.format(Locale.ROOT, format, name, s.requests(), s.succeeded(), s.failed(), s.provider429(),
+                    CliSupport.seconds(s.wallSeconds()), Double.isNaN(s.ratio()) ? "-"
+                            : String.format(Locale.ROOT, "%.2fx", s.ratio())));
+        }
+        return b.toString();
+    }
+
+    /** The table said in words, from its numbers. */
+    static String verdict(Summary naive, Summary limiter) {
+        String l = String.format(Locale.ROOT, "Through the limiter: %d/%d calls succeeded with %d provider 429s in "
+                + "%.2fx the theoretical minimum.", limiter.succeeded(), limiter.requests(), limiter.provider429(),
+                limiter.ratio());
+        String n = String.format(Locale.ROOT, " Naive: %d/%d succeeded after %d provider 429s", naive.succeeded(),
+                naive.requests(), naive.provider429());
+        n += naive.failed() > 0 ? ", and " + naive.failed() + " calls were lost." : ".";
+        return l + n;
+    }
+}

@@ -1,0 +1,169 @@
+package io.llmlimiter.server.cli;
+
+import io.llmlimiter.client.Estimate;
+import io.llmlimiter.client.LimiterException;
+import io.llmlimiter.client.LlmLimiter;
+import io.llmlimiter.client.TokenEstimator;
+import io.llmlimiter.client.Usage;
+import io.llmlimiter.client.retry.HttpStatusException;
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Runs a workload's calls in this JVM: {@code threads} threads take calls from a shared count until
+ * none are left. Through the limiter each call is one {@link LlmLimiter#execute}, which reports the
+ * response headers and the usage block; naively each call is sent at once and retried a fixed
+ * number of times at a fixed backoff, whatever the provider said. This class is thread-safe; one
+ * instance runs one workload at a time.
+ */
+public final class WorkloadRunner implements AutoCloseable {
+
+    private final WorkloadSpec spec;
+    private final ChatClient client;
+    private final LlmLimiter limiter;
+    private final String prompt;
+    private final Estimate estimate;
+
+    /**
+     * Connects to Redis (unless naive) and prepares the prompt and its estimate, so that the first
+     * call does not pay for loading the tokenizer.
+     *
+     * @param spec what to run
+     * @throws io.llmlimiter.client.LimiterUnavailableException when Redis cannot be reached
+     */
+    public WorkloadRunner(WorkloadSpec spec) {
+        this.spec = spec;
+        String key = spec.apiKeyEnv() == null ? null : System.getenv(spec.apiKeyEnv());
+        this.client = new ChatClient(spec.baseUrl(), spec.target().model(), key, spec.timeout());
+        this.prompt = ChatClient.prompt(spec.promptTokens());
+        // The prompt's words are one token each, so this matches both the tokenizer and a
+        // provider that estimates four characters per token.
+        int promptTokens = TokenEstimator.forModel(spec.target().model()).countTokens(prompt);
+        this.estimate = Estimate.of(promptTokens, spec.maxTokens());
+        this.limiter = spec.naive() ? null : LlmLimiter.builder().redis(spec.redisUri()).build();
+        client.warmUp(spec.threads(), true);
+        if (limiter != null) {
+            // Loads the config and usage paths (and their scripts) without charging the budget.
+            limiter.admin().config(spec.target());
+            limiter.admin().usage(spec.target());
+        }
+    }
+
+    /** @return the limiter this runner calls through, or null when naive */
+    public LlmLimiter limiter() {
+        return limiter;
+    }
+
+    /**
+     * Runs {@code calls} calls and waits for all of them.
+     *
+     * @param calls how many calls, 0 or more
+     * @param tally counters to update as calls finish, read by progress reporting
+     * @param theoreticalMinSeconds the fastest these calls can finish, or null
+     * @return the summary of this process's part
+     * @throws InterruptedException when interrupted while waiting for the threads
+     */
+    public Summary run(long calls, Tally tally, Double theoreticalMinSeconds) throws InterruptedException {
+        AtomicLong next = new AtomicLong();
+        long start = System.nanoTime();
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < spec.threads(); i++) {
+            Thread t = new Thread(() -> {
+                while (next.getAndIncrement() < calls && !Thread.currentThread().isInterrupted()) {
+                    if (spec.naive()) {
+                        callNaively(tally);
+                    } else {
+                        callThroughLimiter(tally);
+                    }
+                }
+            }, "workload-" + spec.mode() + "-" + i);
+            t.setDaemon(true);
+            t.start();
+            threads.add(t);
+        }
+        try {
+            for (Thread t : threads) {
+                t.join();
+            }
+        } catch (InterruptedException e) {
+            threads.forEach(Thread::interrupt);
+            throw e;
+        }
+        double wall = (System.nanoTime() - start) / 1e9;
+        return Summary.of(spec.mode(), spec.target().toString(), 1, spec.threads(), calls, tally.snapshot(),
+                tally.errors(), wall, theoreticalMinSeconds);
+    }
+
+    private void callThroughLimiter(Tally tally) {
+        try {
+            limiter.execute(spec.target(), estimate, ctx -> {
+                if (ctx.attempt() > 1) {
+                    tally.retried();
+                }
+                HttpResponse<String> r = client.send(prompt, spec.maxTokens());
+                if (r.statusCode() == 429) {
+                    tally.provider429();
+                }
+                if (r.statusCode() >= 300) {
+                    throw new HttpStatusException(r);
+                }
+                ctx.headers(r.headers().map());
+                Usage.fromResponseBody(r.body()).ifPresent(ctx::usage);
+                return r.statusCode();
+            });
+            tally.succeeded();
+        } catch (LimiterException e) {
+            tally.failed(e.getMessage());
+        }
+    }
+
+    private void callNaively(Tally tally) {
+        for (int attempt = 0; ; attempt++) {
+            int status;
+            String why;
+            try {
+                HttpResponse<String> r = client.send(prompt, spec.maxTokens());
+                status = r.statusCode();
+                why = "HTTP " + status;
+            } catch (IOException e) {
+                status = -1;
+                why = e.getClass().getSimpleName() + ": " + e.getMessage();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                tally.failed("interrupted");
+                return;
+            }
+            if (status >= 200 && status < 300) {
+                tally.succeeded();
+                return;
+            }
+            if (status == 429) {
+                tally.provider429();
+            }
+            boolean retryable = status == -1 || status == 408 || status == 429 || status >= 500;
+            if (!retryable || attempt >= spec.naiveRetries()) {
+                tally.failed(why + (retryable ? " after " + (attempt + 1) + " attempts" : ""));
+                return;
+            }
+            tally.retried();
+            try {
+                Thread.sleep(spec.naiveBackoff().toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                tally.failed("interrupted");
+                return;
+            }
+        }
+    }
+
+    /** Closes the limiter's Redis connections. */
+    @Override
+    public void close() {
+        if (limiter != null) {
+            limiter.close();
+        }
+    }
+}

@@ -1,0 +1,112 @@
+package io.llmlimiter.server.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.llmlimiter.client.Limit;
+import io.llmlimiter.client.Target;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What one process of a workload does: which endpoint and target, how many threads, the size of
+ * each call, and whether calls go through the limiter or naively (fixed concurrency, plain retries
+ * at a fixed backoff that ignores {@code Retry-After}, like the seed's original batch job). It
+ * travels to spawned worker JVMs as JSON; the API key does not, each worker reads it from the
+ * environment variable named here. This record is immutable and thread-safe.
+ *
+ * @param baseUrl the provider's base URL
+ * @param target the limiter target, {@code provider/model}; the model is sent in the body
+ * @param threads threads calling at once in each process
+ * @param promptTokens prompt size in tokens
+ * @param maxTokens each call's {@code max_tokens}
+ * @param naive whether to bypass the limiter
+ * @param naiveRetries retries of a naive call after a 429, 5xx or network error
+ * @param naiveBackoff the fixed wait before each naive retry
+ * @param redisUri the limiter's Redis, or null when naive
+ * @param apiKeyEnv the environment variable holding the API key, or null for none
+ * @param timeout how long one HTTP call may take
+ */
+public record WorkloadSpec(String baseUrl, Target target, int threads, int promptTokens, int maxTokens, boolean naive,
+                           int naiveRetries, Duration naiveBackoff, String redisUri, String apiKeyEnv,
+                           Duration timeout) {
+
+    /** Validates what the command line cannot express wrongly by itself. */
+    public WorkloadSpec {
+        Objects.requireNonNull(baseUrl, "baseUrl");
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(naiveBackoff, "naiveBackoff");
+        Objects.requireNonNull(timeout, "timeout");
+        if (!naive && redisUri == null) {
+            throw new IllegalArgumentException("redisUri is required unless naive");
+        }
+    }
+
+    /** @return {@code naive} or {@code limiter} */
+    public String mode() {
+        return naive ? "naive" : "limiter";
+    }
+
+    /** @return the tokens a provider charges a call when it arrives: prompt plus {@code max_tokens} */
+    public long tokensPerCall() {
+        return (long) promptTokens + maxTokens;
+    }
+
+    /**
+     * The fastest {@code calls} calls can finish under these limits: the calls divided by the
+     * allowed rate of the tightest limit (requests count one per call, tokens prompt plus
+     * {@code max_tokens}, input and output tokens each their part).
+     *
+     * @param limits the provider's limits
+     * @param calls calls in the whole run
+     * @return seconds, or null when no limit is given
+     */
+    public Double theoreticalMinSeconds(List<Limit> limits, long calls) {
+        Double best = null;
+        for (Limit l : limits) {
+            long perCall = switch (l.resource()) {
+                case REQUESTS -> 1;
+                case TOKENS -> tokensPerCall();
+                case INPUT_TOKENS -> promptTokens;
+                case OUTPUT_TOKENS -> maxTokens;
+            };
+            double seconds = (double) calls * perCall * CliSupport.seconds(l.window()) / l.amount();
+            best = best == null ? seconds : Math.max(best, seconds);
+        }
+        return best;
+    }
+
+    /** @return this spec as JSON, for a worker's command line */
+    public ObjectNode toJson() {
+        ObjectNode o = CliSupport.JSON.createObjectNode();
+        o.put("base_url", baseUrl);
+        o.put("target", target.toString());
+        o.put("threads", threads);
+        o.put("prompt_tokens", promptTokens);
+        o.put("max_tokens", maxTokens);
+        o.put("naive", naive);
+        o.put("naive_retries", naiveRetries);
+        o.put("naive_backoff_ms", naiveBackoff.toMillis());
+        o.put("redis", redisUri);
+        o.put("api_key_env", apiKeyEnv);
+        o.put("timeout_ms", timeout.toMillis());
+        return o;
+    }
+
+    /**
+     * @param json a spec as {@link #toJson()} writes it
+     * @return the spec
+     */
+    public static WorkloadSpec fromJson(JsonNode json) {
+        return new WorkloadSpec(json.path("base_url").asText(), Target.parse(json.path("target").asText()),
+                json.path("threads").asInt(), json.path("prompt_tokens").asInt(), json.path("max_tokens").asInt(),
+                json.path("naive").asBoolean(), json.path("naive_retries").asInt(),
+                Duration.ofMillis(json.path("naive_backoff_ms").asLong()), text(json, "redis"),
+                text(json, "api_key_env"), Duration.ofMillis(json.path("timeout_ms").asLong()));
+    }
+
+    private static String text(JsonNode json, String field) {
+        JsonNode v = json.get(field);
+        return v == null || v.isNull() ? null : v.asText();
+    }
+}

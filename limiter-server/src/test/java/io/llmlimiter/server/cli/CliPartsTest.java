@@ -1,0 +1,148 @@
+package io.llmlimiter.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.llmlimiter.client.Limit;
+import io.llmlimiter.client.Resource;
+import io.llmlimiter.client.Target;
+import io.llmlimiter.client.TokenEstimator;
+import io.llmlimiter.client.retry.ProviderSignalParser;
+import io.llmlimiter.client.retry.ProviderSignals;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The pure parts of the commands: arithmetic, window inference, 429 reading, formatting. */
+class CliPartsTest {
+
+    private static final WorkloadSpec SPEC = new WorkloadSpec("http://127.0.0.1:1", Target.parse("a/b"), 4, 100, 200,
+            true, 3, Duration.ofSeconds(1), null, null, Duration.ofSeconds(5));
+
+    @Test
+    void theTheoreticalMinimumIsTheCallsOverTheTightestLimitsRate() {
+        // 120 calls: requests 20/2s -> 12 s; tokens 300 per call at 7500/2s -> 9.6 s.
+        assertThat(SPEC.theoreticalMinSeconds(Limit.parseAll("requests=20/2s,tokens=7500/2s"), 120))
+                .isCloseTo(12.0, within(1e-9));
+        assertThat(SPEC.theoreticalMinSeconds(Limit.parseAll("tokens=3000/1s,output_tokens=1000/1s"), 10))
+                .isCloseTo(2.0, within(1e-9));
+        assertThat(SPEC.theoreticalMinSeconds(List.of(), 10)).isNull();
+    }
+
+    @Test
+    void sharesSplitTheCallsEvenly() {
+        assertThat(WorkloadRun.shares(10, 3)).containsExactly(4, 3, 3);
+        assertThat(WorkloadRun.shares(2, 3)).containsExactly(1, 1, 0);
+    }
+
+    @Test
+    void theSpecTravelsToWorkersWithoutTheKey() {
+        WorkloadSpec s = new WorkloadSpec("https://api.example.com/v1", Target.parse("openai/gpt-4o"), 3, 10, 20, false,
+                0, Duration.ZERO, "redis://127.0.0.1:1", "OPENAI_API_KEY", Duration.ofSeconds(9));
+        assertThat(WorkloadSpec.fromJson(s.toJson())).isEqualTo(s);
+        assertThat(s.toJson().toString()).doesNotContain("sk-");
+    }
+
+    @Test
+    void summariesOfWorkersAddUp() {
+        Summary a = Summary.of("limiter", "a/b", 1, 2, 5, new Tally.Snapshot(5, 0, 0, 1), Map.of(), 2.0, null);
+        Summary b = Summary.of("limiter", "a/b", 1, 2, 6, new Tally.Snapshot(4, 2, 3, 4), Map.of("HTTP 400", 2L), 3.0,
+                null);
+        Summary all = Summary.combine(List.of(a, b), 2, 3.5, 3.0);
+        assertThat(all.requests()).isEqualTo(11);
+        assertThat(all.succeeded()).isEqualTo(9);
+        assertThat(all.failed()).isEqualTo(2);
+        assertThat(all.provider429()).isEqualTo(3);
+        assertThat(all.retries()).isEqualTo(5);
+        assertThat(all.ratio()).isCloseTo(3.5 / 3.0, within(1e-9));
+        assertThat(Summary.fromJson(all.toJson())).isEqualTo(Summary.combine(List.of(a, b), 2, 3.5, 3.0));
+    }
+
+    @Test
+    void thePromptHasExactlyTheAskedTokensForTheTokenizerAndForFourCharactersPerToken() {
+        String prompt = ChatClient.prompt(137);
+        assertThat(TokenEstimator.forModel("gpt-4o").countTokens(prompt)).isEqualTo(137);
+        assertThat(TokenEstimator.forModel("gpt-4").countTokens(prompt)).isEqualTo(137);
+        assertThat(prompt.length()).isEqualTo(137 * 4);
+    }
+
+    @Test
+    void theChatUrlFollowsTheBaseUrlsShape() {
+        assertThat(ChatClient.endpoint("http://127.0.0.1:8080").toString())
+                .isEqualTo("http://127.0.0.1:8080/v1/chat/completions");
+        assertThat(ChatClient.endpoint("https://api.openai.com/v1/").toString())
+                .isEqualTo("https://api.openai.com/v1/chat/completions");
+    }
+
+    @Test
+    void aSlidingLogsWindowIsItsResetAndABucketsIsResetTimesLimitOverUsed() {
+        List<String> notes = new ArrayList<>();
+        // The mock: both calls report the window itself as the time to full replenishment.
+        Map<Resource, Finding> sliding = HeaderLimits.infer(openAi(20, 18, "1.998s"), openAi(20, 17, "1.999s"), notes);
+        assertThat(sliding.get(Resource.REQUESTS)).isEqualTo(new Finding(20, Duration.ofSeconds(2), "headers", false));
+        // OpenAI: 500 per minute replenish one every 120 ms.
+        Map<Resource, Finding> bucket = HeaderLimits.infer(openAi(500, 499, "120ms"), openAi(500, 498, "240ms"), notes);
+        assertThat(bucket.get(Resource.REQUESTS)).isEqualTo(new Finding(500, Duration.ofMinutes(1), "headers", false));
+        assertThat(notes).isEmpty();
+    }
+
+    @Test
+    void measuredWindowsAreRoundedToWhatProvidersConfigure() {
+        assertThat(HeaderLimits.nice(Duration.ofMillis(1987))).isEqualTo(Duration.ofSeconds(2));
+        assertThat(HeaderLimits.nice(Duration.ofMillis(59_100))).isEqualTo(Duration.ofMinutes(1));
+        assertThat(HeaderLimits.nice(Duration.ofMillis(1447))).isEqualTo(Duration.ofMillis(1450));
+    }
+
+    @Test
+    void a429IsReadFromTheProvidersWords() {
+        ProviderSignals wait = ProviderSignalParser.parse(Map.of("retry-after", List.of("2")), Instant.now());
+        ProviderSignals none = ProviderSignals.empty();
+        assertThat(ProbeCall.classify429("Rate limit reached for gpt-4o in organization org-x on tokens per min (TPM): "
+                + "Limit 30000, Used 29000, Requested 1500.", wait, 1500)).isEqualTo(ProbeCall.Kind.TOKENS);
+        assertThat(ProbeCall.classify429("Rate limit reached for gpt-4o on requests per min (RPM): Limit 3", wait, 1))
+                .isEqualTo(ProbeCall.Kind.REQUESTS);
+        assertThat(ProbeCall.classify429("Request too large for gpt-4o on tokens per min (TPM): Limit 30000, "
+                + "Requested 50000.", none, 50000)).isEqualTo(ProbeCall.Kind.TOO_LARGE);
+        assertThat(ProbeCall.classify429("Rate limit reached for concurrent requests on model m: Limit 3", wait, 1))
+                .isEqualTo(ProbeCall.Kind.CONCURRENCY);
+        assertThat(ProbeCall.classify429("This request would exceed the rate limit for your organization of 50,000 "
+                + "input tokens per minute.", wait, 10)).isEqualTo(ProbeCall.Kind.TOKENS);
+        assertThat(ProbeCall.classify429("Too Many Requests", none, 1)).isEqualTo(ProbeCall.Kind.REQUESTS);
+    }
+
+    @Test
+    void theComparisonTableHasACellPerNumberAndTheVerdictSaysItPlainly() {
+        Summary naive = Summary.of("naive", "demo/batch", 3, 4, 120, new Tally.Snapshot(108, 12, 126, 140), Map.of(),
+                11.6, 12.0);
+        Summary limiter = Summary.of("limiter", "demo/batch", 3, 4, 120, new Tally.Snapshot(120, 0, 0, 0), Map.of(),
+                12.9, 12.0);
+        String table = Comparison.table(naive, limiter, 3, 4);
+        assertThat(table).contains("provider 429s").contains("x minimum");
+        assertThat(table.lines().toList().get(1)).contains("naive").contains("108").contains("126").contains("11.6 s")
+                .contains("0.97x");
+        assertThat(table.lines().toList().get(2)).contains("llm-limiter").contains("120").contains("12.9 s")
+                .contains("1.08x");
+        assertThat(Comparison.verdict(naive, limiter)).contains("120/120 calls succeeded with 0 provider 429s in 1.08x")
+                .contains("12 calls were lost");
+    }
+
+    @Test
+    void quietLoggingPutsTheLevelsBackWhenTheCommandEnds() {
+        ch.qos.logback.classic.Logger ours = (ch.qos.logback.classic.Logger)
+                org.slf4j.LoggerFactory.getLogger("io.llmlimiter");
+        ch.qos.logback.classic.Level before = ours.getLevel();
+        try (CliSupport.Quiet quiet = CliSupport.quietLogging(false)) {
+            assertThat(ours.getLevel()).isEqualTo(ch.qos.logback.classic.Level.WARN);
+        }
+        assertThat(ours.getLevel()).isEqualTo(before);
+    }
+
+    private static ProviderSignals openAi(long limit, long remaining, String reset) {
+        return ProviderSignalParser.parse(Map.of("x-ratelimit-limit-requests", List.of(Long.toString(limit)),
+                "x-ratelimit-remaining-requests", List.of(Long.toString(remaining)),
+                "x-ratelimit-reset-requests", List.of(reset)), Instant.now());
+    }
+}

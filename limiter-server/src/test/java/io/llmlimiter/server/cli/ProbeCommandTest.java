@@ -1,0 +1,112 @@
+package io.llmlimiter.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.llmlimiter.client.Durations;
+import io.llmlimiter.client.LimitConfig;
+import io.llmlimiter.client.LlmLimiter;
+import io.llmlimiter.client.Target;
+import io.llmlimiter.server.AdminServer;
+import io.llmlimiter.server.mock.HeaderStyle;
+import io.llmlimiter.server.mock.MockProvider;
+import io.llmlimiter.server.mock.MockProviderConfig;
+import io.llmlimiter.testing.RedisProcess;
+import io.llmlimiter.testing.WithRedis;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The probe finds the mock provider's limits within 10%, from headers and from 429s alone. */
+@WithRedis
+class ProbeCommandTest {
+
+    /** 12 requests per second, 5000 tokens per 2 s, 3 at once. */
+    private static MockProviderConfig.Builder limits() {
+        return MockProviderConfig.builder().requests(12, Duration.ofSeconds(1)).tokens(5000, Duration.ofSeconds(2))
+                .maxConcurrency(3).latency(Duration.ofMillis(100));
+    }
+
+    @Test
+    void readsTheLimitsFromHeadersWithFewCallsAndAppliesTheSuggestionThroughTheAdminApi(RedisProcess redis,
+            @TempDir Path dir) throws Exception {
+        try (MockProvider provider = MockProvider.start(limits().headerStyle(HeaderStyle.OPENAI).build());
+             LlmLimiter limiter = LlmLimiter.builder().redis(redis.uri()).build();
+             AdminServer admin = AdminServer.builder().admin(limiter.admin()).token("probe-test-token-0123456789")
+                     .host("127.0.0.1").port(0).configFile(dir.resolve("configs.json")).start()) {
+            JsonNode report = probe(provider, "--max-calls", "20", "--apply", "--admin-url", admin.url(),
+                    "--admin-token", "probe-test-token-0123456789");
+
+            assertFound(report, "headers");
+            assertThat(report.path("calls_used").asInt()).isLessThanOrEqualTo(12);
+            assertThat(report.path("applied").asText()).startsWith("HTTP 20");
+            LimitConfig applied = limiter.admin().config(Target.parse("mock/probe")).orElseThrow();
+            assertThat(applied.tested()).isTrue();
+            assertThat(applied.lastTestDate()).isEqualTo(LocalDate.now(ZoneOffset.UTC).toString());
+            assertThat(applied.testNotes()).contains("requests 12/1s (headers)").contains("concurrency 3");
+            assertThat(applied.toString()).contains("requests=10/1s").contains("tokens=4500/2s");
+            assertThat(applied.maxConcurrent()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void rampsToTheLimitsWhenTheProviderSendsNoHeaders() throws Exception {
+        try (MockProvider provider = MockProvider.start(limits().headerStyle(HeaderStyle.NONE).build())) {
+            JsonNode report = probe(provider, "--max-calls", "80");
+
+            assertFound(report, "429s");
+            assertThat(report.path("calls_used").asInt()).isLessThanOrEqualTo(80);
+        }
+    }
+
+    @Test
+    void neverSpendsMoreThanItsBudget() throws Exception {
+        try (MockProvider provider = MockProvider.start(limits().headerStyle(HeaderStyle.NONE).build())) {
+            JsonNode report = probe(provider, "--max-calls", "10");
+
+            assertThat(report.path("calls_used").asInt()).isLessThanOrEqualTo(10);
+            assertThat(provider.totalCalls()).isLessThanOrEqualTo(10);
+            assertThat(report.path("notes").toString()).contains("--max-calls");
+        }
+    }
+
+    private static void assertFound(JsonNode report, String source) {
+        String all = report.toPrettyString();
+        JsonNode observed = report.path("observed");
+        assertThat(observed.at("/requests/amount").asDouble()).as(all).isCloseTo(12, within(1.2));
+        assertThat(seconds(observed.at("/requests/window").asText())).as(all).isCloseTo(1.0, within(0.1));
+        assertThat(observed.at("/requests/source").asText()).isEqualTo(source);
+        assertThat(observed.at("/tokens/amount").asDouble()).as(all).isCloseTo(5000, within(500.0));
+        assertThat(seconds(observed.at("/tokens/window").asText())).as(all).isCloseTo(2.0, within(0.2));
+        assertThat(observed.at("/concurrency/max").asInt()).as(all).isEqualTo(3);
+        assertThat(report.at("/suggested/is_tested").asBoolean()).isTrue();
+        assertThat(report.at("/suggested/max_concurrent").asInt()).isEqualTo(2);
+    }
+
+    private static double seconds(String window) {
+        return Durations.parse("window", window).toMillis() / 1000.0;
+    }
+
+    private static JsonNode probe(MockProvider provider, String... extra) throws Exception {
+        List<String> args = new ArrayList<>(List.of("--base-url", provider.baseUrl(), "--target", "mock/probe",
+                "--api-key-env", "LLMLIMITER_TEST_NO_SUCH_KEY", "--json"));
+        args.addAll(List.of(extra));
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(new ProbeCommand());
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args.toArray(new String[0]));
+        assertThat(code).as(err.toString()).isZero();
+        return CliSupport.JSON.readTree(out.toString());
+    }
+}

@@ -1,0 +1,107 @@
+package io.llmlimiter.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.llmlimiter.client.LimitConfig;
+import io.llmlimiter.client.LlmLimiter;
+import io.llmlimiter.client.Target;
+import io.llmlimiter.server.mock.MockProvider;
+import io.llmlimiter.server.mock.MockProviderConfig;
+import io.llmlimiter.testing.RedisProcess;
+import io.llmlimiter.testing.WithRedis;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/**
+ * The workload command against a mock provider with request, token and concurrency limits:
+ * through the limiter from three JVMs nothing is refused; the same job naively meets 429s.
+ */
+@WithRedis
+class WorkloadCommandTest {
+
+    private MockProvider provider;
+
+    @BeforeEach
+    void startProvider() {
+        provider = MockProvider.start(MockProviderConfig.builder()
+                .requests(10, Duration.ofSeconds(1)).tokens(1500, Duration.ofSeconds(1))
+                .maxConcurrency(4).latency(Duration.ofMillis(100), Duration.ofMillis(30)).build());
+    }
+
+    @AfterEach
+    void stopProvider() {
+        provider.close();
+    }
+
+    @Test
+    void throughTheLimiterFromThreeProcessesNothingIsRefusedAndEveryCallSucceeds(RedisProcess redis) throws Exception {
+        // The provider's limits with 30% spare on each window: the provider counts arrivals, a little later.
+        Result r = run("--base-url", provider.baseUrl(), "--target", "mock/workload-3p", "--requests", "50",
+                "--processes", "3", "--threads", "3", "--prompt-tokens", "20", "--max-tokens", "100",
+                "--redis", redis.uri(), "--limits", "requests=10/1300ms,tokens=1500/1300ms", "--max-concurrent", "4",
+                "--json");
+
+        assertThat(r.code).as(r.err).isZero();
+        JsonNode s = CliSupport.JSON.readTree(r.out);
+        assertThat(s.path("mode").asText()).isEqualTo("limiter");
+        assertThat(s.path("processes").asInt()).isEqualTo(3);
+        assertThat(s.path("requests").asLong()).isEqualTo(50);
+        assertThat(s.path("succeeded").asLong()).as(r.out).isEqualTo(50);
+        assertThat(s.path("failed").asLong()).isZero();
+        assertThat(s.path("provider_429").asLong()).as(r.out).isZero();
+        assertThat(provider.rateLimitedCount()).isZero();
+        assertThat(provider.successCount()).isEqualTo(50);
+        // Requests bind: 50 calls at 10 per 1.3 s (tokens would allow 62).
+        assertThat(s.path("theoretical_min_seconds").asDouble()).isCloseTo(6.5, within(0.01));
+        assertThat(s.path("wall_vs_min").asDouble()).isLessThan(2.0);
+        assertThat(r.err).contains("[limiter]");
+        try (LlmLimiter limiter = LlmLimiter.builder().redis(redis.uri()).build()) {
+            LimitConfig c = limiter.admin().config(Target.parse("mock/workload-3p")).orElseThrow();
+            assertThat(c.maxConcurrent()).isEqualTo(4);
+        }
+    }
+
+    @Test
+    void naivelyTheSameJobMeetsProvider429s() throws Exception {
+        Result r = run("--base-url", provider.baseUrl(), "--target", "mock/workload-naive", "--requests", "50",
+                "--threads", "9", "--prompt-tokens", "20", "--max-tokens", "100", "--naive",
+                "--naive-backoff", "200ms", "--limits", "requests=10/1s,tokens=1500/1s", "--json");
+
+        assertThat(r.code).as(r.err).isZero();
+        JsonNode s = CliSupport.JSON.readTree(r.out);
+        assertThat(s.path("mode").asText()).isEqualTo("naive");
+        assertThat(s.path("provider_429").asLong()).as(r.out).isPositive();
+        assertThat(s.path("retries").asLong()).isPositive();
+        assertThat(s.path("succeeded").asLong() + s.path("failed").asLong()).isEqualTo(50);
+    }
+
+    @Test
+    void printsASummaryForPeople(RedisProcess redis) {
+        Result r = run("--base-url", provider.baseUrl(), "--target", "mock/workload-text", "--requests", "5",
+                "--redis", redis.uri(), "--limits", "requests=10/1200ms", "--max-concurrent", "4");
+
+        assertThat(r.code).as(r.err).isZero();
+        assertThat(r.out).contains("through the limiter").contains("result: 5/5 succeeded, 0 failed, 0 provider 429s")
+                .contains("theoretical minimum 0.6 s");
+    }
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(new WorkloadCommand());
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    private record Result(int code, String out, String err) {
+    }
+}
