@@ -1,6 +1,7 @@
 package io.llmlimiter.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.llmlimiter.server.EmbeddedRedis;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -74,7 +75,7 @@ public final class BenchMain implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         BenchSettings s = settings();
-        LocalRedis local = redis == null ? LocalRedis.start(redisServer) : null;
+        EmbeddedRedis local = redis == null ? EmbeddedRedis.start(redisServer) : null;
         try {
             RedisEndpoint endpoint = RedisEndpoint.parse(local != null ? local.uri() : redis);
             ObjectNode results = new Bench(s, endpoint, System.err).run(local != null);

@@ -62,6 +62,17 @@ public final class EmbeddedRedis implements AutoCloseable {
     }
 
     /**
+     * Starts a given {@code redis-server} binary and waits until it answers {@code PING}.
+     *
+     * @param binary the binary, or null for {@link #start()}'s choice
+     * @return the running Redis
+     * @throws IOException when it could not be started
+     */
+    public static EmbeddedRedis start(Path binary) throws IOException {
+        return binary == null ? start() : start(binary, binary.toString());
+    }
+
+    /**
      * Starts the binary shipped in the embedded-redis jar, even when one is on the PATH.
      *
      * @return the running Redis
