@@ -236,6 +236,23 @@ class ScriptsTest {
     }
 
     @Test
+    void aStaleProviderSignalDoesNotRaiseTheRemainingBudget() {
+        h.config("requests=100/60s", 0, 60_000, "keep");
+        signal("r", 0, 5_000, 0);
+        // A response sent before the last one arrives later and says 3 remain in the same window.
+        signal("r", 3, 4_900, 50);
+        assertThat(h.acquire("a", 0, 100)).startsWith(0L, "provider", 5_000_000L, "r");
+        // A report for the next window replaces it.
+        signal("r", 10, 60_000, 5_000);
+        assertThat(h.acquire("a", 0, 5_001).get(0)).isEqualTo(1L);
+    }
+
+    private void signal(String resource, long remaining, long resetMs, long nowMs) {
+        h.runner.run(io.llmlimiter.scripts.LuaScript.SIGNAL, io.lettuce.core.ScriptOutputType.INTEGER, h.keys,
+                resource, Long.toString(remaining), Long.toString(resetMs), Long.toString(nowMs * 1000)).join();
+    }
+
+    @Test
     void usageReportsLeasesWaitersAndEveryWindow() {
         h.config("requests=2/10s,tokens=500/10s", 1, 60_000, "keep");
         h.acquire("a", 100, 0);
