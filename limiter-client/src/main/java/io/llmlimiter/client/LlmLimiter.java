@@ -53,7 +53,10 @@ public interface LlmLimiter extends AutoCloseable {
     Optional<Permit> tryAcquire(Target target, Estimate estimate);
 
     /**
-     * Asynchronous {@link #acquire}: no thread is blocked while waiting.
+     * Asynchronous {@link #acquire}: no thread is blocked while waiting, the calling thread included.
+     * The future completes on the limiter's {@linkplain Builder#executor executor}. Cancelling it, or
+     * letting it time out ({@code orTimeout}), leaves the line at once and releases a permit admitted
+     * after that.
      *
      * @param target the target
      * @param estimate what the call is expected to use
@@ -84,7 +87,11 @@ public interface LlmLimiter extends AutoCloseable {
     <T> T execute(Target target, Estimate estimate, LlmCall<T> call);
 
     /**
-     * Asynchronous {@link #execute}: no thread is blocked while waiting or backing off.
+     * Asynchronous {@link #execute}: no thread is blocked while waiting or backing off. The call, the
+     * error classification and the completion of the returned future run on the limiter's
+     * {@linkplain Builder#executor executor}, never on a Redis I/O thread. Cancelling the future
+     * stops the wait for a permit; a call already running finishes and is accounted. Anything the
+     * call throws, {@link Error}s included, releases its permit at once.
      *
      * @param target the target
      * @param estimate what one attempt is expected to use
@@ -117,7 +124,12 @@ public interface LlmLimiter extends AutoCloseable {
     /** @return configuration and inspection of targets */
     LimiterAdmin admin();
 
-    /** Closes the Redis connections; held permits expire at their lease TTL. */
+    /**
+     * Fails every pending future (waiting acquires and executions) with a
+     * {@link LimiterUnavailableException} saying the limiter is closed, leaving the line, then
+     * stops renewals and closes the Redis connections. Held permits expire at their lease TTL. Later
+     * calls fail at once the same way.
+     */
     @Override
     void close();
 
@@ -131,6 +143,7 @@ public interface LlmLimiter extends AutoCloseable {
         private StatusExtractor statusExtractor = StatusExtractor.defaults();
         private java.nio.file.Path trustedCertificate;
         private double degradedShare;
+        private java.util.concurrent.Executor executor;
 
         private Builder() {
         }
@@ -233,10 +246,25 @@ public interface LlmLimiter extends AutoCloseable {
             return this;
         }
 
+        /**
+         * Where async results, continuations and user callbacks run: the futures of
+         * {@link LlmLimiter#acquireAsync} and {@link LlmLimiter#executeAsync} complete on it, and the
+         * {@link AsyncLlmCall}, the error classifier and the status extractor are called on it, never
+         * on the Redis client's I/O threads. By default a pool of daemon threads that the limiter owns
+         * and shuts down on {@link LlmLimiter#close()}; an executor given here is not shut down.
+         *
+         * @param executor the executor
+         * @return this builder
+         */
+        public Builder executor(java.util.concurrent.Executor executor) {
+            this.executor = Objects.requireNonNull(executor, "executor must not be null");
+            return this;
+        }
+
         /** @return the limiter, connected */
         public LlmLimiter build() {
             return RedisLimiter.connect(new RedisLimiter.Options(redisUri, commandTimeout, ticketTtl, meterRegistry,
-                    errorClassifier, statusExtractor, trustedCertificate, degradedShare));
+                    errorClassifier, statusExtractor, trustedCertificate, degradedShare, executor));
         }
     }
 }

@@ -1,5 +1,7 @@
 package io.llmlimiter.client.internal;
 
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.ScriptOutputType;
 import io.llmlimiter.client.Estimate;
 import io.llmlimiter.client.EstimateTooLargeException;
@@ -11,6 +13,7 @@ import io.llmlimiter.scripts.LuaScript;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,11 +21,19 @@ import org.slf4j.LoggerFactory;
 /**
  * One acquire: calls the acquire script, and when refused sleeps until the time Redis named or
  * until pub/sub says it is this request's turn, then tries again with the same request id (so it
- * keeps its place in line). Never polls. Not thread-safe: each step runs after the previous one.
+ * keeps its place in line). Never polls.
+ *
+ * <p>A reply lost on the way back (command timeout) is resent under the same request id: the script
+ * answers a replay with the admission it already made, so nothing is counted twice. When the
+ * caller's future is cancelled, times out or is failed by close, the call leaves the line and
+ * releases an admission that arrives afterwards. Steps run one after another; only the caller's
+ * cancellation comes from another thread, and every step checks for it.
  */
 final class AcquireCall {
 
     private static final Logger log = LoggerFactory.getLogger(AcquireCall.class);
+    /** Resends of an acquire whose reply was lost, on top of the first send. */
+    private static final int MAX_RESENDS = 3;
 
     private final RedisLimiter limiter;
     private final Target target;
@@ -32,22 +43,43 @@ final class AcquireCall {
     private final long deadlineNanos;
     private final long startNanos = System.nanoTime();
     private final String requestId = RequestIds.next();
+    private final boolean async;
     private final CompletableFuture<Permit> result = new CompletableFuture<>();
 
     // Mutable state
     private boolean configEnsured;
     private boolean loggedWait;
+    private int resends;
+    /** A sent acquire got no answer: Redis may hold an admission for this id. */
+    private volatile boolean maybeAdmitted;
+    /** This call settled the result itself; a later exceptional completion is not a cancellation. */
+    private volatile boolean settled;
+    private volatile ScheduledFuture<?> sleeper;
 
-    AcquireCall(RedisLimiter limiter, Target target, Estimate estimate, Duration maxWait) {
+    /**
+     * @param async whether the result is a caller's future: completed on the callback executor; a
+     *     blocking caller waits on it and gets it completed directly
+     */
+    AcquireCall(RedisLimiter limiter, Target target, Estimate estimate, Duration maxWait, boolean async) {
         this.limiter = limiter;
         this.target = target;
         this.keys = Keys.of(target);
         this.estimate = estimate;
         this.blocking = !maxWait.isZero() && !maxWait.isNegative();
         this.deadlineNanos = System.nanoTime() + Math.max(0, maxWait.toNanos());
+        this.async = async;
     }
 
     CompletableFuture<Permit> start() {
+        limiter.track(result).whenComplete((permit, error) -> {
+            if (error != null && !settled) {
+                // Cancelled, timed out (orTimeout) or failed by close: leave the line now.
+                abandon();
+                if (maybeAdmitted) {
+                    releaseLost();
+                }
+            }
+        });
         attempt();
         return result;
     }
@@ -59,8 +91,13 @@ final class AcquireCall {
     /** Leaves the line; the next waiter is woken at once. */
     void abandon() {
         limiter.hub().unregister(keys.channel(), requestId);
+        ScheduledFuture<?> s = sleeper;
+        if (s != null) {
+            s.cancel(false);
+        }
         if (blocking) {
-            limiter.scripts().run(LuaScript.CANCEL, ScriptOutputType.INTEGER, keys, requestId, keys.channel());
+            limiter.cleanup(limiter.scripts().run(LuaScript.CANCEL, ScriptOutputType.INTEGER, keys, requestId,
+                    keys.channel()));
         }
     }
 
@@ -76,11 +113,77 @@ final class AcquireCall {
                 .whenComplete((reply, error) -> {
                     if (error != null) {
                         limiter.hub().unregister(keys.channel(), requestId);
-                        result.completeExceptionally(limiter.unavailable(target, "acquire", error));
+                        failed(error);
                     } else {
                         handle(reply, wake);
                     }
                 });
+    }
+
+    /**
+     * A failed acquire. A timeout means the script may have run with its reply lost: resend under
+     * the same id while the deadline (plus a command timeout) allows; when giving up, release what
+     * Redis may hold for this id so it does not take a slot until its lease TTL.
+     */
+    private void failed(Throwable error) {
+        Throwable cause = ScriptRunner.unwrap(error);
+        boolean lostReply = cause instanceof RedisCommandTimeoutException || cause instanceof RedisConnectionException;
+        maybeAdmitted |= lostReply;
+        if (result.isDone()) {
+            if (maybeAdmitted) {
+                releaseLost();
+            }
+            return;
+        }
+        long now = System.nanoTime();
+        if (lostReply && resends < MAX_RESENDS && now < deadlineNanos + limiter.commandTimeout().toNanos()) {
+            resends++;
+            log.debug("{} acquire {} got no reply; resending under the same id", target, requestId);
+            if (limiter.schedule(this::attempt, 20L * resends, TimeUnit.MILLISECONDS) != null) {
+                return;
+            }
+        }
+        if (maybeAdmitted) {
+            releaseLost();
+        }
+        fail(limiter.unavailable(target, "acquire", error));
+    }
+
+    /**
+     * Releases an admission this id may hold although its reply never arrived: a resend flag makes
+     * the script count nothing when there is no lease. Retried in the background.
+     */
+    private void releaseLost() {
+        maybeAdmitted = false;
+        abandon();
+        limiter.retrying(target, "release of unanswered acquire " + requestId,
+                () -> limiter.scripts().run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, requestId, "0",
+                        "0", "0", "0", "", keys.channel(), "1"));
+    }
+
+    private void fail(Throwable error) {
+        settled = true;
+        if (async) {
+            limiter.dispatch(() -> result.completeExceptionally(error));
+        } else {
+            result.completeExceptionally(error);
+        }
+    }
+
+    /** Whoever loses the race to complete the result owns the permit and releases it. */
+    private void succeed(RedisPermit permit) {
+        settled = true;
+        if (result.isDone()) {
+            permit.completeAsync(null);
+        } else if (async) {
+            limiter.dispatch(() -> {
+                if (!result.complete(permit)) {
+                    permit.completeAsync(null);
+                }
+            });
+        } else if (!result.complete(permit)) {
+            permit.completeAsync(null);
+        }
     }
 
     private void handle(List<Object> reply, CompletableFuture<Void> wake) {
@@ -91,24 +194,29 @@ final class AcquireCall {
             long expiry = (Long) reply.get(2);
             limiter.metrics().acquired(target, Duration.ofNanos(System.nanoTime() - startNanos));
             limiter.admitted(target);
-            result.complete(new RedisPermit(limiter, target, keys, requestId, estimate, admitted, expiry - admitted));
+            succeed(new RedisPermit(limiter, target, keys, requestId, estimate, admitted, expiry - admitted));
+            return;
+        }
+        if (result.isDone()) {
+            // Cancelled while this attempt was on its way: it may have (re)taken a ticket after the cancel.
+            abandon();
             return;
         }
         if (code == -1) {
             limiter.hub().unregister(keys.channel(), requestId);
-            result.completeExceptionally(new EstimateTooLargeException(target, spec((String) reply.get(1)), estimate));
+            fail(new EstimateTooLargeException(target, spec((String) reply.get(1)), estimate));
             return;
         }
         if (code == -2) {
             if (configEnsured) {
                 limiter.hub().unregister(keys.channel(), requestId);
-                result.completeExceptionally(new IllegalStateException("config of " + target + " vanished"));
+                fail(new IllegalStateException("config of " + target + " vanished"));
                 return;
             }
             configEnsured = true;
             limiter.ensureConfig(target).whenComplete((ok, e) -> {
                 if (e != null) {
-                    result.completeExceptionally(limiter.unavailable(target, "config", e));
+                    fail(limiter.unavailable(target, "config", e));
                 } else {
                     attempt();
                 }
@@ -130,7 +238,7 @@ final class AcquireCall {
                 log.info("{} gave up waiting: refused by {}, could succeed in {} ms", target,
                         which.isEmpty() ? reason : which, delayNanos / 1_000_000);
             }
-            result.completeExceptionally(new RateLimitedException(target, reason, which, Duration.ofNanos(delayNanos)));
+            fail(new RateLimitedException(target, reason, which, Duration.ofNanos(delayNanos)));
             return;
         }
         if (!limiter.hub().subscribed(keys.channel())) {
@@ -148,7 +256,7 @@ final class AcquireCall {
             }
         }
         long wait = Math.min(delayNanos, remaining);
-        limiter.timer().schedule(() -> wake.complete(null), wait, TimeUnit.NANOSECONDS);
+        sleeper = limiter.schedule(() -> wake.complete(null), wait, TimeUnit.NANOSECONDS);
         wake.thenRun(this::attempt);
     }
 

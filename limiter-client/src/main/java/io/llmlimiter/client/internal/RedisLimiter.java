@@ -8,8 +8,16 @@ import io.llmlimiter.client.RetrySettings;
 import io.llmlimiter.client.retry.ErrorClassifier;
 import io.llmlimiter.client.retry.StatusExtractor;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LimiterAdmin;
 import io.llmlimiter.client.LimiterException;
@@ -36,6 +44,8 @@ import org.slf4j.LoggerFactory;
 public final class RedisLimiter implements LlmLimiter {
 
     private static final Logger log = LoggerFactory.getLogger(RedisLimiter.class);
+    /** Sends of a completion or release before it is given up, about two seconds plus the timeouts. */
+    static final int BACKGROUND_TRIES = 5;
 
     private final RedisConnections connections;
     private final ScriptRunner scripts;
@@ -49,6 +59,12 @@ public final class RedisLimiter implements LlmLimiter {
     private final CallExecutor executor = new CallExecutor(this);
     private final Map<Target, CachedConfig> configs = new ConcurrentHashMap<>();
     private final DegradedMode degraded;
+    private final Executor callbacks;
+    private final ExecutorService ownedCallbacks;
+    private final Map<Target, CompletableFuture<LimitConfig>> configReads = new ConcurrentHashMap<>();
+    private final Set<CompletableFuture<?>> pending = ConcurrentHashMap.newKeySet();
+    private final Set<CompletableFuture<?>> cleanups = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
 
     /**
      * What {@link LlmLimiter.Builder} collected.
@@ -62,10 +78,20 @@ public final class RedisLimiter implements LlmLimiter {
      * @param trustedCertificate a PEM certificate (CA) to trust for TLS, or null for the JVM's trust store
      * @param degradedShare share of each limit a client may use alone while Redis is unreachable,
      *     or 0 to fail closed
+     * @param executor where async results, continuations and user callbacks run, or null for a
+     *     daemon pool the limiter owns and shuts down on close
      */
     public record Options(String uri, Duration commandTimeout, Duration ticketTtl, MeterRegistry meterRegistry,
                           ErrorClassifier errorClassifier, StatusExtractor statusExtractor,
-                          java.nio.file.Path trustedCertificate, double degradedShare) {
+                          java.nio.file.Path trustedCertificate, double degradedShare, Executor executor) {
+
+        /** Options with the limiter's own callback pool. */
+        public Options(String uri, Duration commandTimeout, Duration ticketTtl, MeterRegistry meterRegistry,
+                       ErrorClassifier errorClassifier, StatusExtractor statusExtractor,
+                       java.nio.file.Path trustedCertificate, double degradedShare) {
+            this(uri, commandTimeout, ticketTtl, meterRegistry, errorClassifier, statusExtractor, trustedCertificate,
+                    degradedShare, null);
+        }
     }
 
     /** A target's config as last read from Redis (null: none there), for retries and degraded mode. */
@@ -93,6 +119,18 @@ public final class RedisLimiter implements LlmLimiter {
         this.admin = new RedisAdmin(this);
         this.degraded = options.degradedShare() > 0
                 ? new DegradedMode(options.degradedShare(), metrics.registry()) : null;
+        this.ownedCallbacks = options.executor() == null ? newCallbackPool() : null;
+        this.callbacks = options.executor() == null ? ownedCallbacks : options.executor();
+    }
+
+    /** Daemon threads, as many as needed: user code may block in them without starving the limiter. */
+    private static ExecutorService newCallbackPool() {
+        AtomicInteger n = new AtomicInteger();
+        return Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "llmlim-async-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /**
@@ -116,6 +154,7 @@ public final class RedisLimiter implements LlmLimiter {
     @Override
     public Permit acquire(Target target, Estimate estimate, Duration maxWait) {
         Objects.requireNonNull(maxWait, "maxWait must not be null");
+        ensureOpen(target);
         if (degraded == null) {
             return acquireFromRedis(target, estimate, maxWait);
         }
@@ -137,7 +176,9 @@ public final class RedisLimiter implements LlmLimiter {
     }
 
     private Permit acquireFromRedis(Target target, Estimate estimate, Duration maxWait) {
-        AcquireCall call = new AcquireCall(this, target, estimate, maxWait);
+        // Completed on the Redis thread itself: the caller waits here, and a busy callback
+        // executor must never hold back a blocking acquire.
+        AcquireCall call = new AcquireCall(this, target, estimate, maxWait, false);
         CompletableFuture<Permit> f = call.start();
         // The call finishes by itself at its deadline; the bound only guards against a lost reply.
         long bound = Math.max(0, maxWait.toMillis()) + 3 * commandTimeout.toMillis() + 1000;
@@ -145,12 +186,11 @@ public final class RedisLimiter implements LlmLimiter {
             return f.get(bound, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            // Cancelling leaves the line and releases a lease whose admission is still on its way.
             f.cancel(false);
-            call.abandon();
             throw new RateLimitedException(target, "interrupted", "", Duration.ZERO);
         } catch (TimeoutException e) {
             f.cancel(false);
-            call.abandon();
             throw new LimiterUnavailableException(target, target + ": no answer from Redis within " + bound + " ms", e);
         } catch (ExecutionException e) {
             throw rethrow(e.getCause());
@@ -169,20 +209,36 @@ public final class RedisLimiter implements LlmLimiter {
     @Override
     public CompletableFuture<Permit> acquireAsync(Target target, Estimate estimate, Duration maxWait) {
         Objects.requireNonNull(maxWait, "maxWait must not be null");
+        if (closed) {
+            return CompletableFuture.failedFuture(closedException(target));
+        }
         if (degraded == null) {
-            return new AcquireCall(this, target, estimate, maxWait).start();
+            return new AcquireCall(this, target, estimate, maxWait, true).start();
         }
         // The fallback blocks on an in-process monitor, so it runs off the Redis event loop.
-        return CompletableFuture.supplyAsync(() -> acquire(target, estimate, maxWait), degradedExecutor());
+        CompletableFuture<Permit> result = track(new CompletableFuture<>());
+        CompletableFuture.supplyAsync(() -> acquire(target, estimate, maxWait), degradedExecutor())
+                .whenComplete((permit, e) -> dispatch(() -> {
+                    if (e != null) {
+                        result.completeExceptionally(ScriptRunner.unwrap(e));
+                    } else if (!result.complete(permit)) {
+                        permit.completeAsync(null);
+                    }
+                }));
+        return result;
     }
 
     @Override
     public <T> T execute(Target target, Estimate estimate, LlmCall<T> call) {
+        ensureOpen(target);
         return executor.execute(target, estimate, call);
     }
 
     @Override
     public <T> CompletableFuture<T> executeAsync(Target target, Estimate estimate, AsyncLlmCall<T> call) {
+        if (closed) {
+            return CompletableFuture.failedFuture(closedException(target));
+        }
         return executor.executeAsync(target, estimate, call);
     }
 
@@ -215,12 +271,46 @@ public final class RedisLimiter implements LlmLimiter {
 
     /** The target's retry settings from its live config, read at most once a second. */
     RetrySettings retrySettings(Target target) {
+        return await(target, "config", retrySettingsAsync(target));
+    }
+
+    /**
+     * The target's retry settings without blocking: the cached config while it is fresh; a stale one
+     * at once while a fresh read runs in the background; only the first use of a target waits for a
+     * read. Never fails: without an answer from Redis the defaults apply (the acquire then says why).
+     */
+    CompletableFuture<RetrySettings> retrySettingsAsync(Target target) {
         CachedConfig cached = configs.get(target);
-        if (cached == null || !cached.fresh()) {
-            cached = new CachedConfig(admin.config(target).orElse(null), System.nanoTime());
-            configs.put(target, cached);
+        if (cached != null && !cached.fresh()) {
+            refreshConfig(target);
         }
-        return cached.config() == null ? RetrySettings.DEFAULTS : cached.config().retry();
+        if (cached != null) {
+            return CompletableFuture.completedFuture(settings(cached.config()));
+        }
+        return refreshConfig(target).thenApply(RedisLimiter::settings);
+    }
+
+    private static RetrySettings settings(LimitConfig config) {
+        return config == null ? RetrySettings.DEFAULTS : config.retry();
+    }
+
+    /** Reads the config into the cache, one read per target at a time; never fails. */
+    private CompletableFuture<LimitConfig> refreshConfig(Target target) {
+        CompletableFuture<LimitConfig> mine = new CompletableFuture<>();
+        CompletableFuture<LimitConfig> running = configReads.putIfAbsent(target, mine);
+        if (running != null) {
+            return running;
+        }
+        admin.configAsync(target).whenComplete((c, e) -> {
+            if (e == null) {
+                configs.put(target, new CachedConfig(c.orElse(null), System.nanoTime()));
+            } else {
+                log.debug("{} config read failed: {}", target, e.toString());
+            }
+            configReads.remove(target, mine);
+            mine.complete(e == null ? c.orElse(null) : lastKnownConfig(target));
+        });
+        return mine;
     }
 
     /** Keeps the config a degraded-mode fallback would use current, off the caller's path. */
@@ -230,9 +320,7 @@ public final class RedisLimiter implements LlmLimiter {
         }
         CachedConfig cached = configs.get(target);
         if (cached == null || !cached.fresh()) {
-            configs.put(target, new CachedConfig(cached == null ? null : cached.config(), System.nanoTime()));
-            admin.configAsync(target).thenAccept(c -> configs.put(target, new CachedConfig(c.orElse(null),
-                    System.nanoTime())));
+            refreshConfig(target);
         }
     }
 
@@ -269,10 +357,131 @@ public final class RedisLimiter implements LlmLimiter {
         return admin;
     }
 
+    /**
+     * Fails every pending future with "limiter closed" (waiters leave the line, admissions still
+     * on their way are released), stops renewals, then closes the connections and the limiter's
+     * own callback pool. Held permits expire at their lease TTL. Idempotent.
+     */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (CompletableFuture<?> f : List.copyOf(pending)) {
+            f.completeExceptionally(closedException(null));
+        }
+        try {
+            // Lets the waiters' cancels reach Redis, so the line does not wait for their tickets to lapse.
+            CompletableFuture.allOf(cleanups.toArray(CompletableFuture[]::new))
+                    .get(commandTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            log.debug("not every waiter left the line before close: {}", e.toString());
+        }
         timer.shutdownNow();
         connections.close();
+        if (ownedCallbacks != null) {
+            ownedCallbacks.shutdown();
+        }
+    }
+
+    /** @return whether {@link #close()} ran */
+    boolean closed() {
+        return closed;
+    }
+
+    LimiterUnavailableException closedException(Target target) {
+        return new LimiterUnavailableException(target, (target == null ? "" : target + ": ") + "limiter closed", null);
+    }
+
+    private void ensureOpen(Target target) {
+        if (closed) {
+            throw closedException(target);
+        }
+    }
+
+    /**
+     * Tracks a user-visible future until it is done, so {@link #close()} can fail it.
+     *
+     * @return the future
+     */
+    <T> CompletableFuture<T> track(CompletableFuture<T> f) {
+        pending.add(f);
+        f.whenComplete((v, e) -> pending.remove(f));
+        if (closed) {
+            f.completeExceptionally(closedException(null));
+        }
+        return f;
+    }
+
+    /** Stops tracking a future that must complete with its value even when the limiter closes. */
+    void untrack(CompletableFuture<?> f) {
+        pending.remove(f);
+    }
+
+    /** Remembers cleanup work (leaving the line) that {@link #close()} lets finish first. */
+    void cleanup(CompletableFuture<?> f) {
+        cleanups.add(f);
+        f.whenComplete((v, e) -> cleanups.remove(f));
+    }
+
+    /**
+     * Runs a step that completes a user-visible future or calls user code on the callback executor,
+     * never on a Redis I/O thread. An executor that rejects it (this limiter's own pool after close,
+     * when every pending future has failed already) gets it run here rather than a future left hanging.
+     */
+    void dispatch(Runnable step) {
+        try {
+            callbacks.execute(step);
+        } catch (RejectedExecutionException e) {
+            step.run();
+        }
+    }
+
+    /** @return where async results, continuations and user callbacks run */
+    Executor callbacks() {
+        return callbacks;
+    }
+
+    /** Schedules internal work; after close nothing runs and null is returned. */
+    ScheduledFuture<?> schedule(Runnable task, long delay, TimeUnit unit) {
+        try {
+            return timer.schedule(task, delay, unit);
+        } catch (RejectedExecutionException e) {
+            return null;
+        }
+    }
+
+    Duration commandTimeout() {
+        return commandTimeout;
+    }
+
+    /**
+     * Runs a Redis operation in the background until it answers, a few times with growing pauses;
+     * if it never does, logs at WARN and meters it. Nothing waits for it.
+     */
+    void retrying(Target target, String what, java.util.function.Supplier<CompletableFuture<?>> op) {
+        retrying(target, what, op, 1);
+    }
+
+    private void retrying(Target target, String what, java.util.function.Supplier<CompletableFuture<?>> op,
+                          int attempt) {
+        if (closed) {
+            return;
+        }
+        op.get().whenComplete((ok, e) -> {
+            if (e == null) {
+                return;
+            }
+            if (attempt >= BACKGROUND_TRIES || schedule(() -> retrying(target, what, op, attempt + 1),
+                    200L * attempt, TimeUnit.MILLISECONDS) == null) {
+                log.warn("{} {} failed {} times, last: {}", target, what, attempt, Redacted.message(
+                        ScriptRunner.unwrap(e)));
+                metrics.backgroundFailed(target, "release");
+            }
+        });
     }
 
     /** Writes the default config for a target that has none (first use of an unknown target). */
