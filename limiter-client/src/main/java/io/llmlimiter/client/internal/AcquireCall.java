@@ -1,7 +1,9 @@
 package io.llmlimiter.client.internal;
 
 import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionException;
+import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.llmlimiter.client.Estimate;
 import io.llmlimiter.client.EstimateTooLargeException;
@@ -32,8 +34,8 @@ import org.slf4j.LoggerFactory;
 final class AcquireCall {
 
     private static final Logger log = LoggerFactory.getLogger(AcquireCall.class);
-    /** Resends of an acquire whose reply was lost, on top of the first send. */
-    private static final int MAX_RESENDS = 3;
+    /** Resends of an acquire whose reply was lost, on top of the first send (the deadline also bounds them). */
+    private static final int MAX_RESENDS = 20;
 
     private final RedisLimiter limiter;
     private final Target target;
@@ -127,8 +129,7 @@ final class AcquireCall {
      */
     private void failed(Throwable error) {
         Throwable cause = ScriptRunner.unwrap(error);
-        boolean lostReply = cause instanceof RedisCommandTimeoutException || cause instanceof RedisConnectionException;
-        maybeAdmitted |= lostReply;
+        maybeAdmitted |= mayHaveRun(cause);
         if (result.isDone()) {
             if (maybeAdmitted) {
                 releaseLost();
@@ -136,10 +137,13 @@ final class AcquireCall {
             return;
         }
         long now = System.nanoTime();
-        if (lostReply && resends < MAX_RESENDS && now < deadlineNanos + limiter.commandTimeout().toNanos()) {
+        // Once a reply was lost, Redis may hold an admission: keep asking (also across the reconnect
+        // that often follows) until the answer comes or the deadline passes.
+        if (maybeAdmitted && !(cause instanceof RedisCommandExecutionException) && resends < MAX_RESENDS
+                && now < deadlineNanos + limiter.commandTimeout().toNanos()) {
             resends++;
             log.debug("{} acquire {} got no reply; resending under the same id", target, requestId);
-            if (limiter.schedule(this::attempt, 20L * resends, TimeUnit.MILLISECONDS) != null) {
+            if (limiter.schedule(this::attempt, Math.min(500, 25L * resends), TimeUnit.MILLISECONDS) != null) {
                 return;
             }
         }
@@ -147,6 +151,22 @@ final class AcquireCall {
             releaseLost();
         }
         fail(limiter.unavailable(target, "acquire", error));
+    }
+
+    /**
+     * @return whether the command may have run with its reply lost: it timed out, or the connection
+     *     dropped while it was in flight (Lettuce reports that as a plain {@link RedisException}); not
+     *     when it was refused before sending or when the script itself answered with an error
+     */
+    static boolean mayHaveRun(Throwable cause) {
+        if (cause instanceof RedisCommandTimeoutException || cause instanceof RedisConnectionException) {
+            return true;
+        }
+        if (cause instanceof RedisCommandExecutionException || !(cause instanceof RedisException)) {
+            return false;
+        }
+        String m = String.valueOf(cause.getMessage());
+        return m.startsWith("Connection disconnected") || m.startsWith("Connection closed");
     }
 
     /**

@@ -44,8 +44,8 @@ import org.slf4j.LoggerFactory;
 public final class RedisLimiter implements LlmLimiter {
 
     private static final Logger log = LoggerFactory.getLogger(RedisLimiter.class);
-    /** Sends of a completion or release before it is given up, about two seconds plus the timeouts. */
-    static final int BACKGROUND_TRIES = 5;
+    /** Sends of a completion or release before it is given up: about six seconds plus the timeouts. */
+    static final int BACKGROUND_TRIES = 8;
 
     private final RedisConnections connections;
     private final ScriptRunner scripts;
