@@ -149,6 +149,9 @@ final class AcquireCall {
         }
         if (maybeAdmitted) {
             releaseLost();
+        } else {
+            // A ticket taken by an earlier attempt must not hold the line until it lapses.
+            abandon();
         }
         fail(limiter.unavailable(target, "acquire", error));
     }
@@ -178,7 +181,7 @@ final class AcquireCall {
         abandon();
         limiter.retrying(target, "release of unanswered acquire " + requestId,
                 () -> limiter.scripts().run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, requestId, "0",
-                        "0", "0", "0", "", keys.channel(), "1"));
+                        "0", "0", "0", "", keys.channel(), "1", "", "", "", ""));
     }
 
     private void fail(Throwable error) {
