@@ -9,7 +9,7 @@ import reactor.blockhound.BlockHound;
  * thread that must not block: the Redis client's I/O threads ({@code lettuce-*}, Netty event
  * loops), the limiter's timer, and any test thread whose name starts with {@link #NON_BLOCKING}.
  * Tests read and clear the record. Logging is allowed (where a test run's log goes is not the
- * code under test). This class is thread-safe.
+ * code under test), and so are the short locks inside Netty's buffer allocator. This class is thread-safe.
  */
 public final class BlockingDetector {
 
@@ -32,6 +32,10 @@ public final class BlockingDetector {
                 .nonBlockingThreadPredicate(p -> p.or(BlockingDetector::mustNotBlock))
                 .allowBlockingCallsInside("ch.qos.logback.core.OutputStreamAppender", "writeBytes")
                 .allowBlockingCallsInside("ch.qos.logback.core.AppenderBase", "doAppend")
+                // Netty's buffer allocator takes a short internal lock when it grows or frees a magazine.
+                .allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$Magazine", "free")
+                .allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$MagazineGroup",
+                        "tryExpandMagazines")
                 .blockingMethodCallback(method -> {
                     StringBuilder where = new StringBuilder(method + " on " + Thread.currentThread().getName());
                     for (StackTraceElement e : new Throwable().getStackTrace()) {
