@@ -66,8 +66,13 @@ class LostReplyTest {
     private Target target(Duration leaseTtl) {
         Target t = new Target("lost", "m" + SEQ.incrementAndGet());
         limiter.admin().putConfig(LimitConfig.builder(t).limits("requests=100/60s,tokens=100000/60s").maxConcurrent(4)
-                .leaseTtl(leaseTtl).build());
+                .leaseTtl(leaseTtl).accounting(Accounting.ACTUAL).build());
         return t;
+    }
+
+    private long tokensUsed(Target t) {
+        return limiter.admin().usage(t).windows().stream().filter(w -> w.limit().resource() == Resource.TOKENS)
+                .findFirst().orElseThrow().used();
     }
 
     private long leases(Target t) {
@@ -189,8 +194,9 @@ class LostReplyTest {
 
             p.complete(Usage.of(70, 30));
         }
-        // The other worker's call and this one.
+        // The other worker's call and this one; the window holds the actual usage, not the estimate.
         assertThat(stats(t)).containsEntry("completed", 2L).containsEntry("actual_input_tokens", 70L);
+        assertThat(tokensUsed(t)).isEqualTo(100);
         assertThat(meters.get("llmlimiter.client.inflight").tag("target", t.toString()).gauge().value()).isZero();
     }
 }
