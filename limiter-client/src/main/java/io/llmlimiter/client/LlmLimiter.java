@@ -70,7 +70,11 @@ public interface LlmLimiter extends AutoCloseable {
      * permit with the usage the call reported, releases it before any backoff, and retries per
      * the target's live retry settings. Rate-limit errors wait twice as long as other retryable
      * errors; a provider 429 pauses every client of the target; {@code Retry-After} and the
-     * providers' rate-limit headers are honoured.
+     * providers' rate-limit headers are honoured. A successful result is returned even when its
+     * completion cannot reach Redis: the completion is retried in the background, then logged and
+     * metered if it never arrives. An interrupt releases the permit, ends the execution with
+     * {@link CallFailedException} (or {@link RateLimitedException} while waiting) and keeps the
+     * thread's interrupt flag.
      *
      * <pre>{@code
      * String answer = limiter.execute(target, Estimate.of(1200, 500), ctx -> callTheModel());
