@@ -141,15 +141,18 @@ class AsyncTest {
     }
 
     @Test
-    void acquireAsyncCompletesOnTheLimitersOwnPoolByDefault() throws Exception {
+    void acquireAsyncAndCompleteAsyncCompleteOnTheLimitersOwnPoolByDefault() throws Exception {
         try (LlmLimiter own = LlmLimiter.builder().redis(redis.uri()).build()) {
             Target t = target("requests=100/1s", 4);
-            String thread = own.acquireAsync(t, Estimate.requestOnly(), LONG)
-                    .thenApply(p -> {
-                        p.close();
-                        return Thread.currentThread().getName();
-                    }).get(10, TimeUnit.SECONDS);
-            assertThat(thread).startsWith("llmlim-async-");
+            List<String> threads = new CopyOnWriteArrayList<>();
+            own.acquireAsync(t, Estimate.requestOnly(), LONG)
+                    .thenCompose(p -> {
+                        threads.add(Thread.currentThread().getName());
+                        return p.completeAsync(Usage.of(1, 1));
+                    })
+                    .thenRun(() -> threads.add(Thread.currentThread().getName()))
+                    .get(10, TimeUnit.SECONDS);
+            assertThat(threads).hasSize(2).allSatisfy(name -> assertThat(name).startsWith("llmlim-async-"));
         }
     }
 

@@ -197,15 +197,15 @@ final class AcquireCall {
     private void succeed(RedisPermit permit) {
         settled = true;
         if (result.isDone()) {
-            permit.completeAsync(null);
+            permit.completion(null);
         } else if (async) {
             limiter.dispatch(() -> {
                 if (!result.complete(permit)) {
-                    permit.completeAsync(null);
+                    permit.completion(null);
                 }
             });
         } else if (!result.complete(permit)) {
-            permit.completeAsync(null);
+            permit.completion(null);
         }
     }
 

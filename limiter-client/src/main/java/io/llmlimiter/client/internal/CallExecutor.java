@@ -134,7 +134,7 @@ final class CallExecutor {
             if (acquireError != null) {
                 run.result.completeExceptionally(unwrap(acquireError));
             } else if (run.result.isDone()) {
-                permit.completeAsync(null);
+                completion(permit, null);
             } else {
                 call(run, permit);
             }
@@ -171,7 +171,7 @@ final class CallExecutor {
             return;
         }
         Throwable cause = unwrap(callError);
-        CompletableFuture<Void> released = permit.completeAsync(null);
+        CompletableFuture<Void> released = completion(permit, null);
         if (cause instanceof Error err && !(err instanceof AssertionError)) {
             run.result.completeExceptionally(err);
             return;
@@ -197,7 +197,12 @@ final class CallExecutor {
         } catch (RuntimeException e) {
             log.warn("{} could not read the provider's rate-limit headers: {}", execution.target(), e.toString());
         }
-        return permit.completeAsync(attempt.reportedUsage());
+        return completion(permit, attempt.reportedUsage());
+    }
+
+    /** Completes a permit without a hop to the callback executor: the steps here hop themselves. */
+    private static CompletableFuture<Void> completion(Permit permit, io.llmlimiter.client.Usage usage) {
+        return permit instanceof RedisPermit p ? p.completion(usage) : permit.completeAsync(usage);
     }
 
     private static void sleep(Target target, Duration delay) {

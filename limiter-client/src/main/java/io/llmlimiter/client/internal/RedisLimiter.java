@@ -440,6 +440,19 @@ public final class RedisLimiter implements LlmLimiter {
         }
     }
 
+    /** @return a future completed like {@code f}, on the callback executor */
+    <T> CompletableFuture<T> onCallbacks(CompletableFuture<T> f) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        f.whenComplete((v, e) -> dispatch(() -> {
+            if (e != null) {
+                out.completeExceptionally(ScriptRunner.unwrap(e));
+            } else {
+                out.complete(v);
+            }
+        }));
+        return out;
+    }
+
     /** @return where async results, continuations and user callbacks run */
     Executor callbacks() {
         return callbacks;

@@ -80,11 +80,17 @@ final class RedisPermit implements Permit {
 
     @Override
     public void complete(Usage usage) {
-        limiter.await(target, "complete", completeAsync(usage));
+        limiter.await(target, "complete", completion(usage));
     }
 
+    /** The returned future completes on the limiter's callback executor. */
     @Override
     public CompletableFuture<Void> completeAsync(Usage usage) {
+        return limiter.onCallbacks(completion(usage));
+    }
+
+    /** {@link #completeAsync} for the limiter itself: the future completes on a Redis thread. */
+    CompletableFuture<Void> completion(Usage usage) {
         if (!done.compareAndSet(false, true)) {
             return CompletableFuture.completedFuture(null);
         }
@@ -128,7 +134,7 @@ final class RedisPermit implements Permit {
     @Override
     public void close() {
         if (!done.get()) {
-            CompletableFuture<Void> release = completeAsync(null);
+            CompletableFuture<Void> release = completion(null);
             if (Thread.currentThread().isInterrupted()) {
                 // The release is on its way; an interrupted thread does not wait for its answer.
                 return;
