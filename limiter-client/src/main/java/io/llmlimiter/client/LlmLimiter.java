@@ -129,10 +129,10 @@ public interface LlmLimiter extends AutoCloseable {
     LimiterAdmin admin();
 
     /**
-     * Fails every pending future (waiting acquires and executions) with a
-     * {@link LimiterUnavailableException} saying the limiter is closed, leaving the line, then
-     * stops renewals and closes the Redis connections. Held permits expire at their lease TTL. Later
-     * calls fail at once the same way.
+     * Fails every pending future (waiting acquires, and executions not calling the provider right
+     * now) with a {@link LimiterUnavailableException} saying the limiter is closed, leaving the line,
+     * then stops renewals and closes the Redis connections. An async call already running delivers
+     * its result. Held permits expire at their lease TTL. Later calls fail at once the same way.
      */
     @Override
     void close();

@@ -250,9 +250,15 @@ class AsyncTest {
         CompletableFuture<Permit> acquiring = closing.acquireAsync(t, Estimate.requestOnly(), LONG);
         CompletableFuture<String> executing = closing.executeAsync(t, Estimate.requestOnly(),
                 ctx -> CompletableFuture.completedFuture("never"));
-        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(t) == 2);
+        Target free = target("requests=100/1s", 4);
+        CompletableFuture<String> providerAnswer = new CompletableFuture<>();
+        CompletableFuture<String> running = closing.executeAsync(free, Estimate.requestOnly(), ctx -> providerAnswer);
+        await().atMost(Duration.ofSeconds(5)).until(() -> waiting(t) == 2 && leases(free) == 1);
 
         closing.close();
+        // A provider call already under way is paid for: its answer is delivered.
+        providerAnswer.complete("paid");
+        assertThat(running.get(5, TimeUnit.SECONDS)).isEqualTo("paid");
 
         for (CompletableFuture<?> f : List.of(acquiring, executing)) {
             assertThatThrownBy(() -> f.get(5, TimeUnit.SECONDS)).cause()

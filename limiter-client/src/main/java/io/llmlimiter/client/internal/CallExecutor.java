@@ -143,6 +143,8 @@ final class CallExecutor {
 
     /** Runs the user's call on the callback executor; whatever it throws fails the attempt. */
     private <T> void call(AsyncRun<T> run, Permit permit) {
+        // The provider is being called (and paid): close() no longer fails this future, its result counts.
+        limiter.untrack(run.result);
         Attempt attempt = new Attempt(run.execution.attempt(), permit);
         CompletionStage<T> stage;
         try {
@@ -160,7 +162,6 @@ final class CallExecutor {
     private <T> void afterCall(AsyncRun<T> run, Attempt attempt, Permit permit, T value, Throwable callError) {
         if (callError == null) {
             // The provider answered and was paid: the result is delivered even if Redis is away.
-            limiter.untrack(run.result);
             CompletableFuture<Void> recorded = finish(run.execution, attempt, permit);
             CompletableFuture<Void> settled = new CompletableFuture<>();
             recorded.whenComplete((ok, e) -> settled.complete(null));

@@ -301,7 +301,13 @@ public final class RedisLimiter implements LlmLimiter {
         if (running != null) {
             return running;
         }
-        admin.configAsync(target).whenComplete((c, e) -> {
+        CompletableFuture<Optional<LimitConfig>> read;
+        try {
+            read = admin.configAsync(target);
+        } catch (RuntimeException e) {
+            read = CompletableFuture.failedFuture(e);
+        }
+        read.whenComplete((c, e) -> {
             if (e == null) {
                 configs.put(target, new CachedConfig(c.orElse(null), System.nanoTime()));
             } else {
@@ -359,7 +365,7 @@ public final class RedisLimiter implements LlmLimiter {
 
     /**
      * Fails every pending future with "limiter closed" (waiters leave the line, admissions still
-     * on their way are released), stops renewals, then closes the connections and the limiter's
+     * on their way are released; a provider call already running keeps its future), stops renewals, then closes the connections and the limiter's
      * own callback pool. Held permits expire at their lease TTL. Idempotent.
      */
     @Override
