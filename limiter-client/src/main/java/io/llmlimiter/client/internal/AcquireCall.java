@@ -73,7 +73,7 @@ final class AcquireCall {
     }
 
     CompletableFuture<Permit> start() {
-        limiter.track(result).whenComplete((permit, error) -> {
+        limiter.callbacks().track(result).whenComplete((permit, error) -> {
             if (error != null && !settled) {
                 // Cancelled, timed out (orTimeout) or failed by close: leave the line now.
                 abandon();
@@ -98,7 +98,7 @@ final class AcquireCall {
             s.cancel(false);
         }
         if (blocking) {
-            limiter.cleanup(limiter.scripts().run(LuaScript.CANCEL, ScriptOutputType.INTEGER, keys, requestId,
+            limiter.callbacks().cleanup(limiter.scripts().run(LuaScript.CANCEL, ScriptOutputType.INTEGER, keys, requestId,
                     keys.channel()));
         }
     }
@@ -187,7 +187,7 @@ final class AcquireCall {
     private void fail(Throwable error) {
         settled = true;
         if (async) {
-            limiter.dispatch(() -> result.completeExceptionally(error));
+            limiter.callbacks().dispatch(() -> result.completeExceptionally(error));
         } else {
             result.completeExceptionally(error);
         }
@@ -199,7 +199,7 @@ final class AcquireCall {
         if (result.isDone()) {
             permit.completion(null);
         } else if (async) {
-            limiter.dispatch(() -> {
+            limiter.callbacks().dispatch(() -> {
                 if (!result.complete(permit)) {
                     permit.completion(null);
                 }

@@ -82,7 +82,7 @@ final class CallExecutor {
     }
 
     <T> CompletableFuture<T> executeAsync(Target target, Estimate estimate, AsyncLlmCall<T> call) {
-        CompletableFuture<T> result = limiter.track(new CompletableFuture<>());
+        CompletableFuture<T> result = limiter.callbacks().track(new CompletableFuture<>());
         limiter.retrySettingsAsync(target).whenComplete((settings, e) -> {
             AsyncRun<T> run = new AsyncRun<>(new Execution(limiter, target, estimate,
                     settings == null ? RetrySettings.DEFAULTS : settings), call, result);
@@ -130,7 +130,7 @@ final class CallExecutor {
             acquiring.cancel(false);
             return;
         }
-        acquiring.whenComplete((permit, acquireError) -> limiter.dispatch(() -> {
+        acquiring.whenComplete((permit, acquireError) -> limiter.callbacks().dispatch(() -> {
             if (acquireError != null) {
                 run.result.completeExceptionally(unwrap(acquireError));
             } else if (run.result.isDone()) {
@@ -144,7 +144,7 @@ final class CallExecutor {
     /** Runs the user's call on the callback executor; whatever it throws fails the attempt. */
     private <T> void call(AsyncRun<T> run, Permit permit) {
         // The provider is being called (and paid): close() no longer fails this future, its result counts.
-        limiter.untrack(run.result);
+        limiter.callbacks().untrack(run.result);
         Attempt attempt = new Attempt(run.execution.attempt(), permit);
         CompletionStage<T> stage;
         try {
@@ -155,7 +155,7 @@ final class CallExecutor {
         } catch (Throwable e) {
             stage = CompletableFuture.failedFuture(e);
         }
-        stage.whenComplete((value, callError) -> limiter.dispatch(() -> afterCall(run, attempt, permit, value,
+        stage.whenComplete((value, callError) -> limiter.callbacks().dispatch(() -> afterCall(run, attempt, permit, value,
                 callError)));
     }
 
@@ -168,7 +168,7 @@ final class CallExecutor {
             if (limiter.schedule(() -> settled.complete(null), recordWaitMillis(), TimeUnit.MILLISECONDS) == null) {
                 settled.complete(null);
             }
-            settled.whenComplete((ok, e) -> limiter.dispatch(() -> run.result.complete(value)));
+            settled.whenComplete((ok, e) -> limiter.callbacks().dispatch(() -> run.result.complete(value)));
             return;
         }
         Throwable cause = unwrap(callError);
@@ -178,7 +178,7 @@ final class CallExecutor {
             return;
         }
         // Released before the backoff, so the next attempt (ours or another caller's) gets the slot.
-        released.whenComplete((ok, releaseError) -> limiter.dispatch(() -> {
+        released.whenComplete((ok, releaseError) -> limiter.callbacks().dispatch(() -> {
             Duration delay;
             try {
                 delay = run.execution.onFailure(cause);

@@ -8,16 +8,13 @@ import io.llmlimiter.client.RetrySettings;
 import io.llmlimiter.client.retry.ErrorClassifier;
 import io.llmlimiter.client.retry.StatusExtractor;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.atomic.AtomicInteger;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LimiterAdmin;
 import io.llmlimiter.client.LimiterException;
@@ -59,12 +56,8 @@ public final class RedisLimiter implements LlmLimiter {
     private final CallExecutor executor = new CallExecutor(this);
     private final Map<Target, CachedConfig> configs = new ConcurrentHashMap<>();
     private final DegradedMode degraded;
-    private final Executor callbacks;
-    private final ExecutorService ownedCallbacks;
+    private final Callbacks callbacks;
     private final Map<Target, CompletableFuture<LimitConfig>> configReads = new ConcurrentHashMap<>();
-    private final Set<CompletableFuture<?>> pending = ConcurrentHashMap.newKeySet();
-    private final Set<CompletableFuture<?>> cleanups = ConcurrentHashMap.newKeySet();
-    private volatile boolean closed;
 
     /**
      * What {@link LlmLimiter.Builder} collected.
@@ -119,18 +112,7 @@ public final class RedisLimiter implements LlmLimiter {
         this.admin = new RedisAdmin(this);
         this.degraded = options.degradedShare() > 0
                 ? new DegradedMode(options.degradedShare(), metrics.registry()) : null;
-        this.ownedCallbacks = options.executor() == null ? newCallbackPool() : null;
-        this.callbacks = options.executor() == null ? ownedCallbacks : options.executor();
-    }
-
-    /** Daemon threads, as many as needed: user code may block in them without starving the limiter. */
-    private static ExecutorService newCallbackPool() {
-        AtomicInteger n = new AtomicInteger();
-        return Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "llmlim-async-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.callbacks = new Callbacks(options.executor(), () -> closedException(null));
     }
 
     /**
@@ -209,16 +191,16 @@ public final class RedisLimiter implements LlmLimiter {
     @Override
     public CompletableFuture<Permit> acquireAsync(Target target, Estimate estimate, Duration maxWait) {
         Objects.requireNonNull(maxWait, "maxWait must not be null");
-        if (closed) {
+        if (callbacks.closed()) {
             return CompletableFuture.failedFuture(closedException(target));
         }
         if (degraded == null) {
             return new AcquireCall(this, target, estimate, maxWait, true).start();
         }
         // The fallback blocks on an in-process monitor, so it runs off the Redis event loop.
-        CompletableFuture<Permit> result = track(new CompletableFuture<>());
+        CompletableFuture<Permit> result = callbacks.track(new CompletableFuture<>());
         CompletableFuture.supplyAsync(() -> acquire(target, estimate, maxWait), degradedExecutor())
-                .whenComplete((permit, e) -> dispatch(() -> {
+                .whenComplete((permit, e) -> callbacks.dispatch(() -> {
                     if (e != null) {
                         result.completeExceptionally(ScriptRunner.unwrap(e));
                     } else if (!result.complete(permit)) {
@@ -236,7 +218,7 @@ public final class RedisLimiter implements LlmLimiter {
 
     @Override
     public <T> CompletableFuture<T> executeAsync(Target target, Estimate estimate, AsyncLlmCall<T> call) {
-        if (closed) {
+        if (callbacks.closed()) {
             return CompletableFuture.failedFuture(closedException(target));
         }
         return executor.executeAsync(target, estimate, call);
@@ -369,33 +351,20 @@ public final class RedisLimiter implements LlmLimiter {
      * own callback pool. Held permits expire at their lease TTL. Idempotent.
      */
     @Override
-    public void close() {
-        if (closed) {
+    public synchronized void close() {
+        if (callbacks.closed()) {
             return;
         }
-        closed = true;
-        for (CompletableFuture<?> f : List.copyOf(pending)) {
-            f.completeExceptionally(closedException(null));
-        }
-        try {
-            // Lets the waiters' cancels reach Redis, so the line does not wait for their tickets to lapse.
-            CompletableFuture.allOf(cleanups.toArray(CompletableFuture[]::new))
-                    .get(commandTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
-            log.debug("not every waiter left the line before close: {}", e.toString());
-        }
+        // Lets the waiters' cancels reach Redis, so the line does not wait for their tickets to lapse.
+        callbacks.close(commandTimeout);
         timer.shutdownNow();
         connections.close();
-        if (ownedCallbacks != null) {
-            ownedCallbacks.shutdown();
-        }
+        callbacks.shutdown();
     }
 
     /** @return whether {@link #close()} ran */
     boolean closed() {
-        return closed;
+        return callbacks.closed();
     }
 
     LimiterUnavailableException closedException(Target target) {
@@ -403,64 +372,13 @@ public final class RedisLimiter implements LlmLimiter {
     }
 
     private void ensureOpen(Target target) {
-        if (closed) {
+        if (callbacks.closed()) {
             throw closedException(target);
         }
     }
 
-    /**
-     * Tracks a user-visible future until it is done, so {@link #close()} can fail it.
-     *
-     * @return the future
-     */
-    <T> CompletableFuture<T> track(CompletableFuture<T> f) {
-        pending.add(f);
-        f.whenComplete((v, e) -> pending.remove(f));
-        if (closed) {
-            f.completeExceptionally(closedException(null));
-        }
-        return f;
-    }
-
-    /** Stops tracking a future that must complete with its value even when the limiter closes. */
-    void untrack(CompletableFuture<?> f) {
-        pending.remove(f);
-    }
-
-    /** Remembers cleanup work (leaving the line) that {@link #close()} lets finish first. */
-    void cleanup(CompletableFuture<?> f) {
-        cleanups.add(f);
-        f.whenComplete((v, e) -> cleanups.remove(f));
-    }
-
-    /**
-     * Runs a step that completes a user-visible future or calls user code on the callback executor,
-     * never on a Redis I/O thread. An executor that rejects it (this limiter's own pool after close,
-     * when every pending future has failed already) gets it run here rather than a future left hanging.
-     */
-    void dispatch(Runnable step) {
-        try {
-            callbacks.execute(step);
-        } catch (RejectedExecutionException e) {
-            step.run();
-        }
-    }
-
-    /** @return a future completed like {@code f}, on the callback executor */
-    <T> CompletableFuture<T> onCallbacks(CompletableFuture<T> f) {
-        CompletableFuture<T> out = new CompletableFuture<>();
-        f.whenComplete((v, e) -> dispatch(() -> {
-            if (e != null) {
-                out.completeExceptionally(ScriptRunner.unwrap(e));
-            } else {
-                out.complete(v);
-            }
-        }));
-        return out;
-    }
-
-    /** @return where async results, continuations and user callbacks run */
-    Executor callbacks() {
+    /** @return where callers' futures complete and user code runs, and what close settles */
+    Callbacks callbacks() {
         return callbacks;
     }
 
@@ -487,7 +405,7 @@ public final class RedisLimiter implements LlmLimiter {
 
     private void retrying(Target target, String what, java.util.function.Supplier<CompletableFuture<?>> op,
                           int attempt) {
-        if (closed) {
+        if (callbacks.closed()) {
             return;
         }
         op.get().whenComplete((ok, e) -> {

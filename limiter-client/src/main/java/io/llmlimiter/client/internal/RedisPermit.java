@@ -86,7 +86,7 @@ final class RedisPermit implements Permit {
     /** The returned future completes on the limiter's callback executor. */
     @Override
     public CompletableFuture<Void> completeAsync(Usage usage) {
-        return limiter.onCallbacks(completion(usage));
+        return limiter.callbacks().hop(completion(usage));
     }
 
     /** {@link #completeAsync} for the limiter itself: the future completes on a Redis thread. */
