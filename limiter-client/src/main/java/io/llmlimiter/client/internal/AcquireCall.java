@@ -98,8 +98,8 @@ final class AcquireCall {
             s.cancel(false);
         }
         if (blocking) {
-            limiter.callbacks().cleanup(limiter.scripts().run(LuaScript.CANCEL, ScriptOutputType.INTEGER, keys, requestId,
-                    keys.channel()));
+            limiter.callbacks().cleanup(limiter.scripts().run(LuaScript.CANCEL, ScriptOutputType.INTEGER, keys,
+                    requestId, keys.channel()));
         }
     }
 

@@ -155,8 +155,8 @@ final class CallExecutor {
         } catch (Throwable e) {
             stage = CompletableFuture.failedFuture(e);
         }
-        stage.whenComplete((value, callError) -> limiter.callbacks().dispatch(() -> afterCall(run, attempt, permit, value,
-                callError)));
+        stage.whenComplete((value, callError) -> limiter.callbacks().dispatch(
+                () -> afterCall(run, attempt, permit, value, callError)));
     }
 
     private <T> void afterCall(AsyncRun<T> run, Attempt attempt, Permit permit, T value, Throwable callError) {

@@ -347,8 +347,9 @@ public final class RedisLimiter implements LlmLimiter {
 
     /**
      * Fails every pending future with "limiter closed" (waiters leave the line, admissions still
-     * on their way are released; a provider call already running keeps its future), stops renewals, then closes the connections and the limiter's
-     * own callback pool. Held permits expire at their lease TTL. Idempotent.
+     * on their way are released; a provider call already running keeps its future), stops renewals,
+     * then closes the connections and the limiter's own callback pool. Held permits expire at their
+     * lease TTL. Idempotent.
      */
     @Override
     public synchronized void close() {
