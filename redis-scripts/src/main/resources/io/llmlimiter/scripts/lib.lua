@@ -44,6 +44,12 @@ end
 
 local function parse(m)
   local id, t, i, o, ct, ci, co, rest = string.match(m, '^(.-)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)(.*)$')
+  if not id then
+    -- Written before members carried cumulative totals ("id|t|i|o", current value): it counts
+    -- in running sums as it is and frees nothing in cumulative searches (a later retry time).
+    id, t, i, o = string.match(m, '^(.-)|(%d+)|(%d+)|(%d+)$')
+    ct, ci, co, rest = '0', '0', '0', ''
+  end
   local e = { id = id, a = { t = tonumber(t), i = tonumber(i), o = tonumber(o) },
               c = { t = tonumber(ct), i = tonumber(ci), o = tonumber(co) }, q = 0, done = false }
   e.v = e.a
@@ -143,6 +149,10 @@ local function load_window(st, key, W, now, dirty)
   local s = { key = key, c = tonumber(st['c' .. key]), t = tonumber(st['t' .. key]), i = tonumber(st['i' .. key]),
               o = tonumber(st['o' .. key]), g = tonumber(st['g' .. key]), x = tonumber(st['x' .. key]),
               e = triple(st['e' .. key]) }
+  if s.c and s.t and s.i and s.o and not s.g then
+    -- Sums kept before corrections were tracked: exact for every member they cover.
+    s.g, s.x = tonumber(st['q'] or 0), s.c
+  end
   if not (s.c and s.t and s.i and s.o and s.g and s.x) then
     local last = at_rank(-1)
     s.t, s.i, s.o = 0, 0, 0
