@@ -143,7 +143,8 @@ local function effective(st, l, now)
 end
 
 -- Loads (building or advancing) the running sums of one effective token window ending at now.
--- Marks it in dirty when it changed. Amortized O(1) per member; building is O(log n).
+-- Marks it in dirty when it changed. O(log n) plus at most 1000 entries subtracted (amortized
+-- O(1) per entry); more than that are left by rebuilding instead.
 local function load_window(st, key, W, now, dirty)
   local floor = now - W
   local s = { key = key, c = tonumber(st['c' .. key]), t = tonumber(st['t' .. key]), i = tonumber(st['i' .. key]),
@@ -152,6 +153,11 @@ local function load_window(st, key, W, now, dirty)
   if s.c and s.t and s.i and s.o and not s.g then
     -- Sums kept before corrections were tracked: exact for every member they cover.
     s.g, s.x = tonumber(st['q'] or 0), s.c
+  end
+  -- After a long quiet spell many entries may have left at once: rebuilding (O(log n),
+  -- conservative) bounds the call instead of subtracting them one by one.
+  if s.c and floor > s.c and redis.call('ZCOUNT', KEYS[2], '(' .. fmt(s.c), fmt(floor)) > 1000 then
+    s.c = nil
   end
   if not (s.c and s.t and s.i and s.o and s.g and s.x) then
     local last = at_rank(-1)
