@@ -6,7 +6,8 @@
 -- including this member. Admission times are strictly increasing, so rank order is admission
 -- order and the charge of any range of the log is a difference of two cumulative totals, found in
 -- O(log n). A completed request gets the suffix "|vt|vi|vo|q": its current value (after actual
--- accounting or an overage) and the correction sequence number (0 = unchanged).
+-- accounting or an overage) and the correction sequence number; or "|=" when its value did not
+-- change.
 --
 -- Token windows keep exact running sums in the st hash, per effective window length K (ms,
 -- window + delivery margin): c<K> cursor (every member at or below it has been subtracted),
@@ -53,7 +54,9 @@ local function parse(m)
   local e = { id = id, a = { t = tonumber(t), i = tonumber(i), o = tonumber(o) },
               c = { t = tonumber(ct), i = tonumber(ci), o = tonumber(co) }, q = 0, done = false }
   e.v = e.a
-  if rest ~= '' then
+  if rest == '|=' then
+    e.done = true
+  elseif rest ~= '' then
     local vt, vi, vo, q = string.match(rest, '^|(%d+)|(%d+)|(%d+)|(%d+)$')
     e.v = { t = tonumber(vt), i = tonumber(vi), o = tonumber(vo) }
     e.q = tonumber(q)
@@ -64,7 +67,9 @@ end
 
 local function unparse(e)
   local m = e.id .. '|' .. untriple(e.a) .. '|' .. untriple(e.c)
-  if e.done then
+  if e.done and e.q == 0 then
+    m = m .. '|='
+  elseif e.done then
     m = m .. '|' .. untriple(e.v) .. '|' .. fmt(e.q)
   end
   return m
