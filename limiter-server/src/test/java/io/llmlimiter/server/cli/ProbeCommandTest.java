@@ -38,16 +38,22 @@ class ProbeCommandTest {
                 .maxConcurrency(3).latency(Duration.ofMillis(100));
     }
 
+    private static final String TOKEN = "probe-test-token-0123456789";
+
+    private static AdminServer adminServer(LlmLimiter limiter, Path dir) throws java.io.IOException {
+        return AdminServer.builder().admin(limiter.admin()).token(TOKEN).host("127.0.0.1").port(0)
+                .configFile(dir.resolve("configs.json")).start();
+    }
+
     @Test
     void readsTheLimitsFromHeadersWithFewCallsAndAppliesTheSuggestionThroughTheAdminApi(RedisProcess redis,
             @TempDir Path dir) throws Exception {
         try (MockProvider provider = MockProvider.start(limits().headerStyle(HeaderStyle.OPENAI).build());
              LlmLimiter limiter = LlmLimiter.builder().redis(redis.uri()).build();
-             AdminServer admin = AdminServer.builder().admin(limiter.admin()).token("probe-test-token-0123456789")
-                     .host("127.0.0.1").port(0).configFile(dir.resolve("configs.json")).start()) {
+             AdminServer admin = adminServer(limiter, dir)) {
             limiter.admin().putConfig(LimitConfig.builder(Target.parse("mock/probe")).limits("requests=1/1s")
                     .accounting(io.llmlimiter.client.Accounting.ACTUAL).build());
-            JsonNode report = probe(provider, Map.of(ServeCommand.TOKEN_ENV, "probe-test-token-0123456789"),
+            JsonNode report = probe(provider, Map.of(ServeCommand.TOKEN_ENV, TOKEN),
                     "--max-calls", "20", "--apply", "--admin-url", admin.url());
 
             assertFound(report, "headers");
@@ -70,18 +76,17 @@ class ProbeCommandTest {
             @TempDir Path dir) throws Exception {
         try (MockProvider provider = MockProvider.start(limits().headerStyle(HeaderStyle.OPENAI).build());
              LlmLimiter limiter = LlmLimiter.builder().redis(redis.uri()).build();
-             AdminServer admin = AdminServer.builder().admin(limiter.admin()).token("probe-test-token-0123456789")
-                     .host("127.0.0.1").port(0).configFile(dir.resolve("configs.json")).start()) {
+             AdminServer admin = adminServer(limiter, dir)) {
             Result noToken = run(provider, Map.of(), "--max-calls", "20", "--apply", "--admin-url", admin.url());
             assertThat(noToken.code()).isNotZero();
             assertThat(noToken.err()).contains("--apply").contains(ServeCommand.TOKEN_ENV);
             Result onTheCommandLine = run(provider, Map.of(), "--max-calls", "20", "--apply", "--admin-url",
-                    admin.url(), "--admin-token", "probe-test-token-0123456789");
+                    admin.url(), "--admin-token", TOKEN);
             assertThat(onTheCommandLine.code()).isNotZero();
             assertThat(onTheCommandLine.err()).contains("--admin-token");
             assertThat(provider.totalCalls()).isZero();
 
-            JsonNode report = probe(provider, Map.of(ServeCommand.TOKEN_ENV, "probe-test-token-0123456789"),
+            JsonNode report = probe(provider, Map.of(ServeCommand.TOKEN_ENV, TOKEN),
                     "--max-calls", "20", "--apply", "--admin-url", admin.url());
             assertThat(report.path("applied").asText()).startsWith("HTTP 20");
             assertThat(limiter.admin().config(Target.parse("mock/probe")).orElseThrow().toString())
