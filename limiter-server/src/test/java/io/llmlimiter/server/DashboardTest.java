@@ -10,57 +10,31 @@ import io.llmlimiter.client.Permit;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.testing.RedisProcess;
 import io.llmlimiter.testing.WithRedis;
-import java.io.File;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
-/** Drives the dashboard in a real headless Chromium (Debian packages chromium and chromium-driver). */
+/**
+ * Drives the dashboard in a real headless Chromium. Skipped, with the reason printed, when no
+ * Chromium is on the PATH, and a failure then when {@value HeadlessChromium#REQUIRE_ENV} is set (CI).
+ */
+@Tag("browser")
+@ExtendWith(HeadlessChromium.Extension.class)
 @WithRedis
 class DashboardTest {
 
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-
-    @BeforeAll
-    static void requireChromium() {
-        // Fail, never skip: a dashboard nobody drove is a dashboard nobody tested.
-        assertThat(Files.isExecutable(CHROMIUM)).as("Chromium is missing at " + CHROMIUM
-                + "; install it: apt-get install -y chromium chromium-driver").isTrue();
-        assertThat(Files.isExecutable(CHROMEDRIVER)).as("chromedriver is missing at " + CHROMEDRIVER
-                + "; install it: apt-get install -y chromium chromium-driver").isTrue();
-        // Selenium Manager must not look for or download anything.
-        System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
-    }
-
-    private static WebDriver chromium(ChromeDriverService service) throws Exception {
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(CHROMIUM.toFile());
-        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--disable-quic", "--user-data-dir=" + Files.createTempDirectory("llmlim-chromium-"));
-        return new ChromeDriver(service, options);
-    }
-
     @Test
     void thePageShowsTheSeededTargetsLiveAndAnEditThroughTheFormChangesTheLimitInRedis(RedisProcess redis) throws Exception {
-        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
-                .usingAnyFreePort().withLogFile(new File(Files.createTempDirectory("llmlim-driver-").toFile(), "driver.log"))
-                .build();
         try (TestServer s = TestServer.start(redis.uri())) {
-            WebDriver driver = chromium(service);
+            WebDriver driver = HeadlessChromium.onPath().start();
             try {
                 // The table is re-rendered every second: an element found a moment ago may be gone.
                 WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20));
@@ -119,8 +93,6 @@ class DashboardTest {
             } finally {
                 driver.quit();
             }
-        } finally {
-            service.stop();
         }
     }
 
