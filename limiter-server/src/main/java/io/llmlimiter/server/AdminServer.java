@@ -6,12 +6,14 @@ import io.llmlimiter.server.ProblemException.Kind;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import jakarta.servlet.DispatcherType;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
 import org.slf4j.Logger;
@@ -56,6 +58,8 @@ public final class AdminServer implements AutoCloseable {
             cfg.http.maxRequestSize = Bodies.IMPORT_MAX_BYTES;
             cfg.http.prefer405over404 = true;
             cfg.jetty.modifyServer(server -> server.setErrorHandler(new JettyProblems()));
+            cfg.jetty.modifyServletContextHandler(handler -> handler.addFilter(TargetPaths.filter(),
+                    TargetRoutes.BASE + "/*", EnumSet.of(DispatcherType.REQUEST)));
             cfg.events.handlerAdded(meta -> {
                 if (meta.getHttpMethod().isHttpMethod()) {
                     added.add(meta.getHttpMethod().name() + " " + meta.getPath());

@@ -90,6 +90,31 @@ class DashboardTest {
                 wait.until(ExpectedConditions.attributeToBe(By.id("edit-status"), "class", "error"));
                 assertThat(driver.findElement(By.id("edit-status")).getText()).contains("amount must be between 1");
                 assertThat(s.limiter.admin().config(gpt4).orElseThrow().limits()).contains(Limit.parse("requests=321/60s"));
+
+                // A model with slashes (provider first): created through the form, shown as one row, then edited.
+                Target routed = Target.parse("openrouter/meta-llama/llama-3.3-70b-instruct");
+                WebElement target = driver.findElement(By.id("edit-target"));
+                target.clear();
+                target.sendKeys(routed.toString());
+                limits = driver.findElement(By.id("edit-limits"));
+                limits.clear();
+                limits.sendKeys("requests=12/10s");
+                driver.findElement(By.id("edit-save")).click();
+                wait.until(ExpectedConditions.attributeToBe(By.id("edit-status"), "class", "ok"));
+                assertThat(s.limiter.admin().config(routed).orElseThrow().limits()).containsExactly(Limit.parse("requests=12/10s"));
+                wait.until(d -> d.findElement(row(routed.toString())).getText().contains("requests 0 / 12 per 10s"));
+                wait.until(d -> {
+                    d.findElement(row(routed.toString())).findElement(By.className("edit")).click();
+                    return true;
+                });
+                assertThat(driver.findElement(By.id("edit-target")).getAttribute("value")).isEqualTo(routed.toString());
+                limits = driver.findElement(By.id("edit-limits"));
+                limits.clear();
+                limits.sendKeys("requests=13/10s");
+                driver.findElement(By.id("edit-save")).click();
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                        s.limiter.admin().config(routed).orElseThrow().limits()).containsExactly(Limit.parse("requests=13/10s")));
+                assertThat(s.limiter.admin().config(new Target("openrouter", "meta-llama"))).isEmpty();
             } finally {
                 driver.quit();
             }

@@ -39,7 +39,9 @@ public final class AdminApi {
      * @throws InterruptedException when interrupted
      */
     public String putConfig(LimitConfig config) throws IOException, InterruptedException {
-        URI uri = URI.create(baseUrl + "/api/v1/targets/" + config.target().provider() + "/" + config.target().model());
+        // A model's own slashes travel encoded, so a model ending in "/stats" still names the config.
+        URI uri = URI.create(baseUrl + "/api/v1/targets/" + config.target().provider() + "/"
+                + config.target().model().replace("/", "%2F"));
         HttpRequest request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
                 .header("Authorization", "Bearer " + token)
                 .header("Content-Type", "application/json")
