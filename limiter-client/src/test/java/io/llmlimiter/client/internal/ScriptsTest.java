@@ -9,10 +9,12 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
 /** The Lua scripts, driven with an explicit clock so every number can be checked exactly. */
+@Tag("redis-features")
 @WithRedis
 class ScriptsTest {
 

@@ -93,7 +93,9 @@ public final class AdminApi {
     }
 
     private URI uri(LimitConfig config) {
-        return URI.create(baseUrl + "/api/v1/targets/" + config.target().provider() + "/" + config.target().model());
+        // A model's own slashes travel encoded, so a model ending in "/stats" still names the config.
+        return URI.create(baseUrl + "/api/v1/targets/" + config.target().provider() + "/"
+                + config.target().model().replace("/", "%2F"));
     }
 
     private static String detail(String body) {
