@@ -19,11 +19,17 @@ import picocli.CommandLine.Spec;
  * {@code probe}: discovers an OpenAI-compatible endpoint's request, token and concurrency limits
  * (headers first, then 429s; see {@link LimitProbe}) within {@code --max-calls} calls, prints them
  * with a suggested config at a safety margin, and with {@code --apply} writes that config through
- * the admin API. Not thread-safe: picocli runs one instance once.
+ * the admin API.
+ *
+ * <p>The probe is a deliberate limit-discovery tool: its calls run outside any budget (it has to
+ * reach the provider's limits to find them), so it must not run beside a live workload on the same
+ * account, whose calls it would push into provider 429s. Not thread-safe: picocli runs one
+ * instance once.
  */
 @Command(name = "probe", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Discover an endpoint's rate limits (headers first, then 429s) and suggest a config.",
             "Spends at most --max-calls calls; real APIs charge for them.",
+            "Its calls run outside any budget: never run it beside a live workload on the same account.",
             "Example: probe --base-url https://api.openai.com/v1 --target openai/gpt-4o-mini --max-calls 30"})
 public final class ProbeCommand implements Callable<Integer> {
 
