@@ -147,7 +147,8 @@ final class AcquireCall {
                 log.debug("{} throttled by {}, waiting {} ms", target, which.isEmpty() ? reason : which, delayNanos / 1_000_000);
             }
         }
-        long wait = Math.min(delayNanos, remaining);
+        // Check in at least every half ticket TTL, so the ticket stays alive while waiting.
+        long wait = Math.min(Math.min(delayNanos, remaining), limiter.ticketTtl().toNanos() / 2);
         limiter.timer().schedule(() -> wake.complete(null), wait, TimeUnit.NANOSECONDS);
         wake.thenRun(this::attempt);
     }

@@ -92,7 +92,9 @@ final class RedisPermit implements Permit {
         Usage u = usage == null ? Usage.of(0, 0) : usage;
         limiter.scripts().<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, leaseId,
                         usage == null ? "0" : "1", Long.toString(u.inputTokens()), Long.toString(u.outputTokens()),
-                        Long.toString(u.cacheReadTokens()), "", keys.channel(), attempt > 1 ? "1" : "0")
+                        Long.toString(u.cacheReadTokens()), "", keys.channel(), attempt > 1 ? "1" : "0",
+                        Long.toString(admittedMicros), Long.toString(estimate.tokens()),
+                        Long.toString(estimate.inputTokens()), Long.toString(estimate.outputTokens()))
                 .whenComplete((reply, e) -> {
                     if (e == null) {
                         if ((Long) reply.get(0) == 0 && attempt == 1) {
