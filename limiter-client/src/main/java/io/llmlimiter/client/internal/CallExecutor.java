@@ -43,7 +43,7 @@ final class CallExecutor {
                 if (e instanceof Error err && !(e instanceof AssertionError)) {
                     throw err;
                 }
-                Duration delay = execution.onFailure(e);
+                Duration delay = execution.onFailure(e, permit);
                 sleep(target, delay);
                 continue;
             }
@@ -87,7 +87,7 @@ final class CallExecutor {
                 permit.completeAsync(null).whenComplete((ok, releaseError) -> {
                     Duration delay;
                     try {
-                        delay = execution.onFailure(unwrap(callError));
+                        delay = execution.onFailure(unwrap(callError), permit);
                     } catch (LimiterException e) {
                         result.completeExceptionally(e);
                         return;
