@@ -421,6 +421,17 @@ class ScriptsTest {
         assertThat(h.acquire("next", 0, 0, 0, 3_011, true)).startsWith(0L, "window", 60_000_000L);
     }
 
+    @Test
+    void loweringTheLeaseTtlNeverShortensTheLeaseKeysBelowALeaseStillHeld() {
+        h.config("requests=100/1s", 0, 60_000, "keep");
+        h.acquire("long", 0, 0);
+        h.config("requests=100/1s", 0, 1_000, "keep");
+        h.acquire("short", 0, 10);
+        h.renew("short", 20);
+        assertThat(h.redis().pttl(h.keys.keys()[3])).isGreaterThan(55_000);
+        assertThat(h.redis().pttl(h.keys.keys()[4])).isGreaterThan(55_000);
+    }
+
     private static long usedOf(List<Object> usage, String spec) {
         for (int i = 5; i + 3 < usage.size(); i += 4) {
             if (spec.equals(usage.get(i))) {
