@@ -7,6 +7,7 @@ import io.llmlimiter.client.Limit;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LlmLimiter;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.TargetUsage;
 import io.llmlimiter.server.mock.HeaderStyle;
 import io.llmlimiter.server.mock.MockProvider;
 import io.llmlimiter.server.mock.MockProviderConfig;
@@ -34,7 +35,7 @@ class StrictProviderTest {
 
     private static final int CALLS = 100;
     private static final int PROCESSES = 3;
-    private static final int THREADS = 8;
+    private static final int THREADS = 4;
     private static final int PROMPT_TOKENS = 20;
     private static final int MAX_TOKENS = 50;
     /** The provider's real limits, as in the field report: 20 requests per 2 s, counted on arrival. */
@@ -77,11 +78,17 @@ class StrictProviderTest {
         Target t = new Target("strict", "above");
         configure(redis, t, "requests=30/2s");
 
-        Summary s = run(redis, t);
+        Summary s;
+        StringBuffer trace = new StringBuffer();
+        try (EffectiveTrace sampler = new EffectiveTrace(redis, t, trace)) {
+            s = run(redis, t);
+        }
 
-        assertThat(s.failed()).as(describe(s)).isZero();
+        String what = describe(s) + "; used/effective over time:" + trace;
+        System.out.printf(Locale.ROOT, "strict provider, limits 50%% above: %s%n", what);
+        assertThat(s.failed()).as(what).isZero();
         assertThat(s.succeeded()).isEqualTo(CALLS);
-        assertThat(provider.rateLimitedCount()).as(describe(s)).isLessThanOrEqualTo(10);
+        assertThat(provider.rateLimitedCount()).as(what).isLessThanOrEqualTo(10);
         // Every request the provider saw was one attempt of a call: the successes and the 429s.
         assertThat(provider.requestsReceived()).isEqualTo(CALLS + provider.rateLimitedCount());
         // The fleet learned from the provider's refusals (echoes of one shrink do not count again).
@@ -91,7 +98,39 @@ class StrictProviderTest {
         }
         // The makespan against the provider's true floor is reported, not asserted: CI machines are
         // too noisy for a timing bound (1.43x on a busy 2-core machine).
-        System.out.printf(Locale.ROOT, "strict provider, limits 50%% above: %s%n", describe(s));
+    }
+
+    /** Samples the request limit's used and effective amounts every 250 ms, for the test's report. */
+    private static final class EffectiveTrace implements AutoCloseable {
+        private final LlmLimiter limiter;
+        private final Thread thread;
+        private volatile boolean stop;
+
+        EffectiveTrace(RedisProcess redis, Target t, StringBuffer out) {
+            limiter = LlmLimiter.builder().redis(redis.uri()).build();
+            long start = System.nanoTime();
+            thread = new Thread(() -> {
+                while (!stop) {
+                    TargetUsage.WindowUsage w = limiter.admin().usage(t).windows().get(0);
+                    out.append(String.format(Locale.ROOT, " %.1fs:%d/%d%s", (System.nanoTime() - start) / 1e9,
+                            w.used(), w.effective(), w.learned() ? "(" + w.reason() + ")" : ""));
+                    try {
+                        Thread.sleep(250);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "effective-trace");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop = true;
+            thread.join();
+            limiter.close();
+        }
     }
 
     private void configure(RedisProcess redis, Target t, String limits) {
