@@ -66,12 +66,28 @@ public final class Bench {
      *
      * @return the results: {@code scripts}, {@code env} and {@code settings}
      */
-    public ObjectNode runScripts() {
+    public ObjectNode runScripts() throws Exception {
+        return runOnly("scripts");
+    }
+
+    /**
+     * Runs one phase only: {@code scripts} or {@code memory}.
+     *
+     * @param phase the phase
+     * @return the results: the phase's node, {@code env} and {@code settings}
+     * @throws Exception when the phase cannot be set up
+     */
+    public ObjectNode runOnly(String phase) throws Exception {
         try (RedisProbe probe = new RedisProbe(endpoint.uri())) {
             PhaseContext ctx = new PhaseContext(settings, probe, log, run);
             env(probe, false);
-            scripts(ctx);
+            if ("memory".equals(phase)) {
+                memory(ctx);
+            } else {
+                scripts(ctx);
+            }
             probe.delete("llmlim:{bench/" + run + "-*");
+            probe.delete("*bench:" + run + "-*");
         }
         return root;
     }

@@ -41,7 +41,8 @@ public final class BenchMain implements Callable<Integer> {
     boolean smoke;
 
     @Option(names = "--phase", paramLabel = "NAME",
-            description = "run only this phase: scripts (Redis time per script call at 1k-300k in-window entries)")
+            description = "run only this phase: scripts (Redis time per script call at 1k-300k in-window entries) "
+                    + "or memory")
     String phase;
 
     @Option(names = "--json", description = "print one JSON object instead of Markdown")
@@ -82,16 +83,17 @@ public final class BenchMain implements Callable<Integer> {
         EmbeddedRedis local = redis == null ? EmbeddedRedis.start(redisServer) : null;
         try {
             RedisEndpoint endpoint = RedisEndpoint.parse(local != null ? local.uri() : redis);
-            if (phase != null && !"scripts".equals(phase)) {
-                throw new CommandLine.ParameterException(new CommandLine(this), "unknown phase " + phase + " (known: scripts)");
+            if (phase != null && !"scripts".equals(phase) && !"memory".equals(phase)) {
+                throw new CommandLine.ParameterException(new CommandLine(this),
+                        "unknown phase " + phase + " (known: scripts, memory)");
             }
             if (phase != null) {
-                ObjectNode results = new Bench(s, endpoint, System.err).runScripts();
+                ObjectNode results = new Bench(s, endpoint, System.err).runOnly(phase);
                 String text = Report.json(results);
                 if (jsonFile != null) {
                     Files.writeString(jsonFile, text);
                 }
-                System.out.println(json ? text : Report.scripts(results));
+                System.out.println(json ? text : Report.only(results));
                 return 0;
             }
             ObjectNode results = new Bench(s, endpoint, System.err).run(local != null);

@@ -143,15 +143,18 @@ public final class Report {
     }
 
     /**
-     * @param root results of a scripts-only run
-     * @return the scripts table as Markdown
+     * @param root results of a run of one phase
+     * @return that phase's table as Markdown
      */
-    public static String scripts(ObjectNode root) {
+    public static String only(ObjectNode root) {
         StringBuilder md = new StringBuilder();
         JsonNode env = root.path("env");
-        md.append("## limiter-bench, scripts phase, ").append(env.path("started_at").asText()).append("\n\n")
+        md.append("## limiter-bench, one phase, ").append(env.path("started_at").asText()).append("\n\n")
                 .append("Redis ").append(env.path("redis_version").asText()).append(", load average ")
                 .append(env.path("load_average_start").asText()).append(" at the start.\n");
+        if (root.has("memory")) {
+            memory(md, root.path("memory"));
+        }
         scriptsTable(md, root.path("scripts"));
         return md.toString();
     }

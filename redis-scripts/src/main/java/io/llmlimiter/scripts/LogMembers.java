@@ -4,8 +4,8 @@ package io.llmlimiter.scripts;
  * The format of a target's request log members, for tools and tests that read or fill the log
  * directly ({@code lib.lua} is the reference): {@code id|t|i|o|Ct|Ci|Co}, the admission charge
  * (tokens, input, output) and the cumulative admission charges of the log up to and including
- * the member, optionally followed by {@code |vt|vi|vo|q} once the request completed (its current
- * value and correction sequence). Scores are admission times in microseconds, strictly
+ * the member, followed by {@code |vt|vi|vo|q} once the request completed with a changed value (its
+ * current value and correction sequence), or by {@code |=} once it completed unchanged. Scores are admission times in microseconds, strictly
  * increasing. Stateless and thread-safe.
  */
 public final class LogMembers {

@@ -35,7 +35,7 @@
 -- Cost per call, n = entries in the log, leases or tickets: O(log n), plus a bounded batch
 -- (at most 100) of expired leases, abandoned tickets and trimmed log entries, plus the entries
 -- that left a token window since the last call (each entry leaves each window once: amortized
--- O(1)). The "when does it fit" time of a token window is a binary search over the cumulative
+-- O(1); more than 1000 at once rebuild the window's sums in O(log n) instead, see lib.lua). The "when does it fit" time of a token window is a binary search over the cumulative
 -- admission charges; under corrections (actual accounting, overages) it is approximate, while
 -- admission itself is decided by the exact sums.
 
@@ -130,7 +130,7 @@ local function head_ticket()
     end
     local x = redis.call('ZSCORE', KEYS[7], h)
     if x and tonumber(x) > now then
-      return h
+      return h, tonumber(x)
     end
     redis.call('ZREM', KEYS[6], h)
     redis.call('ZREM', KEYS[7], h)
@@ -165,7 +165,7 @@ end
 local queued = false
 if redis.call('EXISTS', KEYS[6]) == 1 then
   local swept = sweep_tickets()
-  local head = head_ticket()
+  local head, lapses = head_ticket()
   if head == false then
     return refuse('queued', now, '')
   end
@@ -173,8 +173,9 @@ if redis.call('EXISTS', KEYS[6]) == 1 then
     if swept > 0 then
       redis.call('PUBLISH', ARGV[8], head)
     end
-    -- Woken over pub/sub when it is this ticket's turn; the retry time is only a heartbeat.
-    return refuse('queued', now + math.floor(ticket_us / 2), head)
+    -- Woken over pub/sub when it is this ticket's turn; the retry time is a heartbeat, or the
+    -- moment the head's ticket lapses if its holder stops checking in (a crash) before that.
+    return refuse('queued', math.min(now + math.floor(ticket_us / 2), lapses + 1), head)
   end
   queued = head ~= nil
 end

@@ -114,6 +114,11 @@ if entry then
     fields[#fields + 1] = 'P'
     fields[#fields + 1] = untriple({ t = pool.t + d.t, i = pool.i + d.i, o = pool.o + d.o })
     redis.call('HSET', KEYS[3], unpack(fields))
+    -- The state outlives the log (it may have been created just now).
+    local p = redis.call('PTTL', KEYS[2])
+    if p > 0 then
+      keep_ttl(KEYS[3], p + 2000)
+    end
   end
   redis.call('ZREM', KEYS[2], unparse({ id = entry.id, a = entry.a, c = entry.c, done = false }))
   redis.call('ZADD', KEYS[2], fmt(admitted), unparse(entry))

@@ -6,7 +6,8 @@
 -- including this member. Admission times are strictly increasing, so rank order is admission
 -- order and the charge of any range of the log is a difference of two cumulative totals, found in
 -- O(log n). A completed request gets the suffix "|vt|vi|vo|q": its current value (after actual
--- accounting or an overage) and the correction sequence number (0 = unchanged).
+-- accounting or an overage) and the correction sequence number; or "|=" when its value did not
+-- change.
 --
 -- Token windows keep exact running sums in the st hash, per effective window length K (ms,
 -- window + delivery margin): c<K> cursor (every member at or below it has been subtracted),
@@ -44,10 +45,18 @@ end
 
 local function parse(m)
   local id, t, i, o, ct, ci, co, rest = string.match(m, '^(.-)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)(.*)$')
+  if not id then
+    -- Written before members carried cumulative totals ("id|t|i|o", current value): it counts
+    -- in running sums as it is and frees nothing in cumulative searches (a later retry time).
+    id, t, i, o = string.match(m, '^(.-)|(%d+)|(%d+)|(%d+)$')
+    ct, ci, co, rest = '0', '0', '0', ''
+  end
   local e = { id = id, a = { t = tonumber(t), i = tonumber(i), o = tonumber(o) },
               c = { t = tonumber(ct), i = tonumber(ci), o = tonumber(co) }, q = 0, done = false }
   e.v = e.a
-  if rest ~= '' then
+  if rest == '|=' then
+    e.done = true
+  elseif rest ~= '' then
     local vt, vi, vo, q = string.match(rest, '^|(%d+)|(%d+)|(%d+)|(%d+)$')
     e.v = { t = tonumber(vt), i = tonumber(vi), o = tonumber(vo) }
     e.q = tonumber(q)
@@ -58,7 +67,9 @@ end
 
 local function unparse(e)
   local m = e.id .. '|' .. untriple(e.a) .. '|' .. untriple(e.c)
-  if e.done then
+  if e.done and e.q == 0 then
+    m = m .. '|='
+  elseif e.done then
     m = m .. '|' .. untriple(e.v) .. '|' .. fmt(e.q)
   end
   return m
@@ -137,12 +148,22 @@ local function effective(st, l, now)
 end
 
 -- Loads (building or advancing) the running sums of one effective token window ending at now.
--- Marks it in dirty when it changed. Amortized O(1) per member; building is O(log n).
+-- Marks it in dirty when it changed. O(log n) plus at most 1000 entries subtracted (amortized
+-- O(1) per entry); more than that are left by rebuilding instead.
 local function load_window(st, key, W, now, dirty)
   local floor = now - W
   local s = { key = key, c = tonumber(st['c' .. key]), t = tonumber(st['t' .. key]), i = tonumber(st['i' .. key]),
               o = tonumber(st['o' .. key]), g = tonumber(st['g' .. key]), x = tonumber(st['x' .. key]),
               e = triple(st['e' .. key]) }
+  if s.c and s.t and s.i and s.o and not s.g then
+    -- Sums kept before corrections were tracked: exact for every member they cover.
+    s.g, s.x = tonumber(st['q'] or 0), s.c
+  end
+  -- After a long quiet spell many entries may have left at once: rebuilding (O(log n),
+  -- conservative) bounds the call instead of subtracting them one by one.
+  if s.c and floor > s.c and redis.call('ZCOUNT', KEYS[2], '(' .. fmt(s.c), fmt(floor)) > 1000 then
+    s.c = nil
+  end
   if not (s.c and s.t and s.i and s.o and s.g and s.x) then
     local last = at_rank(-1)
     s.t, s.i, s.o = 0, 0, 0

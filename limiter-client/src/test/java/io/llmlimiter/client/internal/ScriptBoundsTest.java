@@ -172,6 +172,18 @@ class ScriptBoundsTest {
     }
 
     @Test
+    void manyEntriesLeavingAtOnceRebuildTheSumsExactly() {
+        // 5,000 entries of 10 tokens over 5 s, then a quiet spell: 3,000 leave before the next call.
+        fillLog(5_000, 1_000_000, 1_000, 10);
+        h.config("tokens=1000000/10s", 0, 60_000, "keep");
+        assertThat(usedOf(h.usage(6_000), "t:1000000:10000")).isEqualTo(50_000);
+        List<Object> u = h.usage(14_000);
+        assertThat(usedOf(u, "t:1000000:10000")).isEqualTo(19_990).isEqualTo(brute("t", 10_000_000, (Long) u.get(0)));
+        assertThat(h.acquire("a", 10, 14_001).get(0)).isEqualTo(1L);
+        assertThat(usedOf(h.usage(14_500), "t:1000000:10000")).isEqualTo(brute("t", 10_000_000, 14_500_000));
+    }
+
+    @Test
     void tokenWindowsStayExactUnderRefundsAndOveragesAndLimitChanges() {
         Random random = new Random(42);
         for (String accounting : List.of("actual", "keep")) {

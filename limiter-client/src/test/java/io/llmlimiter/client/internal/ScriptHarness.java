@@ -85,6 +85,11 @@ final class ScriptHarness implements AutoCloseable {
                 Long.toString(amount), Long.toString(windowMs), Long.toString(nowMs * 1000)).join();
     }
 
+    long cancel(String id, long nowMs) {
+        return runner.<Long>run(LuaScript.CANCEL, ScriptOutputType.INTEGER, keys, id, keys.channel(),
+                Long.toString(nowMs * 1000)).join();
+    }
+
     List<Object> release(String id, long nowMs) {
         return runner.<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, id, "0", "0", "0", "0",
                 Long.toString(nowMs * 1000), keys.channel()).join();

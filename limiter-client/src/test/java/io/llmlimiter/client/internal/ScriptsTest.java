@@ -432,6 +432,47 @@ class ScriptsTest {
         assertThat(h.redis().pttl(h.keys.keys()[4])).isGreaterThan(55_000);
     }
 
+    @Test
+    void aWaiterThatGivesUpWakesTheOldestLiveWaiterPastLapsedTickets() throws Exception {
+        h.config("requests=1/60s", 0, 60_000, "keep");
+        h.acquire("fill", 0, 0, 0, 0, true);
+        h.acquire("head", 0, 0, 0, 10, true);
+        h.acquire("lapsed", 0, 0, 0, 20, true, 100);
+        h.acquire("live", 0, 0, 0, 30, true);
+        java.util.concurrent.BlockingQueue<String> woken = new java.util.concurrent.LinkedBlockingQueue<>();
+        io.lettuce.core.RedisClient c = io.lettuce.core.RedisClient.create(redis.uri());
+        try (var sub = c.connectPubSub()) {
+            sub.addListener(new io.lettuce.core.pubsub.RedisPubSubAdapter<>() {
+                @Override
+                public void message(String channel, String message) {
+                    woken.add(message);
+                }
+            });
+            sub.sync().subscribe(h.keys.channel());
+            assertThat(h.cancel("head", 1_000)).isEqualTo(1L);
+            assertThat(woken.poll(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("live");
+        } finally {
+            c.shutdown();
+        }
+        assertThat(h.redis().zrange(h.keys.keys()[5], 0, -1)).containsExactly("live");
+    }
+
+    @Test
+    void entriesAndSumsWrittenBeforeCumulativeTotalsStillCountExactly() {
+        h.config("tokens=1000/10s", 0, 60_000, "keep");
+        // The previous member format and window state: "id|t|i|o", sums without correction tracking.
+        h.redis().zadd(h.keys.keys()[1], 1_000_000, "old1|300|300|0");
+        h.redis().zadd(h.keys.keys()[1], 2_000_000, "old2|400|400|0");
+        h.redis().hset(h.keys.keys()[2], java.util.Map.of("now", "2000000", "c10000", "-8000000", "t10000", "700",
+                "i10000", "700", "o10000", "0"));
+        assertThat(usedOf(h.usage(3_000), "t:1000:10000")).isEqualTo(700);
+        assertThat(h.acquire("new", 200, 3_000).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("more", 200, 3_100)).startsWith(0L, "window");
+        assertThat(usedOf(h.usage(11_500), "t:1000:10000")).isEqualTo(600);
+        assertThat(usedOf(h.usage(12_500), "t:1000:10000")).isEqualTo(200);
+        assertThat(h.acquire("more", 200, 12_600).get(0)).isEqualTo(1L);
+    }
+
     private static long usedOf(List<Object> usage, String spec) {
         for (int i = 5; i + 3 < usage.size(); i += 4) {
             if (spec.equals(usage.get(i))) {
