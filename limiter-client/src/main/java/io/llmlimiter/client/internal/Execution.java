@@ -126,7 +126,7 @@ final class Execution {
     /** The permit knows when Redis admitted the call; a fallback permit (degraded mode) was never in Redis. */
     private void learnFrom429(Permit permit) {
         if (permit instanceof RedisPermit p) {
-            Learning.rateLimited(limiter.scripts(), target, p.admittedMicros()).whenComplete((state, e) -> {
+            Learning.rateLimited(limiter.scripts(), target, p.admittedMicros()).whenComplete((effective, e) -> {
                 if (e != null) {
                     CallExecutor.log().debug("{} could not record the provider's 429: {}", target, e.toString());
                 }
@@ -144,7 +144,7 @@ final class Execution {
             CallExecutor.log().debug("{} provider states {} {} per {}", target, s.amount(), s.resource().label(),
                     Durations.format(s.window()));
             Learning.providerLimit(limiter.scripts(), target, s.resource(), s.amount(), s.window())
-                    .whenComplete((state, e) -> {
+                    .whenComplete((effective, e) -> {
                         if (e != null) {
                             CallExecutor.log().debug("{} could not record the provider's stated limit: {}", target,
                                     e.toString());
