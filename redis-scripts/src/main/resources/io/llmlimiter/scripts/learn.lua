@@ -13,10 +13,10 @@
 --
 -- The rule, "429": the limit that was binding is the one with the highest utilization (used /
 -- effective amount) in its window (window + margin) ending at the admission, counting admission
--- charges. The provider was full when the call arrived, so what the configured window (without
--- the margin) held before this call is about the provider's real amount; the effective amount
--- becomes max(ceil(50% of configured), floor(95% of that)) when that is lower than the effective
--- amount now. A 429 on a call admitted before that limit's last shrink is an echo of the same
+-- charges. The provider was full when the call arrived; what it had counted then is about what
+-- was admitted in one configured window ending a margin after this call (calls admitted up to a
+-- margin later may have arrived first), this call left out. The effective amount becomes
+-- max(ceil(50% of configured), floor(95% of that)) when that is lower than the effective amount now. A 429 on a call admitted before that limit's last shrink is an echo of the same
 -- overload and changes nothing; so is a 429 on a call older than the log (nothing left to judge by).
 --
 -- The rule, "headers": every configured limit of that resource whose window is within 10% of the
@@ -59,18 +59,18 @@ end
 if mode == '429' then
   local a = tonumber(ARGV[2])
   local this = at_time(a)
-  -- What the log held in (a - span, a], this call left out.
-  local function held(l, span)
+  -- What the log held in (lo, hi], this call left out.
+  local function held(l, lo, hi)
     if l.res == 'r' then
-      return redis.call('ZCOUNT', KEYS[2], '(' .. fmt(a - span), fmt(a)) - (this and 1 or 0)
+      return redis.call('ZCOUNT', KEYS[2], '(' .. fmt(lo), fmt(hi)) - (this and 1 or 0)
     end
-    local upto = cum_before(redis.call('ZCOUNT', KEYS[2], '-inf', fmt(a)))
-    local before = cum_before(redis.call('ZCOUNT', KEYS[2], '-inf', fmt(a - span)))
+    local upto = cum_before(redis.call('ZCOUNT', KEYS[2], '-inf', fmt(hi)))
+    local before = cum_before(redis.call('ZCOUNT', KEYS[2], '-inf', fmt(lo)))
     return upto[l.res] - before[l.res] - (this and this.a[l.res] or 0)
   end
   local best, best_util = nil, -1
   for _, l in ipairs(limits) do
-    local util = held(l, l.W) / effective(st, l, now)
+    local util = held(l, a - l.W, a) / effective(st, l, now)
     if util > best_util then
       best, best_util = l, util
     end
@@ -78,7 +78,9 @@ if mode == '429' then
   if best and this and a > now - maxw then
     local eff, reason, shrunk, shrinks = effective(st, best, now)
     if a >= shrunk then
-      local amount = math.max(math.ceil(best.amount * 0.5), math.floor(held(best, best.w) * 0.95))
+      -- Calls admitted up to a margin after this one may have reached the provider first.
+      local seen = held(best, a - best.w, a + best.W - best.w)
+      local amount = math.max(math.ceil(best.amount * 0.5), math.floor(seen * 0.95))
       if amount < eff then
         learn(best, amount, '429', now, reason == '429' and shrinks + 1 or 1)
         redis.call('HINCRBY', KEYS[8], 'learned_429', 1)
