@@ -18,11 +18,18 @@ import org.slf4j.LoggerFactory;
 /**
  * One acquire: calls the acquire script, and when refused sleeps until the time Redis named or
  * until pub/sub says it is this request's turn, then tries again with the same request id (so it
- * keeps its place in line). Never polls. Not thread-safe: each step runs after the previous one.
+ * keeps its place in line). Never polls. A blocking acquire whose Redis is unreachable tries again
+ * with backoff, same request id, until Redis answers or its deadline passes: nothing is admitted
+ * without Redis, and a short outage is not a failure. Not thread-safe: each step runs after the
+ * previous one.
  */
 final class AcquireCall {
 
     private static final Logger log = LoggerFactory.getLogger(AcquireCall.class);
+    private static final long FIRST_BACKOFF_NANOS = 20_000_000L;
+    private static final long MAX_BACKOFF_NANOS = 250_000_000L;
+    /** Config writes one acquire may make: Redis may restart empty during a long wait, more is a bug. */
+    private static final int MAX_CONFIG_WRITES = 3;
 
     private final RedisLimiter limiter;
     private final Target target;
@@ -35,8 +42,9 @@ final class AcquireCall {
     private final CompletableFuture<Permit> result = new CompletableFuture<>();
 
     // Mutable state
-    private boolean configEnsured;
+    private int configWrites;
     private boolean loggedWait;
+    private long backoffNanos = FIRST_BACKOFF_NANOS;
 
     AcquireCall(RedisLimiter limiter, Target target, Estimate estimate, Duration maxWait) {
         this.limiter = limiter;
@@ -76,11 +84,37 @@ final class AcquireCall {
                 .whenComplete((reply, error) -> {
                     if (error != null) {
                         limiter.hub().unregister(keys.channel(), requestId);
-                        result.completeExceptionally(limiter.unavailable(target, "acquire", error));
+                        if (!retryWhenRedisIsBack(error)) {
+                            result.completeExceptionally(limiter.unavailable(target, "acquire", error));
+                        }
                     } else {
+                        backoffNanos = FIRST_BACKOFF_NANOS;
+                        limiter.outage().answered();
                         handle(reply, wake);
                     }
                 });
+    }
+
+    /**
+     * A blocking acquire outlives a Redis outage within its deadline: the same request (same id,
+     * so a reply lost with the connection is not counted twice) is sent again after a backoff.
+     *
+     * @return whether a retry is scheduled
+     */
+    private boolean retryWhenRedisIsBack(Throwable error) {
+        if (!RedisConnections.unreachable(error)) {
+            return false;
+        }
+        limiter.outage().unreachable(error);
+        long remaining = deadlineNanos - System.nanoTime();
+        if (!blocking || !limiter.waitsForRedis() || remaining <= 0 || result.isDone()) {
+            return false;
+        }
+        long delay = Math.min(backoffNanos, remaining);
+        backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
+        log.debug("{} Redis unreachable, trying again in {} ms", target, delay / 1_000_000);
+        limiter.timer().schedule(this::attempt, delay, TimeUnit.NANOSECONDS);
+        return true;
     }
 
     private void handle(List<Object> reply, CompletableFuture<Void> wake) {
@@ -100,16 +134,18 @@ final class AcquireCall {
             return;
         }
         if (code == -2) {
-            if (configEnsured) {
+            if (configWrites >= MAX_CONFIG_WRITES) {
                 limiter.hub().unregister(keys.channel(), requestId);
                 result.completeExceptionally(new IllegalStateException("config of " + target + " vanished"));
                 return;
             }
-            configEnsured = true;
             limiter.ensureConfig(target).whenComplete((ok, e) -> {
                 if (e != null) {
-                    result.completeExceptionally(limiter.unavailable(target, "config", e));
+                    if (!retryWhenRedisIsBack(e)) {
+                        result.completeExceptionally(limiter.unavailable(target, "config", e));
+                    }
                 } else {
+                    configWrites++;
                     attempt();
                 }
             });
@@ -135,7 +171,15 @@ final class AcquireCall {
         }
         if (!limiter.hub().subscribed(keys.channel())) {
             // A wake-up sent before the subscription was active would be lost: subscribe, then retry at once.
-            limiter.hub().subscribe(keys.channel()).whenComplete((ok, e) -> attempt());
+            limiter.hub().subscribe(keys.channel()).whenComplete((ok, e) -> {
+                if (e == null) {
+                    attempt();
+                } else {
+                    // The pub/sub connection is still reconnecting: not a reason to spin on Redis.
+                    limiter.timer().schedule(this::attempt, Math.min(MAX_BACKOFF_NANOS, Math.max(0, remaining)),
+                            TimeUnit.NANOSECONDS);
+                }
+            });
             return;
         }
         if (!loggedWait && exact) {
