@@ -73,7 +73,13 @@
       known[s.target] = s;
       var tr = el('tr');
       tr.setAttribute('data-target', s.target);
-      tr.appendChild(el('td', 'target', s.target));
+      var name = el('td', 'target', s.target);
+      if (s.config_source === 'default') {
+        var mark = el('span', 'default-config', 'default config');
+        mark.title = 'Redis had no config for this target, so a client wrote the default; set its real limits';
+        name.appendChild(mark);
+      }
+      tr.appendChild(name);
       var usage = el('td', 'usage');
       s.windows.forEach(function (w) { usage.appendChild(windowRow(w)); });
       tr.appendChild(usage);
