@@ -40,8 +40,10 @@ class RedisDownTest {
     @Test
     void aBlockingAcquireWaitsOutAShortOutageAndOnlyALongerOneFailsAtItsDeadline() throws Exception {
         Target t = Target.parse("down/closed");
-        try (LlmLimiter limiter = LlmLimiter.builder().redis(redis.uri()).commandTimeout(Duration.ofMillis(500)).build()) {
-            LimitConfig config = LimitConfig.builder(t).limits("requests=100/1s").build();
+        LimitConfig config = LimitConfig.builder(t).limits("requests=100/1s").build();
+        // Given the config, the client writes it back when Redis returns empty.
+        try (LlmLimiter limiter = LlmLimiter.builder().redis(redis.uri()).commandTimeout(Duration.ofMillis(500))
+                .config(config).build()) {
             limiter.admin().putConfig(config);
             limiter.acquire(t, Estimate.requestOnly(), Duration.ofSeconds(1)).close();
 
@@ -52,8 +54,13 @@ class RedisDownTest {
                 redis.restart();
             });
             long start = System.nanoTime();
+            CompletableFuture<Permit> async = limiter.acquireAsync(t, Estimate.requestOnly(), Duration.ofSeconds(5));
+            CompletableFuture<String> executed = limiter.executeAsync(t, Estimate.requestOnly(),
+                    ctx -> CompletableFuture.completedFuture("ok"));
             limiter.acquire(t, Estimate.requestOnly(), Duration.ofSeconds(5)).close();
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(900));
+            async.get(10, TimeUnit.SECONDS).close();
+            assertThat(executed.get(10, TimeUnit.SECONDS)).isEqualTo("ok");
             back.get(30, TimeUnit.SECONDS);
 
             // Down past the deadline: fail closed at the deadline, not at once and not much later.

@@ -323,6 +323,8 @@ public final class RedisLimiter implements LlmLimiter {
             return admin.writeConfig(given, "nx").thenApply(written -> {
                 if (written) {
                     log.info("{} had no config in Redis; wrote the one this client was built with: {}", target, given);
+                    configs.put(target, new CachedConfig(given, System.nanoTime()));
+                    noteConfig(target, given);
                 }
                 return null;
             });
