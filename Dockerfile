@@ -25,6 +25,10 @@ USER limiter
 VOLUME /app/data
 EXPOSE 7070
 ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75"
+# No curl in this image: the jar itself asks /health, which is UP while Redis answers.
+HEALTHCHECK --interval=15s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["java", "-Xmx32m", "-XX:TieredStopAtLevel=1", "-jar", "/app/limiter-server.jar", "health-check", \
+         "--url", "http://127.0.0.1:7070/health", "--timeout", "5s"]
 # LIMITER_ADMIN_TOKEN and LIMITER_REDIS_URL come from the environment; without a token the server refuses to start.
 ENTRYPOINT ["java", "-jar", "/app/limiter-server.jar"]
 CMD ["serve", "--port", "7070", "--config-file", "/app/data/llm_configs.json"]

@@ -51,6 +51,7 @@ public final class Bench {
             new ThroughputPhase(ctx, endpoint).run(root);
             new OverloadPhase(ctx, endpoint).run(root);
             memory(ctx);
+            scripts(ctx);
             probe.delete("llmlim:{bench/" + run + "-*");
             probe.delete("*bench:" + run + "-*");
             ((ObjectNode) root.get("env")).put("load_average_end", loadAverage());
@@ -58,6 +59,43 @@ public final class Bench {
         }
         Targets.evaluate(root);
         return root;
+    }
+
+    /**
+     * Runs only the scripts phase (Redis time per script call as the window grows).
+     *
+     * @return the results: {@code scripts}, {@code env} and {@code settings}
+     */
+    public ObjectNode runScripts() throws Exception {
+        return runOnly("scripts");
+    }
+
+    /**
+     * Runs one phase only: {@code scripts} or {@code memory}.
+     *
+     * @param phase the phase
+     * @return the results: the phase's node, {@code env} and {@code settings}
+     * @throws Exception when the phase cannot be set up
+     */
+    public ObjectNode runOnly(String phase) throws Exception {
+        try (RedisProbe probe = new RedisProbe(endpoint.uri())) {
+            PhaseContext ctx = new PhaseContext(settings, probe, log, run);
+            env(probe, false);
+            if ("memory".equals(phase)) {
+                memory(ctx);
+            } else {
+                scripts(ctx);
+            }
+            probe.delete("llmlim:{bench/" + run + "-*");
+            probe.delete("*bench:" + run + "-*");
+        }
+        return root;
+    }
+
+    private void scripts(PhaseContext ctx) {
+        boolean smoke = "smoke".equals(settings.mode());
+        int[] sizes = smoke ? new int[] {1_000, 10_000} : new int[] {1_000, 10_000, 100_000, 300_000};
+        new ScriptsPhase(ctx, log, endpoint.uri(), sizes, smoke ? 50 : 200).run(root);
     }
 
     /** @return the run's id, the prefix of every key it writes */

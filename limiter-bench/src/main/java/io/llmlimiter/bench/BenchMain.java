@@ -40,6 +40,11 @@ public final class BenchMain implements Callable<Integer> {
     @Option(names = "--smoke", description = "tiny phases (about 1 s each, budget 100/s, 100 requests for memory), for CI")
     boolean smoke;
 
+    @Option(names = "--phase", paramLabel = "NAME",
+            description = "run only this phase: scripts (Redis time per script call at 1k-300k in-window entries) "
+                    + "or memory")
+    String phase;
+
     @Option(names = "--json", description = "print one JSON object instead of Markdown")
     boolean json;
 
@@ -78,6 +83,19 @@ public final class BenchMain implements Callable<Integer> {
         EmbeddedRedis local = redis == null ? EmbeddedRedis.start(redisServer) : null;
         try {
             RedisEndpoint endpoint = RedisEndpoint.parse(local != null ? local.uri() : redis);
+            if (phase != null && !"scripts".equals(phase) && !"memory".equals(phase)) {
+                throw new CommandLine.ParameterException(new CommandLine(this),
+                        "unknown phase " + phase + " (known: scripts, memory)");
+            }
+            if (phase != null) {
+                ObjectNode results = new Bench(s, endpoint, System.err).runOnly(phase);
+                String text = Report.json(results);
+                if (jsonFile != null) {
+                    Files.writeString(jsonFile, text);
+                }
+                System.out.println(json ? text : Report.only(results));
+                return 0;
+            }
             ObjectNode results = new Bench(s, endpoint, System.err).run(local != null);
             String text = Report.json(results);
             String md = Report.markdown(results);

@@ -57,6 +57,7 @@ public final class Report {
         throughput(md, root, threads, most);
         overload(md, root.path("overload"));
         memory(md, root.path("memory"));
+        scriptsTable(md, root.path("scripts"));
         targets(md, root.path("targets"));
         profile(md, root.path("phases"), most);
         return md.toString();
@@ -139,6 +140,39 @@ public final class Report {
         memoryRow(md, "llm-limiter (sliding log + leases + state)", m.path("limiter"), "bytes_per_request");
         memoryRow(md, "Redisson RRateLimiter", m.path("redisson"), "bytes_per_permit");
         memoryRow(md, "Bucket4j (one token bucket, no per-request state)", m.path("bucket4j"), "bytes_per_request");
+    }
+
+    /**
+     * @param root results of a run of one phase
+     * @return that phase's table as Markdown
+     */
+    public static String only(ObjectNode root) {
+        StringBuilder md = new StringBuilder();
+        JsonNode env = root.path("env");
+        md.append("## limiter-bench, one phase, ").append(env.path("started_at").asText()).append("\n\n")
+                .append("Redis ").append(env.path("redis_version").asText()).append(", load average ")
+                .append(env.path("load_average_start").asText()).append(" at the start.\n");
+        if (root.has("memory")) {
+            memory(md, root.path("memory"));
+        }
+        scriptsTable(md, root.path("scripts"));
+        return md.toString();
+    }
+
+    private static void scriptsTable(StringBuilder md, JsonNode s) {
+        if (s.isMissingNode() || s.isEmpty()) {
+            return;
+        }
+        md.append("\n### Redis time per script call (us, INFO commandstats) by in-window entries\n\n")
+                .append("| entries | acquire, admitted | acquire, refused by a token window | acquire, refused by a request window "
+                        + "| complete (corrects the entry) | usage |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        s.fields().forEachRemaining(e -> {
+            JsonNode r = e.getValue();
+            md.append(String.format(Locale.ROOT, "| %,d | %.1f | %.1f | %.1f | %.1f | %.1f |%n", r.path("entries").asInt(),
+                    r.path("acquire_admit_us").asDouble(), r.path("acquire_refuse_tokens_us").asDouble(),
+                    r.path("acquire_refuse_requests_us").asDouble(), r.path("complete_us").asDouble(),
+                    r.path("usage_us").asDouble()));
+        });
     }
 
     private static void targets(StringBuilder md, JsonNode targets) {

@@ -4,7 +4,9 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * One asynchronous call to a provider, run by {@link LlmLimiter#executeAsync} while a permit is
- * held. Complete the stage exceptionally to fail the attempt.
+ * held. Complete the stage exceptionally to fail the attempt. It is called on the limiter's
+ * {@linkplain LlmLimiter.Builder#executor executor}, once per attempt, one attempt after another;
+ * anything it throws ({@link Error}s included) fails the attempt and releases the permit at once.
  *
  * @param <T> the call's result
  */

@@ -55,7 +55,10 @@ public interface LlmLimiter extends AutoCloseable {
     Optional<Permit> tryAcquire(Target target, Estimate estimate);
 
     /**
-     * Asynchronous {@link #acquire}: no thread is blocked while waiting.
+     * Asynchronous {@link #acquire}: no thread is blocked while waiting, the calling thread included.
+     * The future completes on the limiter's {@linkplain Builder#executor executor}. Cancelling it, or
+     * letting it time out ({@code orTimeout}), leaves the line at once and releases a permit admitted
+     * after that.
      *
      * @param target the target
      * @param estimate what the call is expected to use
@@ -69,7 +72,11 @@ public interface LlmLimiter extends AutoCloseable {
      * permit with the usage the call reported, releases it before any backoff, and retries per
      * the target's live retry settings. Rate-limit errors wait twice as long as other retryable
      * errors; a provider 429 pauses every client of the target; {@code Retry-After} and the
-     * providers' rate-limit headers are honoured.
+     * providers' rate-limit headers are honoured. A successful result is returned even when its
+     * completion cannot reach Redis: the completion is retried in the background, then logged and
+     * metered if it never arrives. An interrupt releases the permit, ends the execution with
+     * {@link CallFailedException} (or {@link RateLimitedException} while waiting) and keeps the
+     * thread's interrupt flag.
      *
      * <pre>{@code
      * String answer = limiter.execute(target, Estimate.of(1200, 500), ctx -> callTheModel());
@@ -86,7 +93,11 @@ public interface LlmLimiter extends AutoCloseable {
     <T> T execute(Target target, Estimate estimate, LlmCall<T> call);
 
     /**
-     * Asynchronous {@link #execute}: no thread is blocked while waiting or backing off.
+     * Asynchronous {@link #execute}: no thread is blocked while waiting or backing off. The call, the
+     * error classification and the completion of the returned future run on the limiter's
+     * {@linkplain Builder#executor executor}, never on a Redis I/O thread. Cancelling the future
+     * stops the wait for a permit; a call already running finishes and is accounted. Anything the
+     * call throws, {@link Error}s included, releases its permit at once.
      *
      * @param target the target
      * @param estimate what one attempt is expected to use
@@ -119,7 +130,12 @@ public interface LlmLimiter extends AutoCloseable {
     /** @return configuration and inspection of targets */
     LimiterAdmin admin();
 
-    /** Closes the Redis connections; held permits expire at their lease TTL. */
+    /**
+     * Fails every pending future (waiting acquires, and executions not calling the provider right
+     * now) with a {@link LimiterUnavailableException} saying the limiter is closed, leaving the line,
+     * then stops renewals and closes the Redis connections. An async call already running delivers
+     * its result. Held permits expire at their lease TTL. Later calls fail at once the same way.
+     */
     @Override
     void close();
 
@@ -133,6 +149,7 @@ public interface LlmLimiter extends AutoCloseable {
         private StatusExtractor statusExtractor = StatusExtractor.defaults();
         private java.nio.file.Path trustedCertificate;
         private double degradedShare;
+        private java.util.concurrent.Executor executor;
         private final java.util.Map<Target, LimitConfig> configs = new java.util.LinkedHashMap<>();
 
         private Builder() {
@@ -238,6 +255,21 @@ public interface LlmLimiter extends AutoCloseable {
         }
 
         /**
+         * Where async results, continuations and user callbacks run: the futures of
+         * {@link LlmLimiter#acquireAsync} and {@link LlmLimiter#executeAsync} complete on it, and the
+         * {@link AsyncLlmCall}, the error classifier and the status extractor are called on it, never
+         * on the Redis client's I/O threads. By default a pool of daemon threads that the limiter owns
+         * and shuts down on {@link LlmLimiter#close()}; an executor given here is not shut down.
+         *
+         * @param executor the executor
+         * @return this builder
+         */
+        public Builder executor(java.util.concurrent.Executor executor) {
+            this.executor = Objects.requireNonNull(executor, "executor must not be null");
+            return this;
+        }
+
+        /**
          * Gives the client a target's config. The client writes it to Redis only when Redis has no
          * config for the target (first use, or a Redis that restarted empty), never over one that
          * is there; without it such a target gets the default config (10 requests per minute, one
@@ -277,7 +309,7 @@ public interface LlmLimiter extends AutoCloseable {
          */
         public LlmLimiter build() {
             return RedisLimiter.connect(new RedisLimiter.Options(redisUri, commandTimeout, ticketTtl, meterRegistry,
-                    errorClassifier, statusExtractor, trustedCertificate, degradedShare, configs));
+                    errorClassifier, statusExtractor, trustedCertificate, degradedShare, executor, configs));
         }
     }
 }

@@ -27,7 +27,8 @@ public interface Permit extends AutoCloseable {
 
     /**
      * Releases the lease and records what the call used, correcting the windows per the target's
-     * accounting.
+     * accounting. The usage is recorded also when the lease expired before (the call outlived its
+     * lease TTL while renewals could not reach Redis).
      *
      * @param usage the usage the provider reported
      * @throws LimiterUnavailableException when Redis cannot be reached
@@ -38,7 +39,8 @@ public interface Permit extends AutoCloseable {
      * Asynchronous {@link #complete(Usage)}.
      *
      * @param usage the usage the provider reported, or null to keep the admission charge
-     * @return completes when Redis has recorded it
+     * @return completes when Redis has recorded it; a send that fails is retried in the background
+     *     for several seconds, then the future fails (and the failure is logged and metered)
      */
     CompletableFuture<Void> completeAsync(Usage usage);
 

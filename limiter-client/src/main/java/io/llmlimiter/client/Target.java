@@ -5,28 +5,41 @@ import java.util.regex.Pattern;
 
 /**
  * What a budget is kept for: one model of one provider, written {@code provider/model}
- * (e.g. {@code openai/gpt-4o}).
+ * (e.g. {@code openai/gpt-4o}). The provider is the first segment; the model may hold further
+ * {@code /}-separated segments, as routers name theirs: {@code openrouter/openai/gpt-4o} is provider
+ * {@code openrouter}, model {@code openai/gpt-4o}.
  *
- * <p>Names are restricted to letters, digits and {@code . _ - :} so that a target can never
- * escape its Redis keys or an admin URL path. This class is immutable and thread-safe.
+ * <p>Names are restricted to letters, digits and {@code . _ - :} (and {@code /} between the model's
+ * segments, each starting with a letter or digit) so that a target can never escape its Redis keys
+ * or an admin URL path. This class is immutable and thread-safe.
  *
  * @param provider the provider, e.g. {@code openai}
- * @param model the model, e.g. {@code gpt-4o}
+ * @param model the model, e.g. {@code gpt-4o} or {@code meta-llama/Llama-3.3-70B-Instruct-Turbo}
  */
 public record Target(String provider, String model) {
 
-    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
+    private static final Pattern PROVIDER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
+    private static final Pattern MODEL = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]*(/[A-Za-z0-9][A-Za-z0-9._:-]*)*");
+    private static final int MAX_MODEL_LENGTH = 200;
 
     /** Validates both names. */
     public Target {
-        check("provider", provider);
-        check("model", model);
+        if (provider == null || !PROVIDER.matcher(provider).matches() || provider.contains("..")) {
+            throw new IllegalArgumentException("provider must be 1-128 characters of letters, digits and . _ - : "
+                    + "starting with a letter or digit, got '" + provider + "'");
+        }
+        if (model == null || model.length() > MAX_MODEL_LENGTH || !MODEL.matcher(model).matches()
+                || model.contains("..")) {
+            throw new IllegalArgumentException("model must be 1-" + MAX_MODEL_LENGTH + " characters of letters, "
+                    + "digits and . _ - : in segments separated by /, each starting with a letter or digit, got '"
+                    + model + "'");
+        }
     }
 
     /**
-     * Parses {@code provider/model}.
+     * Parses {@code provider/model}; everything after the first {@code /} is the model.
      *
-     * @param text the target as text
+     * @param text the target as text, e.g. {@code openai/gpt-4o} or {@code openrouter/openai/gpt-4o}
      * @return the target
      * @throws IllegalArgumentException naming the bad part
      */
@@ -43,12 +56,5 @@ public record Target(String provider, String model) {
     @Override
     public String toString() {
         return provider + "/" + model;
-    }
-
-    private static void check(String field, String value) {
-        if (value == null || !NAME.matcher(value).matches() || value.contains("..")) {
-            throw new IllegalArgumentException(field + " must be 1-128 characters of letters, digits and . _ - : "
-                    + "starting with a letter or digit, got '" + value + "'");
-        }
     }
 }

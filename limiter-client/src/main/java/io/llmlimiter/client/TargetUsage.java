@@ -1,5 +1,6 @@
 package io.llmlimiter.client;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 
@@ -11,10 +12,12 @@ import java.util.List;
  * @param inFlight leases held now
  * @param waiting callers waiting in line
  * @param cooldownUntil end of the cooldown after a provider 429, or null
+ * @param deliveryMargin how much longer than its window every window counts an admission (the
+ *     delay between admission and the provider's door)
  * @param windows usage of each configured limit
  */
 public record TargetUsage(Target target, Instant at, long inFlight, long waiting, Instant cooldownUntil,
-                          List<WindowUsage> windows) {
+                          Duration deliveryMargin, List<WindowUsage> windows) {
 
     /** Copies the list. */
     public TargetUsage {
@@ -24,9 +27,19 @@ public record TargetUsage(Target target, Instant at, long inFlight, long waiting
     /**
      * Usage of one limit. Immutable and thread-safe.
      *
-     * @param limit the limit
-     * @param used the amount in the sliding window ending now
+     * @param limit the limit as configured
+     * @param used the amount in the sliding window (window + delivery margin) ending now
+     * @param effective the amount admissions are checked against now: the configured amount, or
+     *     less when learned from the provider
+     * @param reason why {@code effective} differs from the configured amount: {@code ""} (it does
+     *     not), {@code "429"} (learned from provider refusals) or {@code "headers"} (the provider's
+     *     stated limit)
      */
-    public record WindowUsage(Limit limit, long used) {
+    public record WindowUsage(Limit limit, long used, long effective, String reason) {
+
+        /** @return true when the effective amount is below the configured one */
+        public boolean learned() {
+            return !reason.isEmpty();
+        }
     }
 }

@@ -9,9 +9,11 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The behaviour suite against a real local Redis Cluster of three masters. */
+@Tag("redis-features")
 class ClusterLimiterTest extends LimiterBehaviourSuite {
 
     private final RedisClusterProcess cluster = RedisClusterProcess.start();

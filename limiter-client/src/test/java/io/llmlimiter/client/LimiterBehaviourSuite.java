@@ -112,6 +112,28 @@ abstract class LimiterBehaviourSuite {
     }
 
     @Test
+    void aModelNameWithSlashesIsOneTargetWithItsOwnBudget() {
+        // Router-style names: the provider is the first segment, the rest is the model; the hash tag
+        // {provider/model} keeps all of the target's keys in one slot.
+        Target routed = Target.parse("router" + seq.incrementAndGet() + "/openai/gpt-4o");
+        Target sibling = new Target(routed.provider(), "openai");
+        limiter.admin().putConfig(LimitConfig.builder(routed).limits("requests=2/10s").build());
+        limiter.admin().putConfig(LimitConfig.builder(sibling).limits("requests=1/10s").build());
+
+        try (Permit p = limiter.acquire(routed, Estimate.of(30, 20), Duration.ofSeconds(1))) {
+            p.complete(Usage.of(25, 10));
+        }
+        limiter.tryAcquire(routed, Estimate.requestOnly()).orElseThrow().close();
+        assertThat(limiter.tryAcquire(routed, Estimate.requestOnly())).isEmpty();
+        limiter.tryAcquire(sibling, Estimate.requestOnly()).orElseThrow().close();
+
+        assertThat(routed.model()).isEqualTo("openai/gpt-4o");
+        assertThat(limiter.admin().targets()).contains(routed, sibling);
+        assertThat(limiter.admin().stats(routed)).containsEntry("admitted", 2L).containsEntry("actual_input_tokens", 25L);
+        assertThat(limiter.admin().usage(routed).inFlight()).isZero();
+    }
+
+    @Test
     void aConcurrencyWaiterIsWokenWhenAPermitIsReleased() throws Exception {
         Target t = configured("requests=100/1s", 1, Duration.ofSeconds(30));
         Permit held = limiter.acquire(t, Estimate.requestOnly(), Duration.ofSeconds(1));

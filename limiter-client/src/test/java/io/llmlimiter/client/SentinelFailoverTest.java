@@ -14,9 +14,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** A Sentinel-managed master is killed: acquires resume on the promoted replica. */
+@Tag("redis-features")
 class SentinelFailoverTest {
 
     private static final Duration MAX_WAIT = Duration.ofSeconds(1);

@@ -4,8 +4,10 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.llmlimiter.testing.RedisProcess;
 import io.llmlimiter.testing.WithRedis;
+import org.junit.jupiter.api.Tag;
 
 /** The behaviour suite against one standalone Redis. */
+@Tag("redis-features")
 @WithRedis
 class StandaloneLimiterTest extends LimiterBehaviourSuite {
 

@@ -22,7 +22,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (in both directions, so a round trip takes at least twice as long); {@link #stall()} holds all
  * bytes back with sockets open until {@link #resume()}; {@link #dropConnections()} resets every
  * current connection (RST); {@link #cut()} refuses connections until {@link #restore()};
- * {@link #blackhole()} accepts connections but never forwards nor answers until {@link #restore()}.
+ * {@link #blackhole()} accepts connections but never forwards nor answers until {@link #restore()};
+ * {@link #dropReplies()} forwards requests but throws Redis's answers away until {@link #restore()}
+ * (commands run, their replies are lost).
  *
  * <p>The port comes from {@link RedisProcess#reservePort()} (below the ephemeral range, so it can be
  * bound again after a cut). This class is thread-safe.
@@ -40,6 +42,7 @@ public final class FaultProxy implements AutoCloseable {
     private final Object stallLock = new Object();
     private volatile long latencyNanos;
     private volatile boolean blackholed;
+    private volatile boolean repliesDropped;
     private boolean stalled;
     private volatile boolean cut;
     private volatile boolean closed;
@@ -162,6 +165,10 @@ public final class FaultProxy implements AutoCloseable {
             blackholed = false;
             links.stream().filter(l -> l.sawBlackhole).forEach(Link::reset);
         }
+        if (repliesDropped) {
+            repliesDropped = false;
+            links.stream().filter(l -> l.lostReplies).forEach(Link::reset);
+        }
         if (cut && !closed) {
             try {
                 server = bind(port);
@@ -180,6 +187,15 @@ public final class FaultProxy implements AutoCloseable {
     public synchronized void blackhole() {
         blackholed = true;
         links.forEach(l -> l.sawBlackhole = true);
+    }
+
+    /**
+     * Forwards what clients send (Redis runs the commands) but discards every reply, until
+     * {@link #restore()}, which resets the connections that lost replies (their replies would no
+     * longer match their requests).
+     */
+    public synchronized void dropReplies() {
+        repliesDropped = true;
     }
 
     /** Ends every fault: no latency, resumed, restored. */
@@ -245,6 +261,7 @@ public final class FaultProxy implements AutoCloseable {
         private volatile Socket upstream;
         private volatile boolean closed;
         volatile boolean sawBlackhole = blackholed;
+        volatile boolean lostReplies;
 
         Link(Socket client) {
             this.client = client;
@@ -265,13 +282,13 @@ public final class FaultProxy implements AutoCloseable {
                     reset();
                     return;
                 }
-                spawn(() -> pump(upstream, client), "fault-proxy-" + port + "-out");
+                spawn(() -> pump(upstream, client, true), "fault-proxy-" + port + "-out");
             }
             // Blackholed from the start: never connect upstream, just swallow what the client sends.
-            pump(client, upstream);
+            pump(client, upstream, false);
         }
 
-        private void pump(Socket from, Socket to) {
+        private void pump(Socket from, Socket to, boolean replies) {
             byte[] buffer = new byte[16 * 1024];
             try {
                 InputStream in = from.getInputStream();
@@ -284,6 +301,10 @@ public final class FaultProxy implements AutoCloseable {
                         }
                     }
                     if (sawBlackhole || out == null) {
+                        continue;
+                    }
+                    if (replies && repliesDropped) {
+                        lostReplies = true;
                         continue;
                     }
                     long delay = latencyNanos;

@@ -33,9 +33,11 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Tests for {@link RedisProcess}, {@link RedisServerExtension} and {@link WithRedis}. */
+@Tag("redis-features")
 @WithRedis
 class RedisProcessTest {
 

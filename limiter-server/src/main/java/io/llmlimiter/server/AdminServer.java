@@ -6,14 +6,17 @@ import io.llmlimiter.server.ProblemException.Kind;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import jakarta.servlet.DispatcherType;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +44,8 @@ public final class AdminServer implements AutoCloseable {
     private final ServerMetrics metrics;
     private final List<String> routes;
     private final String host;
+    private final Javalin metricsApp;
+    private final String metricsHost;
 
     private AdminServer(Builder b) throws IOException {
         Path auditPath = b.auditLog != null ? b.auditLog : b.configFile.toAbsolutePath().resolveSibling("audit.log");
@@ -50,12 +55,15 @@ public final class AdminServer implements AutoCloseable {
         this.host = b.host;
         List<String> added = Collections.synchronizedList(new ArrayList<>());
         BearerAuth auth = new BearerAuth(b.token);
+        SystemRoutes system = new SystemRoutes(store, metrics);
         this.app = Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
             cfg.http.maxRequestSize = Bodies.IMPORT_MAX_BYTES;
             cfg.http.prefer405over404 = true;
             cfg.jetty.modifyServer(server -> server.setErrorHandler(new JettyProblems()));
+            cfg.jetty.modifyServletContextHandler(handler -> handler.addFilter(TargetPaths.filter(),
+                    TargetRoutes.BASE + "/*", EnumSet.of(DispatcherType.REQUEST)));
             cfg.events.handlerAdded(meta -> {
                 if (meta.getHttpMethod().isHttpMethod()) {
                     added.add(meta.getHttpMethod().name() + " " + meta.getPath());
@@ -64,10 +72,12 @@ public final class AdminServer implements AutoCloseable {
             cfg.routes.before(metrics::startRequest);
             // Matched routes only: a 401 is then tagged with its route template in the metrics.
             cfg.routes.beforeMatched("/api/v1/*", auth);
+            // Target names and limits are the operator's business: on the main port /metrics needs the token too.
+            cfg.routes.beforeMatched(SystemRoutes.METRICS, auth);
             new TargetRoutes(store).register(cfg.routes);
             new StatsRoutes(store).register(cfg.routes);
             new TransferRoutes(store).register(cfg.routes);
-            new SystemRoutes(store, metrics).register(cfg.routes);
+            system.register(cfg.routes);
             new Dashboard().register(cfg.routes);
             cfg.routes.exception(Exception.class, Problems::handle);
             cfg.routes.error(404, ctx -> {
@@ -88,13 +98,36 @@ public final class AdminServer implements AutoCloseable {
         // One pass before serving: a started server guarantees Redis holds the file's configs.
         reconciler.reconcileOnce();
         reconciler.start(b.reconcileInterval);
+        this.metricsApp = b.metricsPort < 0 ? null : metricsOnly(system);
+        this.metricsHost = b.metricsHost != null ? b.metricsHost : b.host;
         try {
             app.start(b.host, b.port);
+            if (metricsApp != null) {
+                metricsApp.start(metricsHost, b.metricsPort);
+            }
         } catch (RuntimeException e) {
+            app.stop();
             reconciler.close();
             throw e;
         }
         LOG.info("admin server listening on {} (config file {}, audit log {})", url(), store.file().path(), auditPath);
+    }
+
+    /** A listener that serves {@code GET /metrics} alone, without a token, for Prometheus on a private network. */
+    private static Javalin metricsOnly(SystemRoutes system) {
+        return Javalin.create(cfg -> {
+            cfg.startup.showJavalinBanner = false;
+            cfg.startup.showOldJavalinVersionWarning = false;
+            cfg.jetty.modifyServer(server -> server.setErrorHandler(new JettyProblems()));
+            cfg.routes.get(SystemRoutes.METRICS, system::metrics);
+            cfg.routes.exception(Exception.class, Problems::handle);
+            cfg.routes.error(404, ctx -> {
+                if (ctx.attribute(Problems.WRITTEN) == null) {
+                    Problems.write(ctx, new ProblemException(Kind.NOT_FOUND, "This listener serves only GET "
+                            + SystemRoutes.METRICS));
+                }
+            });
+        });
     }
 
     /** @return a builder */
@@ -111,6 +144,19 @@ public final class AdminServer implements AutoCloseable {
     public String url() {
         String h = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
         return "http://" + (h.contains(":") ? "[" + h + "]" : h) + ":" + port();
+    }
+
+    /**
+     * @return the URL of the separate metrics listener, e.g. {@code http://127.0.0.1:9464/metrics},
+     *     when {@link Builder#metricsPort(int)} was set
+     */
+    public Optional<String> metricsUrl() {
+        if (metricsApp == null) {
+            return Optional.empty();
+        }
+        String h = metricsHost.equals("0.0.0.0") || metricsHost.equals("::") ? "127.0.0.1" : metricsHost;
+        return Optional.of("http://" + (h.contains(":") ? "[" + h + "]" : h) + ":" + metricsApp.port()
+                + SystemRoutes.METRICS);
     }
 
     /** @return the config store */
@@ -136,6 +182,9 @@ public final class AdminServer implements AutoCloseable {
     /** Stops serving and stops the reconciler; Redis and the files stay as they are. */
     @Override
     public void close() {
+        if (metricsApp != null) {
+            metricsApp.stop();
+        }
         app.stop();
         reconciler.close();
     }
@@ -150,6 +199,8 @@ public final class AdminServer implements AutoCloseable {
         private String host = "0.0.0.0";
         private int port = 7070;
         private Duration reconcileInterval = Duration.ofSeconds(1);
+        private int metricsPort = -1;
+        private String metricsHost;
 
         private Builder() {
         }
@@ -221,6 +272,30 @@ public final class AdminServer implements AutoCloseable {
                 throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);
             }
             this.port = port;
+            return this;
+        }
+
+        /**
+         * Also serves {@code GET /metrics}, alone and without a token, on a separate listener: for a
+         * Prometheus on a private network, while the main port keeps {@code /metrics} behind the token.
+         *
+         * @param port the metrics port (0 picks a free one); not set by default (no separate listener)
+         * @return this builder
+         */
+        public Builder metricsPort(int port) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("metricsPort must be between 0 and 65535, got " + port);
+            }
+            this.metricsPort = port;
+            return this;
+        }
+
+        /**
+         * @param host the interface the separate metrics listener binds (default: the main {@link #host})
+         * @return this builder
+         */
+        public Builder metricsHost(String host) {
+            this.metricsHost = Objects.requireNonNull(host, "metricsHost");
             return this;
         }
 

@@ -1,6 +1,8 @@
 package io.llmlimiter.server;
 
 import io.llmlimiter.server.cli.DemoCommand;
+import io.llmlimiter.server.cli.HealthCheckCommand;
+import io.llmlimiter.server.cli.MockProviderCommand;
 import io.llmlimiter.server.cli.ProbeCommand;
 import io.llmlimiter.server.cli.WorkloadCommand;
 import picocli.CommandLine;
@@ -17,7 +19,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "llm-limiter", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Exact distributed rate limiting for LLM API calls, with Redis as the single source of truth.",
         subcommands = {ServeCommand.class, DemoCommand.class, WorkloadCommand.class, ProbeCommand.class,
-                CommandLine.HelpCommand.class})
+                MockProviderCommand.class, HealthCheckCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @Spec

@@ -57,6 +57,15 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "0.0.0.0", description = "Interface to bind (default ${DEFAULT-VALUE})")
     private String host;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Also serve GET /metrics alone, without a token, on this port, for Prometheus on a private "
+                    + "network (default: none; /metrics on --port always needs the admin token)")
+    private Integer metricsPort;
+
+    @Option(names = "--metrics-host", paramLabel = "HOST",
+            description = "Interface the --metrics-port listener binds (default: the same as --host)")
+    private String metricsHost;
+
     @Option(names = "--redis", paramLabel = "URI",
             description = "Redis URI, e.g. redis://host:6379 (default: $" + REDIS_ENV + "; none: an embedded dev Redis)")
     private String redis;
@@ -119,6 +128,10 @@ public final class ServeCommand implements Callable<Integer> {
      * @throws Exception when Redis or the config file cannot be used
      */
     public Running start() throws Exception {
+        if (metricsPort != null && (metricsPort < 0 || metricsPort > 65_535)) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--metrics-port': must be "
+                    + "between 0 and 65535, got " + metricsPort);
+        }
         String token = token();
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
@@ -144,8 +157,15 @@ public final class ServeCommand implements Callable<Integer> {
                 if (auditLog != null) {
                     b.auditLog(auditLog);
                 }
+                if (metricsPort != null) {
+                    b.metricsPort(metricsPort);
+                }
+                if (metricsHost != null) {
+                    b.metricsHost(metricsHost);
+                }
                 AdminServer server = b.start();
                 LOG.info("Redis {}; dashboard at {}/", Redacted.uri(uri), server.url());
+                server.metricsUrl().ifPresent(m -> LOG.info("metrics without a token at {}", m));
                 return new Running(server, limiter, embedded);
             } catch (LimiterUnavailableException e) {
                 if (limiter != null) {

@@ -14,9 +14,10 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The routes that need no token: {@code GET /health} (Redis reachable, and its latency),
- * {@code GET /metrics} (Prometheus text) and {@code GET /openapi.json}. None of them shows a
- * config, a token or a key. Thread-safe.
+ * {@code GET /health} (Redis reachable, and its latency) and {@code GET /openapi.json}, which need
+ * no token, and {@code GET /metrics} (Prometheus text), which needs the admin token on the main
+ * port and none on the separate metrics listener ({@link AdminServer.Builder#metricsPort}). None of
+ * them shows a config, a token or a key. Thread-safe.
  */
 final class SystemRoutes {
 
@@ -62,7 +63,8 @@ final class SystemRoutes {
         Bodies.send(ctx, h.reachable() ? 200 : 503, out);
     }
 
-    private void metrics(Context ctx) {
+    /** @param ctx a {@code GET /metrics} */
+    void metrics(Context ctx) {
         if (prometheus == null) {
             throw new ProblemException(Kind.NOT_FOUND, "This server's meters go to a registry other than Prometheus.");
         }

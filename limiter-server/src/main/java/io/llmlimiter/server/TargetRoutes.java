@@ -19,7 +19,7 @@ final class TargetRoutes {
 
     /** The collection of target configs. */
     static final String BASE = "/api/v1/targets";
-    /** One target's config. */
+    /** One target's config; a model with {@code /} is one segment here (see {@link TargetPaths}). */
     static final String ONE = BASE + "/{provider}/{model}";
     /** The default config for unknown targets. */
     static final String DEFAULT = "/api/v1/default";
@@ -62,7 +62,7 @@ final class TargetRoutes {
         JsonNode body = Bodies.json(ctx, Bodies.CONFIG_MAX_BYTES, Bodies.JSON);
         LimitConfig c = ConfigJson.parse(body, null);
         store.create(c, source(ctx));
-        ctx.header("Location", BASE + "/" + c.target());
+        ctx.header("Location", TargetPaths.of(c.target()));
         Bodies.send(ctx, 201, ConfigJson.tree(c));
     }
 
@@ -97,7 +97,8 @@ final class TargetRoutes {
 
     /**
      * @param ctx a request whose path holds {@code {provider}} and {@code {model}}
-     * @return the target, validated (no path tricks: only letters, digits and {@code . _ - :})
+     * @return the target, validated (no path tricks: only letters, digits and {@code . _ - :}, and
+     *     {@code /} between the model's segments)
      * @throws ProblemException 400 naming the bad part
      */
     static Target target(Context ctx) {

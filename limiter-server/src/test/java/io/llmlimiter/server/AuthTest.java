@@ -77,10 +77,17 @@ class AuthTest {
     }
 
     @Test
-    void healthMetricsOpenApiAndTheDashboardNeedNoToken() {
-        for (String path : List.of("/health", "/metrics", "/openapi.json", "/", "/dashboard.js", "/dashboard.css")) {
+    void healthOpenApiAndTheDashboardNeedNoToken() {
+        for (String path : List.of("/health", "/openapi.json", "/", "/dashboard.js", "/dashboard.css")) {
             assertThat(s.send("GET", path, null, null, null).statusCode()).as(path).isEqualTo(200);
         }
+    }
+
+    @Test
+    void metricsOnTheMainPortNeedTheToken() {
+        assertThat(s.send("GET", "/metrics", null, null, null).statusCode()).isEqualTo(401);
+        assertThat(s.send("GET", "/metrics", null, null, WRONG).statusCode()).isEqualTo(401);
+        assertThat(s.get("/metrics").statusCode()).isEqualTo(200);
     }
 
     @Test
@@ -97,7 +104,7 @@ class AuthTest {
             s.send("GET", "/api/v1/targets", null, null, WRONG);
             s.send("PUT", "/api/v1/targets/auth/logged", "{\"limits\":\"requests=1/1s\"}");
             s.send("PUT", "/api/v1/targets/auth/logged", "{\"limits\":\"requests=0/1s\"}");
-            String metrics = s.send("GET", "/metrics", null, null, null).body();
+            String metrics = s.get("/metrics").body();
             assertThat(metrics).doesNotContain(TestServer.TOKEN).doesNotContain(WRONG);
         } finally {
             root.detachAppender(captured);

@@ -10,57 +10,31 @@ import io.llmlimiter.client.Permit;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.testing.RedisProcess;
 import io.llmlimiter.testing.WithRedis;
-import java.io.File;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
-/** Drives the dashboard in a real headless Chromium (Debian packages chromium and chromium-driver). */
+/**
+ * Drives the dashboard in a real headless Chromium. Skipped, with the reason printed, when no
+ * Chromium is on the PATH, and a failure then when {@value HeadlessChromium#REQUIRE_ENV} is set (CI).
+ */
+@Tag("browser")
+@ExtendWith(HeadlessChromium.Extension.class)
 @WithRedis
 class DashboardTest {
 
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-
-    @BeforeAll
-    static void requireChromium() {
-        // Fail, never skip: a dashboard nobody drove is a dashboard nobody tested.
-        assertThat(Files.isExecutable(CHROMIUM)).as("Chromium is missing at " + CHROMIUM
-                + "; install it: apt-get install -y chromium chromium-driver").isTrue();
-        assertThat(Files.isExecutable(CHROMEDRIVER)).as("chromedriver is missing at " + CHROMEDRIVER
-                + "; install it: apt-get install -y chromium chromium-driver").isTrue();
-        // Selenium Manager must not look for or download anything.
-        System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
-    }
-
-    private static WebDriver chromium(ChromeDriverService service) throws Exception {
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(CHROMIUM.toFile());
-        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--disable-quic", "--user-data-dir=" + Files.createTempDirectory("llmlim-chromium-"));
-        return new ChromeDriver(service, options);
-    }
-
     @Test
     void thePageShowsTheSeededTargetsLiveAndAnEditThroughTheFormChangesTheLimitInRedis(RedisProcess redis) throws Exception {
-        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
-                .usingAnyFreePort().withLogFile(new File(Files.createTempDirectory("llmlim-driver-").toFile(), "driver.log"))
-                .build();
         try (TestServer s = TestServer.start(redis.uri())) {
-            WebDriver driver = chromium(service);
+            WebDriver driver = HeadlessChromium.onPath().start();
             try {
                 // The table is re-rendered every second: an element found a moment ago may be gone.
                 WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20));
@@ -116,11 +90,34 @@ class DashboardTest {
                 wait.until(ExpectedConditions.attributeToBe(By.id("edit-status"), "class", "error"));
                 assertThat(driver.findElement(By.id("edit-status")).getText()).contains("amount must be between 1");
                 assertThat(s.limiter.admin().config(gpt4).orElseThrow().limits()).contains(Limit.parse("requests=321/60s"));
+
+                // A model with slashes (provider first): created through the form, shown as one row, then edited.
+                Target routed = Target.parse("openrouter/meta-llama/llama-3.3-70b-instruct");
+                WebElement target = driver.findElement(By.id("edit-target"));
+                target.clear();
+                target.sendKeys(routed.toString());
+                limits = driver.findElement(By.id("edit-limits"));
+                limits.clear();
+                limits.sendKeys("requests=12/10s");
+                driver.findElement(By.id("edit-save")).click();
+                wait.until(ExpectedConditions.attributeToBe(By.id("edit-status"), "class", "ok"));
+                assertThat(s.limiter.admin().config(routed).orElseThrow().limits()).containsExactly(Limit.parse("requests=12/10s"));
+                wait.until(d -> d.findElement(row(routed.toString())).getText().contains("requests 0 / 12 per 10s"));
+                wait.until(d -> {
+                    d.findElement(row(routed.toString())).findElement(By.className("edit")).click();
+                    return true;
+                });
+                assertThat(driver.findElement(By.id("edit-target")).getAttribute("value")).isEqualTo(routed.toString());
+                limits = driver.findElement(By.id("edit-limits"));
+                limits.clear();
+                limits.sendKeys("requests=13/10s");
+                driver.findElement(By.id("edit-save")).click();
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
+                        s.limiter.admin().config(routed).orElseThrow().limits()).containsExactly(Limit.parse("requests=13/10s")));
+                assertThat(s.limiter.admin().config(new Target("openrouter", "meta-llama"))).isEmpty();
             } finally {
                 driver.quit();
             }
-        } finally {
-            service.stop();
         }
     }
 

@@ -32,7 +32,7 @@ class MetricsTest {
     }
 
     private String scrape() {
-        HttpResponse<String> r = s.send("GET", "/metrics", null, null, null);
+        HttpResponse<String> r = s.get("/metrics");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
         return r.body();

@@ -136,6 +136,37 @@ class ServeCommandTest {
     }
 
     @Test
+    void metricsNeedTheTokenOnTheMainPortAndNoneOnTheSeparateMetricsListener() throws Exception {
+        env.put(ServeCommand.TOKEN_ENV, TestServer.TOKEN);
+        try (ServeCommand.Running r = start("--redis", redis.uri(), "--host", "127.0.0.1", "--port", "0",
+                "--metrics-port", "0", "--config-file", tempConfig().toString())) {
+            String separate = r.server().metricsUrl().orElseThrow();
+            assertThat(separate).startsWith("http://127.0.0.1:").endsWith("/metrics")
+                    .doesNotContain(":" + URI.create(r.server().url()).getPort() + "/");
+            assertThat(get(separate, null)).isEqualTo(200);
+            HttpResponse<String> scraped = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(separate))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(scraped.body()).contains("llmlimiter_target_window_limit").doesNotContain(TestServer.TOKEN);
+
+            assertThat(get(r.server().url() + "/metrics", null)).isEqualTo(401);
+            assertThat(get(r.server().url() + "/metrics", TestServer.TOKEN)).isEqualTo(200);
+            // The metrics listener serves nothing else.
+            String base = separate.substring(0, separate.length() - "/metrics".length());
+            assertThat(get(base + "/api/v1/targets", TestServer.TOKEN)).isEqualTo(404);
+            assertThat(get(base + "/", null)).isEqualTo(404);
+        }
+    }
+
+    @Test
+    void aBadMetricsPortIsRefusedNamingTheFlag() throws IOException {
+        env.put(ServeCommand.TOKEN_ENV, TestServer.TOKEN);
+        int code = execute("--redis", redis.uri(), "--port", "0", "--metrics-port", "70000",
+                "--config-file", tempConfig().toString());
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString()).contains("--metrics-port").contains("70000");
+    }
+
+    @Test
     void theCommandLineListsServeAndRefusesToRunWithoutACommand() {
         CommandLine cl = Main.commandLine();
         StringWriter help = new StringWriter();

@@ -152,4 +152,58 @@ class TargetRoutesTest {
         assertThat(last.get("after").get("limits").get(0).get("amount").asLong()).isEqualTo(5);
         assertThat(last.get("time").asText()).isNotBlank();
     }
+
+    @Test
+    void aModelWithSlashesRoutesWithPlainAndWithEncodedSlashes() throws IOException {
+        Target router = Target.parse("openrouter/openai/gpt-4o");
+        HttpResponse<String> put = s.send("PUT", "/api/v1/targets/openrouter/openai/gpt-4o", "{\"limits\":\"requests=7/1s\"}");
+        assertThat(put.statusCode()).as(put.body()).isEqualTo(201);
+        assertThat(json(put).get("provider").asText()).isEqualTo("openrouter");
+        assertThat(json(put).get("model").asText()).isEqualTo("openai/gpt-4o");
+        assertThat(s.limiter.admin().config(router).orElseThrow().limits()).containsExactly(Limit.parse("requests=7/1s"));
+        assertThat(Files.readString(s.configFile())).contains("\"openrouter/openai/gpt-4o\"");
+
+        HttpResponse<String> encoded = s.get("/api/v1/targets/openrouter/openai%2Fgpt-4o");
+        assertThat(encoded.statusCode()).as(encoded.body()).isEqualTo(200);
+        assertThat(json(encoded).get("model").asText()).isEqualTo("openai/gpt-4o");
+        HttpResponse<String> patched = s.send("PATCH", "/api/v1/targets/openrouter/openai%2fgpt-4o",
+                "{\"max_concurrent\":4}");
+        assertThat(patched.statusCode()).as(patched.body()).isEqualTo(200);
+        assertThat(s.limiter.admin().config(router).orElseThrow().maxConcurrent()).isEqualTo(4);
+
+        for (String path : new String[] {"/api/v1/targets/openrouter/openai/gpt-4o/stats",
+                "/api/v1/targets/openrouter/openai%2Fgpt-4o/stats"}) {
+            HttpResponse<String> stats = s.get(path);
+            assertThat(stats.statusCode()).as(path + " " + stats.body()).isEqualTo(200);
+            assertThat(json(stats).get("target").asText()).isEqualTo("openrouter/openai/gpt-4o");
+        }
+        assertThat(s.send("POST", "/api/v1/targets/openrouter/openai/gpt-4o/reset", null).statusCode()).isEqualTo(204);
+        List<String> names = new ArrayList<>();
+        json(s.get("/api/v1/targets")).get("targets")
+                .forEach(t -> names.add(t.get("provider").asText() + "/" + t.get("model").asText()));
+        assertThat(names).contains("openrouter/openai/gpt-4o");
+
+        HttpResponse<String> created = s.send("POST", "/api/v1/targets", """
+                {"provider":"together","model":"meta-llama/Llama-3.3-70B-Instruct-Turbo","limits":"requests=3/1s"}""");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        String location = created.headers().firstValue("Location").orElseThrow();
+        assertThat(location).isEqualTo("/api/v1/targets/together/meta-llama%2FLlama-3.3-70B-Instruct-Turbo");
+        assertThat(json(s.get(location)).get("model").asText()).isEqualTo("meta-llama/Llama-3.3-70B-Instruct-Turbo");
+
+        assertThat(s.send("DELETE", "/api/v1/targets/openrouter/openai/gpt-4o", null).statusCode()).isEqualTo(204);
+        assertThat(s.limiter.admin().config(router)).isEmpty();
+        assertThat(s.get("/api/v1/targets/openrouter/openai%2Fgpt-4o").statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void aTrailingStatsOrResetSegmentIsTheSubResourceSoSuchAModelIsSentEncoded() {
+        HttpResponse<String> put = s.send("PUT", "/api/v1/targets/odd/x%2Fstats", "{\"limits\":\"requests=2/1s\"}");
+        assertThat(put.statusCode()).as(put.body()).isEqualTo(201);
+        assertThat(s.limiter.admin().config(Target.parse("odd/x/stats"))).isPresent();
+        assertThat(json(s.get("/api/v1/targets/odd/x%2Fstats")).get("model").asText()).isEqualTo("x/stats");
+        assertThat(json(s.get("/api/v1/targets/odd/x%2Fstats/stats")).get("target").asText()).isEqualTo("odd/x/stats");
+        // Plain, the last segment names the stats of odd/x, which has no config.
+        assertThat(s.get("/api/v1/targets/odd/x/stats").statusCode()).isEqualTo(404);
+        assertThat(s.limiter.admin().config(Target.parse("odd/x"))).isEmpty();
+    }
 }

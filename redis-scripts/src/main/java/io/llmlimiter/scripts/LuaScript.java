@@ -32,7 +32,11 @@ public enum LuaScript {
     /** Read a target's current usage. */
     USAGE("usage.lua"),
     /** Take a waiter that gave up out of the line. */
-    CANCEL("cancel.lua");
+    CANCEL("cancel.lua"),
+    /** Move the effective limits toward what the provider enforces (a 429, or its stated limits). */
+    LEARN("learn.lua");
+
+    private static final String INCLUDE = "--#include ";
 
     private final String file;
     private final String source;
@@ -59,7 +63,20 @@ public enum LuaScript {
         return sha1;
     }
 
+    /** Reads a script, replacing each line {@code --#include name.lua} with that file's text. */
     private static String load(String file) {
+        StringBuilder out = new StringBuilder();
+        for (String line : read(file).split("\n", -1)) {
+            if (line.startsWith(INCLUDE)) {
+                out.append(read(line.substring(INCLUDE.length()).trim()));
+            } else {
+                out.append(line).append('\n');
+            }
+        }
+        return out.toString();
+    }
+
+    private static String read(String file) {
         try (InputStream in = LuaScript.class.getResourceAsStream(file)) {
             if (in == null) {
                 throw new IllegalStateException("missing script resource " + file);

@@ -2,9 +2,10 @@
 --
 -- Every script of the limiter takes the same eight keys, all of one target, all sharing the
 -- target's hash tag so they live in one Redis Cluster slot:
---   KEYS[1] cfg     hash  limits, max_concurrent, lease_ttl_ms, accounting, json
---   KEYS[2] log     zset  one member per admitted request, "id|tokens|input|output", score = admit time (us)
---   KEYS[3] st      hash  clock, per-window token sums and cursors, cooldown, provider signals
+--   KEYS[1] cfg     hash  limits, max_concurrent, lease_ttl_ms, accounting, margin_ms, json
+--   KEYS[2] log     zset  one member per admitted request (format in lib.lua), score = admit time (us)
+--   KEYS[3] st      hash  clock, per-window token sums and cursors, learned limits, cooldown,
+--                         provider signals
 --   KEYS[4] leases  zset  request id -> lease expiry (us)
 --   KEYS[5] ld      hash  request id -> "admit_us|tokens|input|output" for leases still held
 --   KEYS[6] q       zset  waiting tickets: request id -> arrival sequence
@@ -15,138 +16,126 @@
 -- ARGV[2] estimated tokens, ARGV[3] estimated input tokens, ARGV[4] estimated output tokens
 -- ARGV[5] now in microseconds, or "" to use Redis TIME (an explicit now exists for tests only)
 -- ARGV[6] "1" to take a waiting ticket when refused (a blocking acquire), "0" for try-acquire
--- ARGV[7] ticket time-to-live in ms past the returned retry time (abandoned tickets expire)
+-- ARGV[7] ticket time-to-live in ms: a ticket lapses this long after its holder's last attempt
 -- ARGV[8] pub/sub channel on which the next waiter is woken
 --
 -- Reply:
 --   { 1, admit_us, lease_expiry_us, replayed(0|1) }     admitted
 --   { 0, reason, retry_at_us, limit, now_us }           refused; nothing was recorded
---        reason: "window" (limit = "resource:amount:window_ms"), "concurrency", "cooldown",
---                "queued" (others arrived first), "provider" (limit = the resource)
+--        reason: "window" (limit = "resource:amount:window_ms", the configured spec), "concurrency",
+--                "cooldown", "queued" (others arrived first), "provider" (limit = the resource)
 --   { -1, "resource:amount:window_ms" }                  the estimate can never fit that limit
 --   { -2 }                                              the target has no config
+--
+-- Windows: every window counts an entry until admit + window + delivery margin (cfg margin_ms).
+-- Limits are checked against their effective amount (learned from the provider, see learn.lua);
+-- a request larger than the effective but not the configured amount is admitted into an
+-- otherwise empty window.
+--
+-- Cost per call, n = entries in the log, leases or tickets: O(log n), plus a bounded batch
+-- (at most 100) of expired leases, abandoned tickets and trimmed log entries, plus the entries
+-- that left a token window since the last call (each entry leaves each window once: amortized
+-- O(1); more than 1000 at once rebuild the window's sums in O(log n) instead, see lib.lua). The "when does it fit" time of a token window is a binary search over the cumulative
+-- admission charges; under corrections (actual accounting, overages) it is approximate, while
+-- admission itself is decided by the exact sums.
+
+--#include lib.lua
 
 local id = ARGV[1]
 local est = { r = 1, t = tonumber(ARGV[2]), i = tonumber(ARGV[3]), o = tonumber(ARGV[4]) }
+local ticket_us = tonumber(ARGV[7]) * 1000
 
-local cfg = redis.call('HMGET', KEYS[1], 'limits', 'max_concurrent', 'lease_ttl_ms')
+local cfg = redis.call('HMGET', KEYS[1], 'limits', 'max_concurrent', 'lease_ttl_ms', 'margin_ms')
 if not cfg[1] then
   return { -2 }
 end
 
-local now
-if ARGV[5] ~= '' then
-  now = tonumber(ARGV[5])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
-
+local now = clock(ARGV[5])
 local st = {}
 local raw = redis.call('HGETALL', KEYS[3])
 for k = 1, #raw, 2 do
   st[raw[k]] = raw[k + 1]
 end
--- Admission times must never go backwards, or a window could be checked against the past.
-local last = tonumber(st['now'] or 0)
-if now < last then
-  now = last
+-- Admission times never go backwards, or a window could be checked against the past; they are
+-- strictly increasing, so the log's rank order is its admission order.
+now = math.max(now, tonumber(st['now'] or 0))
+local last = at_rank(-1)
+if last and now <= last.s then
+  now = last.s + 1
 end
 
 -- A replayed command (client reconnect) finds its own lease and gets the same answer.
 local held = redis.call('HGET', KEYS[5], id)
 if held then
   local admitted = tonumber(string.match(held, '^(%d+)'))
-  local expiry = tonumber(redis.call('ZSCORE', KEYS[4], id))
-  return { 1, admitted, expiry, 1 }
+  local expiry = redis.call('ZSCORE', KEYS[4], id)
+  if expiry then
+    return { 1, admitted, tonumber(expiry), 1 }
+  end
 end
 
-local limits = {}
-local maxw = 0
-for res, amount, window in string.gmatch(cfg[1], '(%a):(%d+):(%d+)') do
-  local l = { res = res, amount = tonumber(amount), w = tonumber(window) * 1000,
-              spec = res .. ':' .. amount .. ':' .. window }
-  if est[res] > l.amount then
+local margin = tonumber(cfg[4] or 0)
+local limits, maxw = read_limits(cfg[1], margin)
+for _, l in ipairs(limits) do
+  if est[l.res] > l.amount then
     return { -1, l.spec }
   end
-  limits[#limits + 1] = l
-  if l.w > maxw then maxw = l.w end
 end
 local maxc = tonumber(cfg[2] or 0)
 local ttl = tonumber(cfg[3] or 60000) * 1000
 
-local function fmt(x)
-  return string.format('%d', x)
-end
-
-local function amounts(member)
-  local t, i, o = string.match(member, '|(%d+)|(%d+)|(%d+)$')
-  return tonumber(t), tonumber(i), tonumber(o)
-end
-
--- Leases whose holder stopped renewing them (a crashed worker) are dropped.
-local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', fmt(now))
+-- Leases whose holder stopped renewing them (a crashed worker) are dropped, a bounded batch per
+-- call; leftovers are never counted (live leases are those expiring after now).
+local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', fmt(now), 'LIMIT', 0, 100)
 if #expired > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', fmt(now))
+  redis.call('ZREM', KEYS[4], unpack(expired))
   redis.call('HDEL', KEYS[5], unpack(expired))
 end
 
--- Token sums per window are kept incrementally: each window has a cursor below which every
--- log entry has already been subtracted, so an acquire touches only entries that just expired.
-local sums = {}
 local dirty = {}
-local empty = false
+local sums = {}
 for _, l in ipairs(limits) do
-  if l.res ~= 'r' then
-    empty = redis.call('EXISTS', KEYS[2]) == 0
-    break
-  end
-end
-for _, l in ipairs(limits) do
-  if l.res ~= 'r' and not sums[l.w] then
-    local key = fmt(l.w / 1000)
-    local floor = now - l.w
-    local s = { t = tonumber(st['t' .. key]), i = tonumber(st['i' .. key]),
-                o = tonumber(st['o' .. key]), c = tonumber(st['c' .. key]) }
-    if empty then
-      s.t, s.i, s.o, s.c = 0, 0, 0, floor
-      dirty[#dirty + 1] = key
-    elseif not s.c or not s.t then
-      s.t, s.i, s.o = 0, 0, 0
-      local members = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. fmt(floor), '+inf')
-      for _, m in ipairs(members) do
-        local t, i, o = amounts(m)
-        s.t, s.i, s.o = s.t + t, s.i + i, s.o + o
-      end
-      s.c = floor
-      dirty[#dirty + 1] = key
-    elseif floor > s.c then
-      local members = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. fmt(s.c), fmt(floor))
-      for _, m in ipairs(members) do
-        local t, i, o = amounts(m)
-        s.t, s.i, s.o = s.t - t, s.i - i, s.o - o
-      end
-      s.c = floor
-      dirty[#dirty + 1] = key
-    end
-    s.key = key
-    sums[l.w] = s
+  if l.res ~= 'r' and not sums[l.key] then
+    sums[l.key] = load_window(st, l.key, l.W, now, dirty)
   end
 end
 
 local function save_state(extra)
   local fields = { 'now', fmt(now) }
-  for _, key in ipairs(dirty) do
-    local s = sums[tonumber(key) * 1000]
-    fields[#fields + 1] = 'c' .. key; fields[#fields + 1] = fmt(s.c)
-    fields[#fields + 1] = 't' .. key; fields[#fields + 1] = fmt(s.t)
-    fields[#fields + 1] = 'i' .. key; fields[#fields + 1] = fmt(s.i)
-    fields[#fields + 1] = 'o' .. key; fields[#fields + 1] = fmt(s.o)
+  for _, s in pairs(dirty) do
+    window_fields(fields, s)
   end
   for _, f in ipairs(extra) do
     fields[#fields + 1] = f
   end
   redis.call('HSET', KEYS[3], unpack(fields))
+end
+
+-- Tickets: abandoned ones are dropped a bounded batch per call; the head is the oldest live one.
+local function sweep_tickets()
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', fmt(now), 'LIMIT', 0, 100)
+  if #gone > 0 then
+    redis.call('ZREM', KEYS[6], unpack(gone))
+    redis.call('ZREM', KEYS[7], unpack(gone))
+  end
+  return #gone
+end
+
+-- The oldest live ticket; nil when none; false when expired ones still hide it (retry at once).
+local function head_ticket()
+  for _ = 1, 100 do
+    local h = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
+    if not h then
+      return nil
+    end
+    local x = redis.call('ZSCORE', KEYS[7], h)
+    if x and tonumber(x) > now then
+      return h, tonumber(x)
+    end
+    redis.call('ZREM', KEYS[6], h)
+    redis.call('ZREM', KEYS[7], h)
+  end
+  return false
 end
 
 local function refuse(reason, retry_at, limit)
@@ -155,11 +144,12 @@ local function refuse(reason, retry_at, limit)
       local tail = redis.call('ZRANGE', KEYS[6], -1, -1, 'WITHSCORES')
       redis.call('ZADD', KEYS[6], (tonumber(tail[2]) or 0) + 1, id)
     end
-    local until_us = math.max(retry_at, now) + tonumber(ARGV[7]) * 1000
-    redis.call('ZADD', KEYS[7], fmt(until_us), id)
-    local keep = math.floor((until_us - now) / 1000) + 1000
-    redis.call('PEXPIRE', KEYS[6], keep)
-    redis.call('PEXPIRE', KEYS[7], keep)
+    -- The ticket lives one ticket TTL past this attempt, whatever the retry time: the holder
+    -- checks in at least every half TTL, and a holder that vanished stops blocking the line soon.
+    redis.call('ZADD', KEYS[7], fmt(now + ticket_us), id)
+    local keep = math.floor(ticket_us / 1000) + 1000
+    keep_ttl(KEYS[6], keep)
+    keep_ttl(KEYS[7], keep)
   end
   save_state({})
   redis.call('HINCRBY', KEYS[8], 'refused_' .. reason, 1)
@@ -172,20 +162,20 @@ if now < cooldown then
 end
 
 -- Fair order: while tickets wait, only the oldest live one may be admitted.
-local queued = redis.call('ZCARD', KEYS[6]) > 0
-if queued then
-  local gone = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', fmt(now))
-  if #gone > 0 then
-    redis.call('ZREM', KEYS[6], unpack(gone))
-    redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', fmt(now))
-  end
-  local head = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
-  if #gone > 0 and head and head ~= id then
-    redis.call('PUBLISH', ARGV[8], head)
+local queued = false
+if redis.call('EXISTS', KEYS[6]) == 1 then
+  local swept = sweep_tickets()
+  local head, lapses = head_ticket()
+  if head == false then
+    return refuse('queued', now, '')
   end
   if head and head ~= id then
-    -- Woken over pub/sub when it is this ticket's turn; the retry time is only a heartbeat.
-    return refuse('queued', now + tonumber(ARGV[7]) * 500, head)
+    if swept > 0 then
+      redis.call('PUBLISH', ARGV[8], head)
+    end
+    -- Woken over pub/sub when it is this ticket's turn; the retry time is a heartbeat, or the
+    -- moment the head's ticket lapses if its holder stops checking in (a crash) before that.
+    return refuse('queued', math.min(now + math.floor(ticket_us / 2), lapses + 1), head)
   end
   queued = head ~= nil
 end
@@ -200,9 +190,10 @@ local function fail(reason, at, limit)
 end
 
 if maxc > 0 then
-  local live = redis.call('ZCARD', KEYS[4])
+  local live = redis.call('ZCOUNT', KEYS[4], '(' .. fmt(now), '+inf')
   if live >= maxc then
-    local first = redis.call('ZRANGE', KEYS[4], live - maxc, live - maxc, 'WITHSCORES')
+    local n = redis.call('ZCARD', KEYS[4])
+    local first = redis.call('ZRANGE', KEYS[4], n - maxc, n - maxc, 'WITHSCORES')
     fail('concurrency', tonumber(first[2]), '')
   end
 end
@@ -214,37 +205,48 @@ for _, res in ipairs({ 'r', 't', 'i', 'o' }) do
   end
 end
 
+-- When enough admission charge of one resource leaves a token window: binary search over ranks
+-- for the first in-window member whose cumulative charge covers the excess.
+local function fits_at(l, excess)
+  local floor = now - l.W
+  local n = redis.call('ZCARD', KEYS[2])
+  local lo = n - redis.call('ZCOUNT', KEYS[2], '(' .. fmt(floor), '+inf')
+  local hi = n - 1
+  if lo > hi then
+    return now + l.W
+  end
+  local goal = cum_before(lo)[l.res] + excess
+  local top = at_rank(hi)
+  if top.c[l.res] < goal then
+    return top.s + l.W
+  end
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if at_rank(mid).c[l.res] >= goal then
+      hi = mid
+    else
+      lo = mid + 1
+    end
+  end
+  return at_rank(lo).s + l.W
+end
+
 for _, l in ipairs(limits) do
-  local floor = '(' .. fmt(now - l.w)
+  local eff = effective(st, l, now)
+  local cap = math.max(eff, est[l.res])
   if l.res == 'r' then
-    local used = redis.call('ZCOUNT', KEYS[2], floor, '+inf')
-    if used + 1 > l.amount then
-      local nth = redis.call('ZRANGEBYSCORE', KEYS[2], floor, '+inf', 'WITHSCORES', 'LIMIT', used - l.amount, 1)
-      fail('window', tonumber(nth[2]) + l.w, l.spec)
+    local used = redis.call('ZCOUNT', KEYS[2], '(' .. fmt(now - l.W), '+inf')
+    if used + 1 > cap then
+      local n = redis.call('ZCARD', KEYS[2])
+      local nth = redis.call('ZRANGE', KEYS[2], n - cap, n - cap, 'WITHSCORES')
+      fail('window', tonumber(nth[2]) + l.W, l.spec)
     end
   else
-    local s = sums[l.w]
-    local excess = s[l.res] + est[l.res] - l.amount
+    local s = sums[l.key]
+    local used = s[l.res] + s.e[l.res]
+    local excess = used + est[l.res] - cap
     if excess > 0 then
-      local offset, at = 0, nil
-      while not at do
-        local page = redis.call('ZRANGEBYSCORE', KEYS[2], floor, '+inf', 'WITHSCORES', 'LIMIT', offset, 256)
-        if #page == 0 then
-          at = now + l.w -- unreachable while sums match the log; never admit early
-          break
-        end
-        for k = 1, #page, 2 do
-          local t, i, o = amounts(page[k])
-          local a = ({ t = t, i = i, o = o })[l.res]
-          excess = excess - a
-          if excess <= 0 then
-            at = tonumber(page[k + 1]) + l.w
-            break
-          end
-        end
-        offset = offset + 256
-      end
-      fail('window', at, l.spec)
+      fail('window', fits_at(l, excess), l.spec)
     end
   end
 end
@@ -254,16 +256,15 @@ if why then
 end
 
 -- Admit: record the request in the log, take a lease, charge the window sums.
-redis.call('ZADD', KEYS[2], fmt(now), id .. '|' .. fmt(est.t) .. '|' .. fmt(est.i) .. '|' .. fmt(est.o))
+local c0 = last and last.c or { t = 0, i = 0, o = 0 }
+local entry = { id = id, a = { t = est.t, i = est.i, o = est.o },
+                c = { t = c0.t + est.t, i = c0.i + est.i, o = c0.o + est.o }, done = false }
+redis.call('ZADD', KEYS[2], fmt(now), unparse(entry))
 redis.call('ZADD', KEYS[4], fmt(now + ttl), id)
 redis.call('HSET', KEYS[5], id, fmt(now) .. '|' .. fmt(est.t) .. '|' .. fmt(est.i) .. '|' .. fmt(est.o))
 for _, s in pairs(sums) do
   s.t, s.i, s.o = s.t + est.t, s.i + est.i, s.o + est.o
-  local seen = false
-  for _, key in ipairs(dirty) do
-    if key == s.key then seen = true end
-  end
-  if not seen then dirty[#dirty + 1] = s.key end
+  dirty[s.key] = s
 end
 local extra = {}
 for _, res in ipairs({ 'r', 't', 'i', 'o' }) do
@@ -273,29 +274,58 @@ for _, res in ipairs({ 'r', 't', 'i', 'o' }) do
     extra[#extra + 1] = fmt(tonumber(st['p' .. res .. 'rem']) - est[res])
   end
 end
--- Idle targets vanish: the log outlives its longest window, the state outlives the log and any
--- cooldown or provider signal still in force, the leases outlive the newest lease. The TTLs are
--- refreshed at most once a second, with a margin of that second plus one.
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', fmt(now - maxw))
-local refreshed = tonumber(st['exp'] or 0)
-if now - refreshed >= 1000000 or now < refreshed then
-  local keep = maxw
-  for _, f in ipairs({ 'cooldown', 'prreset', 'ptreset', 'pireset', 'poreset' }) do
-    keep = math.max(keep, tonumber(st[f] or 0) - now)
+
+-- The log keeps the longest effective window; older entries leave a bounded batch per admission
+-- (at least as fast as entries arrive). A corrected entry leaving takes its correction out of
+-- the conservative extra of windows built before the correction.
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', fmt(now - maxw), 'WITHSCORES', 'LIMIT', 0, 100)
+if #old > 0 then
+  local pool = triple(st['P'])
+  local gone = {}
+  for k = 1, #old, 2 do
+    gone[#gone + 1] = old[k]
+    local e = parse(old[k])
+    if e.done and e.q > 0 then
+      local d = gain(e)
+      pool.t, pool.i, pool.o = math.max(0, pool.t - d.t), math.max(0, pool.i - d.i), math.max(0, pool.o - d.o)
+      local at = tonumber(old[k + 1])
+      for _, s in pairs(sums) do
+        if e.q <= s.g and at <= s.x then
+          s.e.t, s.e.i, s.e.o = math.max(0, s.e.t - d.t), math.max(0, s.e.i - d.i), math.max(0, s.e.o - d.o)
+          dirty[s.key] = s
+        end
+      end
+    end
   end
-  redis.call('PEXPIRE', KEYS[2], math.floor(maxw / 1000) + 2000)
-  redis.call('PEXPIRE', KEYS[3], math.floor(keep / 1000) + 2000)
-  redis.call('PEXPIRE', KEYS[4], math.floor(ttl / 1000) + 2000)
-  redis.call('PEXPIRE', KEYS[5], math.floor(ttl / 1000) + 2000)
-  extra[#extra + 1] = 'exp'
-  extra[#extra + 1] = fmt(now)
+  redis.call('ZREM', KEYS[2], unpack(gone))
+  if st['P'] then
+    extra[#extra + 1] = 'P'
+    extra[#extra + 1] = untriple(pool)
+  end
+end
+
+-- Idle targets vanish: the log outlives its longest window, the state outlives the log and any
+-- cooldown, provider signal or learned limit still in force, the leases outlive the newest lease.
+-- A TTL only ever moves later.
+local keep = maxw
+for _, f in ipairs({ 'cooldown', 'prreset', 'ptreset', 'pireset', 'poreset' }) do
+  keep = math.max(keep, tonumber(st[f] or 0) - now)
+end
+for _, l in ipairs(limits) do
+  if st['la:' .. l.spec] then
+    keep = math.max(keep, 20 * l.W)
+  end
 end
 save_state(extra)
+keep_ttl(KEYS[2], math.floor(maxw / 1000) + 2000)
+keep_ttl(KEYS[3], math.floor(keep / 1000) + 2000)
+keep_ttl(KEYS[4], math.floor(ttl / 1000) + 2000)
+keep_ttl(KEYS[5], math.floor(ttl / 1000) + 2000)
 
 if queued then
   redis.call('ZREM', KEYS[6], id)
   redis.call('ZREM', KEYS[7], id)
-  local head = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
+  local head = head_ticket()
   if head then
     redis.call('PUBLISH', ARGV[8], head)
   end

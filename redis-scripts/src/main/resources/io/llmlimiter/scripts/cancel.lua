@@ -5,15 +5,33 @@
 --
 -- ARGV[1] request id
 -- ARGV[2] pub/sub channel on which the next waiter is woken
+-- ARGV[3] now in microseconds, or "" / missing to use Redis TIME (tests)
 --
 -- Reply: 1 when a ticket was removed, 0 when there was none.
 
 local removed = redis.call('ZREM', KEYS[6], ARGV[1])
 redis.call('ZREM', KEYS[7], ARGV[1])
 if removed == 1 then
-  local head = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
-  if head then
-    redis.call('PUBLISH', ARGV[2], head)
+  -- Wake the oldest live waiter, dropping at most 100 lapsed tickets ahead of it.
+  local now
+  if ARGV[3] and ARGV[3] ~= '' then
+    now = tonumber(ARGV[3])
+  else
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  end
+  for _ = 1, 100 do
+    local head = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
+    if not head then
+      break
+    end
+    local x = redis.call('ZSCORE', KEYS[7], head)
+    if x and tonumber(x) > now then
+      redis.call('PUBLISH', ARGV[2], head)
+      break
+    end
+    redis.call('ZREM', KEYS[6], head)
+    redis.call('ZREM', KEYS[7], head)
   end
 end
 return removed

@@ -7,6 +7,6 @@
 --
 -- Reply: 1.
 
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[6], KEYS[7])
+redis.call('UNLINK', KEYS[2], KEYS[3], KEYS[6], KEYS[7])
 redis.call('PUBLISH', ARGV[1], '*')
 return 1

@@ -10,31 +10,54 @@
 -- ARGV[5] accounting: "keep" or "actual"
 -- ARGV[6] the full config as JSON, for clients and the admin API
 -- ARGV[7] pub/sub channel on which waiters are woken
+-- ARGV[8] delivery margin in ms ("" or missing = 0): every window counts an entry until
+--         admit + window + margin, absorbing the delay between admission and the provider's door
 --
 -- Window state (the request log and the token sums) is kept across the change; only the sums
--- of token windows that no longer exist are dropped, so re-adding one later starts it afresh.
+-- of token windows that no longer exist (a window or the margin changed) and the learned amounts
+-- of limits that no longer exist are dropped. A new token window is built from the log's
+-- cumulative totals (see lib.lua): it sees the history the log still holds, which covers the
+-- longest window configured before the change.
 -- Reply: 1 when written, 0 when mode "nx" found a config already there.
 
 if ARGV[1] == 'nx' and redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
 
-local function token_windows(spec)
+local margin = tonumber(ARGV[8] ~= nil and ARGV[8] ~= '' and ARGV[8] or '0')
+
+-- Token windows are keyed by their effective length in ms (window + margin).
+local function token_windows(spec, margin_ms)
   local set = {}
   for res, window in string.gmatch(spec or '', '(%a):%d+:(%d+)') do
-    if res ~= 'r' then set[window] = true end
+    if res ~= 'r' then set[string.format('%d', tonumber(window) + margin_ms)] = true end
   end
   return set
 end
 
-local old = token_windows(redis.call('HGET', KEYS[1], 'limits'))
-local new = token_windows(ARGV[2])
+local function specs(spec)
+  local set = {}
+  for s in string.gmatch(spec or '', '(%a:%d+:%d+)') do
+    set[s] = true
+  end
+  return set
+end
+
+local prev = redis.call('HMGET', KEYS[1], 'limits', 'margin_ms')
+local old = token_windows(prev[1], tonumber(prev[2] or 0))
+local new = token_windows(ARGV[2], margin)
 local stale = {}
 for window in pairs(old) do
   if not new[window] then
-    for _, p in ipairs({ 'c', 't', 'i', 'o' }) do
+    for _, p in ipairs({ 'c', 't', 'i', 'o', 'g', 'x', 'e' }) do
       stale[#stale + 1] = p .. window
     end
+  end
+end
+local kept = specs(ARGV[2])
+for s in pairs(specs(prev[1])) do
+  if not kept[s] then
+    stale[#stale + 1] = 'la:' .. s
   end
 end
 if #stale > 0 then
@@ -43,7 +66,7 @@ end
 
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'limits', ARGV[2], 'max_concurrent', ARGV[3], 'lease_ttl_ms', ARGV[4],
-  'accounting', ARGV[5], 'json', ARGV[6])
+  'accounting', ARGV[5], 'json', ARGV[6], 'margin_ms', string.format('%d', margin))
 
 -- Looser limits may let waiters in now.
 redis.call('PUBLISH', ARGV[7], '*')

@@ -1,45 +1,65 @@
--- usage.lua: read a target's current usage without changing anything.
+-- usage.lua: read a target's current usage.
 --
 -- KEYS: the eight keys of the target, as listed in acquire.lua.
 --
 -- ARGV[1] now in microseconds, or "" to use Redis TIME
 --
--- Reply: { now_us, live_leases, waiting_tickets, cooldown_until_us (0 = none),
---          spec_1, used_1, spec_2, used_2, ... }
---   one spec/used pair per configured limit, spec as "res:amount:window_ms"; an empty list of
---   pairs when the target has no config.
+-- Reply: { now_us, live_leases, waiting_tickets, cooldown_until_us (0 = none), margin_ms,
+--          spec_1, used_1, effective_amount_1, reason_1, spec_2, ... }
+--   one group of four per configured limit: spec as "res:amount:window_ms" (the configured
+--   limit), used in the window (window + margin) ending now, the effective amount admissions are
+--   checked against, and why it differs from the configured amount: "" (it does not), "429"
+--   (learned from provider refusals) or "headers" (the provider's stated limit). No groups when
+--   the target has no config.
+--
+-- Token windows are read from the same running sums acquire keeps (advancing their cursors as
+-- acquire would), so a call costs O(log n) plus the entries that just left a window.
 
-local now
-if ARGV[1] ~= '' then
-  now = tonumber(ARGV[1])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+--#include lib.lua
+
+local now = clock(ARGV[1])
+local cfg = redis.call('HMGET', KEYS[1], 'limits', 'margin_ms')
+local st = {}
+local raw = redis.call('HGETALL', KEYS[3])
+for k = 1, #raw, 2 do
+  st[raw[k]] = raw[k + 1]
 end
-local function fmt(x)
-  return string.format('%d', x)
-end
+now = math.max(now, tonumber(st['now'] or 0))
 
 local live = redis.call('ZCOUNT', KEYS[4], '(' .. fmt(now), '+inf')
 local waiting = redis.call('ZCOUNT', KEYS[7], '(' .. fmt(now), '+inf')
-local cooldown = tonumber(redis.call('HGET', KEYS[3], 'cooldown') or 0)
+local cooldown = tonumber(st['cooldown'] or 0)
 if cooldown <= now then cooldown = 0 end
-local reply = { now, live, waiting, cooldown }
+local margin = tonumber(cfg[2] or 0)
+local reply = { now, live, waiting, cooldown, margin }
 
-local spec = redis.call('HGET', KEYS[1], 'limits')
-for res, amount, window in string.gmatch(spec or '', '(%a):(%d+):(%d+)') do
-  local floor = '(' .. fmt(now - tonumber(window) * 1000)
-  local used = 0
-  if res == 'r' then
-    used = redis.call('ZCOUNT', KEYS[2], floor, '+inf')
+local limits, maxw = read_limits(cfg[1], margin)
+local dirty = {}
+local sums = {}
+for _, l in ipairs(limits) do
+  local used
+  if l.res == 'r' then
+    used = redis.call('ZCOUNT', KEYS[2], '(' .. fmt(now - l.W), '+inf')
   else
-    local pos = ({ t = 1, i = 2, o = 3 })[res]
-    for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], floor, '+inf')) do
-      local a = { string.match(m, '|(%d+)|(%d+)|(%d+)$') }
-      used = used + tonumber(a[pos])
+    if not sums[l.key] then
+      sums[l.key] = load_window(st, l.key, l.W, now, dirty)
     end
+    local s = sums[l.key]
+    used = s[l.res] + s.e[l.res]
   end
-  reply[#reply + 1] = res .. ':' .. amount .. ':' .. window
+  local eff, reason = effective(st, l, now)
+  reply[#reply + 1] = l.spec
   reply[#reply + 1] = used
+  reply[#reply + 1] = eff
+  reply[#reply + 1] = reason
+end
+
+local fields = {}
+for _, s in pairs(dirty) do
+  window_fields(fields, s)
+end
+if #fields > 0 then
+  redis.call('HSET', KEYS[3], unpack(fields))
+  keep_ttl(KEYS[3], math.floor(maxw / 1000) + 2000)
 end
 return reply

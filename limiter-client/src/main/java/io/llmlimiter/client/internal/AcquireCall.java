@@ -1,5 +1,9 @@
 package io.llmlimiter.client.internal;
 
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisConnectionException;
+import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.llmlimiter.client.Estimate;
 import io.llmlimiter.client.EstimateTooLargeException;
@@ -11,6 +15,7 @@ import io.llmlimiter.scripts.LuaScript;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,14 +23,21 @@ import org.slf4j.LoggerFactory;
 /**
  * One acquire: calls the acquire script, and when refused sleeps until the time Redis named or
  * until pub/sub says it is this request's turn, then tries again with the same request id (so it
- * keeps its place in line). Never polls. A blocking acquire whose Redis is unreachable tries again
- * with backoff, same request id, until Redis answers or its deadline passes: nothing is admitted
- * without Redis, and a short outage is not a failure. Not thread-safe: each step runs after the
- * previous one.
+ * keeps its place in line). Never polls.
+ *
+ * <p>A reply lost on the way back (command timeout) is resent under the same request id: the script
+ * answers a replay with the admission it already made, so nothing is counted twice. A blocking
+ * acquire whose Redis is unreachable tries again with backoff, same request id, until Redis answers
+ * or its deadline passes: nothing is admitted without Redis, and a short outage is not a failure.
+ * When the caller's future is cancelled, times out or is failed by close, the call leaves the line
+ * and releases an admission that arrives afterwards. Steps run one after another; only the caller's
+ * cancellation comes from another thread, and every step checks for it.
  */
 final class AcquireCall {
 
     private static final Logger log = LoggerFactory.getLogger(AcquireCall.class);
+    /** Resends of an acquire whose reply was lost, on top of the first send (the deadline also bounds them). */
+    private static final int MAX_RESENDS = 20;
     private static final long FIRST_BACKOFF_NANOS = 20_000_000L;
     private static final long MAX_BACKOFF_NANOS = 250_000_000L;
     /** Config writes one acquire may make: Redis may restart empty during a long wait, more is a bug. */
@@ -39,23 +51,44 @@ final class AcquireCall {
     private final long deadlineNanos;
     private final long startNanos = System.nanoTime();
     private final String requestId = RequestIds.next();
+    private final boolean async;
     private final CompletableFuture<Permit> result = new CompletableFuture<>();
 
     // Mutable state
     private int configWrites;
     private boolean loggedWait;
+    private int resends;
+    /** A sent acquire got no answer: Redis may hold an admission for this id. */
+    private volatile boolean maybeAdmitted;
+    /** This call settled the result itself; a later exceptional completion is not a cancellation. */
+    private volatile boolean settled;
+    private volatile ScheduledFuture<?> sleeper;
     private long backoffNanos = FIRST_BACKOFF_NANOS;
 
-    AcquireCall(RedisLimiter limiter, Target target, Estimate estimate, Duration maxWait) {
+    /**
+     * @param async whether the result is a caller's future: completed on the callback executor; a
+     *     blocking caller waits on it and gets it completed directly
+     */
+    AcquireCall(RedisLimiter limiter, Target target, Estimate estimate, Duration maxWait, boolean async) {
         this.limiter = limiter;
         this.target = target;
         this.keys = Keys.of(target);
         this.estimate = estimate;
         this.blocking = !maxWait.isZero() && !maxWait.isNegative();
         this.deadlineNanos = System.nanoTime() + Math.max(0, maxWait.toNanos());
+        this.async = async;
     }
 
     CompletableFuture<Permit> start() {
+        limiter.callbacks().track(result).whenComplete((permit, error) -> {
+            if (error != null && !settled) {
+                // Cancelled, timed out (orTimeout) or failed by close: leave the line now.
+                abandon();
+                if (maybeAdmitted) {
+                    releaseLost();
+                }
+            }
+        });
         attempt();
         return result;
     }
@@ -67,8 +100,13 @@ final class AcquireCall {
     /** Leaves the line; the next waiter is woken at once. */
     void abandon() {
         limiter.hub().unregister(keys.channel(), requestId);
+        ScheduledFuture<?> s = sleeper;
+        if (s != null) {
+            s.cancel(false);
+        }
         if (blocking) {
-            limiter.scripts().run(LuaScript.CANCEL, ScriptOutputType.INTEGER, keys, requestId, keys.channel());
+            limiter.callbacks().cleanup(limiter.scripts().run(LuaScript.CANCEL, ScriptOutputType.INTEGER, keys,
+                    requestId, keys.channel()));
         }
     }
 
@@ -84,9 +122,7 @@ final class AcquireCall {
                 .whenComplete((reply, error) -> {
                     if (error != null) {
                         limiter.hub().unregister(keys.channel(), requestId);
-                        if (!retryWhenRedisIsBack(error)) {
-                            result.completeExceptionally(limiter.unavailable(target, "acquire", error));
-                        }
+                        failed(error);
                     } else {
                         backoffNanos = FIRST_BACKOFF_NANOS;
                         limiter.outage().answered();
@@ -96,16 +132,54 @@ final class AcquireCall {
     }
 
     /**
+     * A failed acquire. A timeout means the script may have run with its reply lost: resend under
+     * the same id while the deadline (plus a command timeout) allows; when giving up, release what
+     * Redis may hold for this id so it does not take a slot until its lease TTL.
+     */
+    private void failed(Throwable error) {
+        Throwable cause = ScriptRunner.unwrap(error);
+        maybeAdmitted |= mayHaveRun(cause);
+        if (result.isDone()) {
+            if (maybeAdmitted) {
+                releaseLost();
+            }
+            return;
+        }
+        long now = System.nanoTime();
+        // Once a reply was lost, Redis may hold an admission: keep asking (also across the reconnect
+        // that often follows) until the answer comes or the deadline passes.
+        if (maybeAdmitted && !(cause instanceof RedisCommandExecutionException) && resends < MAX_RESENDS
+                && now < deadlineNanos + limiter.commandTimeout().toNanos()) {
+            resends++;
+            log.debug("{} acquire {} got no reply; resending under the same id", target, requestId);
+            if (limiter.schedule(this::attempt, Math.min(500, 25L * resends), TimeUnit.MILLISECONDS) != null) {
+                return;
+            }
+        }
+        if (waitForRedis(cause)) {
+            return;
+        }
+        if (maybeAdmitted) {
+            releaseLost();
+        } else {
+            // A ticket taken by an earlier attempt must not hold the line until it lapses.
+            abandon();
+        }
+        fail(limiter.unavailable(target, "acquire", error));
+    }
+
+    /**
      * A blocking acquire outlives a Redis outage within its deadline: the same request (same id,
-     * so a reply lost with the connection is not counted twice) is sent again after a backoff.
+     * so nothing counts twice) is sent again after a backoff, until Redis answers or the deadline
+     * passes. Not in degraded mode, which falls back at once instead.
      *
      * @return whether a retry is scheduled
      */
-    private boolean retryWhenRedisIsBack(Throwable error) {
-        if (!RedisConnections.unreachable(error)) {
+    private boolean waitForRedis(Throwable cause) {
+        if (!RedisConnections.unreachable(cause)) {
             return false;
         }
-        limiter.outage().unreachable(error);
+        limiter.outage().unreachable(cause);
         long remaining = deadlineNanos - System.nanoTime();
         if (!blocking || !limiter.waitsForRedis() || remaining <= 0 || result.isDone()) {
             return false;
@@ -113,8 +187,60 @@ final class AcquireCall {
         long delay = Math.min(backoffNanos, remaining);
         backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
         log.debug("{} Redis unreachable, trying again in {} ms", target, delay / 1_000_000);
-        limiter.timer().schedule(this::attempt, delay, TimeUnit.NANOSECONDS);
-        return true;
+        return limiter.schedule(this::attempt, delay, TimeUnit.NANOSECONDS) != null;
+    }
+
+    /**
+     * @return whether the command may have run with its reply lost: it timed out, or the connection
+     *     dropped while it was in flight (Lettuce reports that as a plain {@link RedisException}); not
+     *     when it was refused before sending or when the script itself answered with an error
+     */
+    static boolean mayHaveRun(Throwable cause) {
+        if (cause instanceof RedisCommandTimeoutException || cause instanceof RedisConnectionException) {
+            return true;
+        }
+        if (cause instanceof RedisCommandExecutionException || !(cause instanceof RedisException)) {
+            return false;
+        }
+        String m = String.valueOf(cause.getMessage());
+        return m.startsWith("Connection disconnected") || m.startsWith("Connection closed");
+    }
+
+    /**
+     * Releases an admission this id may hold although its reply never arrived: a resend flag makes
+     * the script count nothing when there is no lease. Retried in the background.
+     */
+    private void releaseLost() {
+        maybeAdmitted = false;
+        abandon();
+        limiter.retrying(target, "release of unanswered acquire " + requestId,
+                () -> limiter.scripts().run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, requestId, "0",
+                        "0", "0", "0", "", keys.channel(), "1", "", "", "", ""));
+    }
+
+    private void fail(Throwable error) {
+        settled = true;
+        if (async) {
+            limiter.callbacks().dispatch(() -> result.completeExceptionally(error));
+        } else {
+            result.completeExceptionally(error);
+        }
+    }
+
+    /** Whoever loses the race to complete the result owns the permit and releases it. */
+    private void succeed(RedisPermit permit) {
+        settled = true;
+        if (result.isDone()) {
+            permit.completion(null);
+        } else if (async) {
+            limiter.callbacks().dispatch(() -> {
+                if (!result.complete(permit)) {
+                    permit.completion(null);
+                }
+            });
+        } else if (!result.complete(permit)) {
+            permit.completion(null);
+        }
     }
 
     private void handle(List<Object> reply, CompletableFuture<Void> wake) {
@@ -125,24 +251,29 @@ final class AcquireCall {
             long expiry = (Long) reply.get(2);
             limiter.metrics().acquired(target, Duration.ofNanos(System.nanoTime() - startNanos));
             limiter.admitted(target);
-            result.complete(new RedisPermit(limiter, target, keys, requestId, estimate, admitted, expiry - admitted));
+            succeed(new RedisPermit(limiter, target, keys, requestId, estimate, admitted, expiry - admitted));
+            return;
+        }
+        if (result.isDone()) {
+            // Cancelled while this attempt was on its way: it may have (re)taken a ticket after the cancel.
+            abandon();
             return;
         }
         if (code == -1) {
             limiter.hub().unregister(keys.channel(), requestId);
-            result.completeExceptionally(new EstimateTooLargeException(target, spec((String) reply.get(1)), estimate));
+            fail(new EstimateTooLargeException(target, spec((String) reply.get(1)), estimate));
             return;
         }
         if (code == -2) {
             if (configWrites >= MAX_CONFIG_WRITES) {
                 limiter.hub().unregister(keys.channel(), requestId);
-                result.completeExceptionally(new IllegalStateException("config of " + target + " vanished"));
+                fail(new IllegalStateException("config of " + target + " vanished"));
                 return;
             }
             limiter.ensureConfig(target).whenComplete((ok, e) -> {
                 if (e != null) {
-                    if (!retryWhenRedisIsBack(e)) {
-                        result.completeExceptionally(limiter.unavailable(target, "config", e));
+                    if (!waitForRedis(ScriptRunner.unwrap(e))) {
+                        fail(limiter.unavailable(target, "config", e));
                     }
                 } else {
                     configWrites++;
@@ -166,7 +297,7 @@ final class AcquireCall {
                 log.info("{} gave up waiting: refused by {}, could succeed in {} ms", target,
                         which.isEmpty() ? reason : which, delayNanos / 1_000_000);
             }
-            result.completeExceptionally(new RateLimitedException(target, reason, which, Duration.ofNanos(delayNanos)));
+            fail(new RateLimitedException(target, reason, which, Duration.ofNanos(delayNanos)));
             return;
         }
         if (!limiter.hub().subscribed(keys.channel())) {
@@ -176,7 +307,7 @@ final class AcquireCall {
                     attempt();
                 } else {
                     // The pub/sub connection is still reconnecting: not a reason to spin on Redis.
-                    limiter.timer().schedule(this::attempt, Math.min(MAX_BACKOFF_NANOS, Math.max(0, remaining)),
+                    limiter.schedule(this::attempt, Math.min(MAX_BACKOFF_NANOS, Math.max(0, remaining)),
                             TimeUnit.NANOSECONDS);
                 }
             });
@@ -191,8 +322,9 @@ final class AcquireCall {
                 log.debug("{} throttled by {}, waiting {} ms", target, which.isEmpty() ? reason : which, delayNanos / 1_000_000);
             }
         }
-        long wait = Math.min(delayNanos, remaining);
-        limiter.timer().schedule(() -> wake.complete(null), wait, TimeUnit.NANOSECONDS);
+        // Check in at least every half ticket TTL, so the ticket stays alive while waiting.
+        long wait = Math.min(Math.min(delayNanos, remaining), limiter.ticketTtl().toNanos() / 2);
+        sleeper = limiter.schedule(() -> wake.complete(null), wait, TimeUnit.NANOSECONDS);
         wake.thenRun(this::attempt);
     }
 

@@ -35,10 +35,14 @@ final class Execution {
     private final RetryState state;
 
     Execution(RedisLimiter limiter, Target target, Estimate estimate) {
+        this(limiter, target, estimate, limiter.retrySettings(target));
+    }
+
+    Execution(RedisLimiter limiter, Target target, Estimate estimate, RetrySettings settings) {
         this.limiter = limiter;
         this.target = target;
         this.estimate = estimate;
-        this.policy = toPolicy(limiter.retrySettings(target));
+        this.policy = toPolicy(settings);
         this.state = new RetryState(policy, Instant.now());
     }
 

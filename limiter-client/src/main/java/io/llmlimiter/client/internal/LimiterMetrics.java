@@ -47,6 +47,12 @@ public final class LimiterMetrics {
         inFlight(t).decrementAndGet();
     }
 
+    /** A completion or release that never reached Redis: its lease expires at its TTL, usage went unrecorded. */
+    void backgroundFailed(Target t, String what) {
+        Counter.builder(PREFIX + "redis.lost").description("Completions and releases that never reached Redis")
+                .tags(tags(t).and("operation", what)).register(registry).increment();
+    }
+
     void refused(Target t, String reason, String limit) {
         Counter.builder(PREFIX + "refused").description("Acquires that gave up, by the refusing limit")
                 .tags(tags(t).and("reason", reason, "limit", limit.isEmpty() ? reason : limit))

@@ -92,15 +92,20 @@ final class RedisAdmin implements LimiterAdmin {
     public TargetUsage usage(Target target) {
         List<Object> r = limiter.await(target, "usage",
                 limiter.scripts().<List<Object>>run(LuaScript.USAGE, ScriptOutputType.MULTI, Keys.of(target), ""));
+        return parseUsage(target, r);
+    }
+
+    /** Parses usage.lua's reply (see its header). */
+    static TargetUsage parseUsage(Target target, List<Object> r) {
         List<TargetUsage.WindowUsage> windows = new ArrayList<>();
-        for (int i = 4; i + 1 < r.size(); i += 2) {
+        for (int i = 5; i + 3 < r.size(); i += 4) {
             String[] p = ((String) r.get(i)).split(":");
             Limit limit = new Limit(Resource.fromCode(p[0]), Long.parseLong(p[1]), Duration.ofMillis(Long.parseLong(p[2])));
-            windows.add(new TargetUsage.WindowUsage(limit, (Long) r.get(i + 1)));
+            windows.add(new TargetUsage.WindowUsage(limit, (Long) r.get(i + 1), (Long) r.get(i + 2), (String) r.get(i + 3)));
         }
         long cooldown = (Long) r.get(3);
         return new TargetUsage(target, micros((Long) r.get(0)), (Long) r.get(1), (Long) r.get(2),
-                cooldown == 0 ? null : micros(cooldown), windows);
+                cooldown == 0 ? null : micros(cooldown), Duration.ofMillis((Long) r.get(4)), windows);
     }
 
     @Override

@@ -10,6 +10,11 @@ import io.llmlimiter.client.retry.StatusExtractor;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LimiterAdmin;
 import io.llmlimiter.client.LimiterException;
@@ -36,6 +41,8 @@ import org.slf4j.LoggerFactory;
 public final class RedisLimiter implements LlmLimiter {
 
     private static final Logger log = LoggerFactory.getLogger(RedisLimiter.class);
+    /** Sends of a completion or release before it is given up: about six seconds plus the timeouts. */
+    static final int BACKGROUND_TRIES = 8;
 
     private final RedisConnections connections;
     private final ScriptRunner scripts;
@@ -50,6 +57,8 @@ public final class RedisLimiter implements LlmLimiter {
     private final Map<Target, CachedConfig> configs = new ConcurrentHashMap<>();
     private final DegradedMode degraded;
     private final RedisOutage outage = new RedisOutage();
+    private final Callbacks callbacks;
+    private final Map<Target, CompletableFuture<LimitConfig>> configReads = new ConcurrentHashMap<>();
 
     /**
      * What {@link LlmLimiter.Builder} collected.
@@ -63,17 +72,27 @@ public final class RedisLimiter implements LlmLimiter {
      * @param trustedCertificate a PEM certificate (CA) to trust for TLS, or null for the JVM's trust store
      * @param degradedShare share of each limit a client may use alone while Redis is unreachable,
      *     or 0 to fail closed
+     * @param executor where async results, continuations and user callbacks run, or null for a
+     *     daemon pool the limiter owns and shuts down on close
      * @param configs the targets' configs this client re-creates when Redis has none (restarted
      *     empty), by target
      */
     public record Options(String uri, Duration commandTimeout, Duration ticketTtl, MeterRegistry meterRegistry,
                           ErrorClassifier errorClassifier, StatusExtractor statusExtractor,
-                          java.nio.file.Path trustedCertificate, double degradedShare,
+                          java.nio.file.Path trustedCertificate, double degradedShare, Executor executor,
                           Map<Target, LimitConfig> configs) {
 
         /** Copies the configs, so the built limiter never changes. */
         public Options {
-            configs = Map.copyOf(configs);
+            configs = configs == null ? Map.of() : Map.copyOf(configs);
+        }
+
+        /** Options with the limiter's own callback pool and no configs. */
+        public Options(String uri, Duration commandTimeout, Duration ticketTtl, MeterRegistry meterRegistry,
+                       ErrorClassifier errorClassifier, StatusExtractor statusExtractor,
+                       java.nio.file.Path trustedCertificate, double degradedShare) {
+            this(uri, commandTimeout, ticketTtl, meterRegistry, errorClassifier, statusExtractor, trustedCertificate,
+                    degradedShare, null, Map.of());
         }
     }
 
@@ -102,6 +121,7 @@ public final class RedisLimiter implements LlmLimiter {
         this.admin = new RedisAdmin(this);
         this.degraded = options.degradedShare() > 0
                 ? new DegradedMode(options.degradedShare(), metrics.registry()) : null;
+        this.callbacks = new Callbacks(options.executor(), () -> closedException(null));
     }
 
     /**
@@ -127,6 +147,7 @@ public final class RedisLimiter implements LlmLimiter {
     @Override
     public Permit acquire(Target target, Estimate estimate, Duration maxWait) {
         Objects.requireNonNull(maxWait, "maxWait must not be null");
+        ensureOpen(target);
         if (degraded == null) {
             return acquireFromRedis(target, estimate, maxWait);
         }
@@ -148,7 +169,9 @@ public final class RedisLimiter implements LlmLimiter {
     }
 
     private Permit acquireFromRedis(Target target, Estimate estimate, Duration maxWait) {
-        AcquireCall call = new AcquireCall(this, target, estimate, maxWait);
+        // Completed on the Redis thread itself: the caller waits here, and a busy callback
+        // executor must never hold back a blocking acquire.
+        AcquireCall call = new AcquireCall(this, target, estimate, maxWait, false);
         CompletableFuture<Permit> f = call.start();
         // The call finishes by itself at its deadline; the bound only guards against a lost reply.
         long bound = Math.max(0, maxWait.toMillis()) + 3 * commandTimeout.toMillis() + 1000;
@@ -156,12 +179,11 @@ public final class RedisLimiter implements LlmLimiter {
             return f.get(bound, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            // Cancelling leaves the line and releases a lease whose admission is still on its way.
             f.cancel(false);
-            call.abandon();
             throw new RateLimitedException(target, "interrupted", "", Duration.ZERO);
         } catch (TimeoutException e) {
             f.cancel(false);
-            call.abandon();
             throw new LimiterUnavailableException(target, target + ": no answer from Redis within " + bound + " ms", e);
         } catch (ExecutionException e) {
             throw rethrow(e.getCause());
@@ -180,20 +202,36 @@ public final class RedisLimiter implements LlmLimiter {
     @Override
     public CompletableFuture<Permit> acquireAsync(Target target, Estimate estimate, Duration maxWait) {
         Objects.requireNonNull(maxWait, "maxWait must not be null");
+        if (callbacks.closed()) {
+            return CompletableFuture.failedFuture(closedException(target));
+        }
         if (degraded == null) {
-            return new AcquireCall(this, target, estimate, maxWait).start();
+            return new AcquireCall(this, target, estimate, maxWait, true).start();
         }
         // The fallback blocks on an in-process monitor, so it runs off the Redis event loop.
-        return CompletableFuture.supplyAsync(() -> acquire(target, estimate, maxWait), degradedExecutor());
+        CompletableFuture<Permit> result = callbacks.track(new CompletableFuture<>());
+        CompletableFuture.supplyAsync(() -> acquire(target, estimate, maxWait), degradedExecutor())
+                .whenComplete((permit, e) -> callbacks.dispatch(() -> {
+                    if (e != null) {
+                        result.completeExceptionally(ScriptRunner.unwrap(e));
+                    } else if (!result.complete(permit)) {
+                        permit.completeAsync(null);
+                    }
+                }));
+        return result;
     }
 
     @Override
     public <T> T execute(Target target, Estimate estimate, LlmCall<T> call) {
+        ensureOpen(target);
         return executor.execute(target, estimate, call);
     }
 
     @Override
     public <T> CompletableFuture<T> executeAsync(Target target, Estimate estimate, AsyncLlmCall<T> call) {
+        if (callbacks.closed()) {
+            return CompletableFuture.failedFuture(closedException(target));
+        }
         return executor.executeAsync(target, estimate, call);
     }
 
@@ -226,20 +264,55 @@ public final class RedisLimiter implements LlmLimiter {
 
     /** The target's retry settings from its live config, read at most once a second. */
     RetrySettings retrySettings(Target target) {
+        return await(target, "config", retrySettingsAsync(target));
+    }
+
+    /**
+     * The target's retry settings without blocking: the cached config while it is fresh; a stale one
+     * at once while a fresh read runs in the background; only the first use of a target waits for a
+     * read. Never fails: without an answer from Redis the defaults apply (the acquire then says why).
+     */
+    CompletableFuture<RetrySettings> retrySettingsAsync(Target target) {
         CachedConfig cached = configs.get(target);
-        if (cached == null || !cached.fresh()) {
-            try {
-                cached = new CachedConfig(admin.config(target).orElse(null), System.nanoTime());
-                configs.put(target, cached);
-                noteConfig(target, cached.config());
-            } catch (LimiterUnavailableException e) {
-                // Redis is away: the call itself waits for it; retry with what is known meanwhile.
-                LimitConfig known = cached != null && cached.config() != null ? cached.config()
-                        : options.configs().get(target);
-                return known == null ? RetrySettings.DEFAULTS : known.retry();
-            }
+        if (cached != null && !cached.fresh()) {
+            refreshConfig(target);
         }
-        return cached.config() == null ? RetrySettings.DEFAULTS : cached.config().retry();
+        if (cached != null) {
+            return CompletableFuture.completedFuture(settings(cached.config()));
+        }
+        return refreshConfig(target).thenApply(RedisLimiter::settings);
+    }
+
+    private static RetrySettings settings(LimitConfig config) {
+        return config == null ? RetrySettings.DEFAULTS : config.retry();
+    }
+
+    /** Reads the config into the cache, one read per target at a time; never fails. */
+    private CompletableFuture<LimitConfig> refreshConfig(Target target) {
+        CompletableFuture<LimitConfig> mine = new CompletableFuture<>();
+        CompletableFuture<LimitConfig> running = configReads.putIfAbsent(target, mine);
+        if (running != null) {
+            return running;
+        }
+        CompletableFuture<Optional<LimitConfig>> read;
+        try {
+            read = admin.configAsync(target);
+        } catch (RuntimeException e) {
+            read = CompletableFuture.failedFuture(e);
+        }
+        read.whenComplete((c, e) -> {
+            if (e == null) {
+                configs.put(target, new CachedConfig(c.orElse(null), System.nanoTime()));
+                noteConfig(target, c.orElse(null));
+            } else {
+                log.debug("{} config read failed: {}", target, e.toString());
+            }
+            configReads.remove(target, mine);
+            // Redis away: the last config read, else the one this client was given, else the defaults.
+            LimitConfig known = lastKnownConfig(target);
+            mine.complete(e == null ? c.orElse(null) : known != null ? known : options.configs().get(target));
+        });
+        return mine;
     }
 
     /**
@@ -249,11 +322,7 @@ public final class RedisLimiter implements LlmLimiter {
     void admitted(Target target) {
         CachedConfig cached = configs.get(target);
         if (cached == null || !cached.fresh()) {
-            configs.put(target, new CachedConfig(cached == null ? null : cached.config(), System.nanoTime()));
-            admin.configAsync(target).thenAccept(c -> {
-                configs.put(target, new CachedConfig(c.orElse(null), System.nanoTime()));
-                noteConfig(target, c.orElse(null));
-            });
+            refreshConfig(target);
         }
     }
 
@@ -306,10 +375,81 @@ public final class RedisLimiter implements LlmLimiter {
         return admin;
     }
 
+    /**
+     * Fails every pending future with "limiter closed" (waiters leave the line, admissions still
+     * on their way are released; a provider call already running keeps its future), stops renewals,
+     * then closes the connections and the limiter's own callback pool. Held permits expire at their
+     * lease TTL. Idempotent.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (callbacks.closed()) {
+            return;
+        }
+        // Lets the waiters' cancels reach Redis, so the line does not wait for their tickets to lapse.
+        callbacks.close(commandTimeout);
         timer.shutdownNow();
         connections.close();
+        callbacks.shutdown();
+    }
+
+    /** @return whether {@link #close()} ran */
+    boolean closed() {
+        return callbacks.closed();
+    }
+
+    LimiterUnavailableException closedException(Target target) {
+        return new LimiterUnavailableException(target, (target == null ? "" : target + ": ") + "limiter closed", null);
+    }
+
+    private void ensureOpen(Target target) {
+        if (callbacks.closed()) {
+            throw closedException(target);
+        }
+    }
+
+    /** @return where callers' futures complete and user code runs, and what close settles */
+    Callbacks callbacks() {
+        return callbacks;
+    }
+
+    /** Schedules internal work; after close nothing runs and null is returned. */
+    ScheduledFuture<?> schedule(Runnable task, long delay, TimeUnit unit) {
+        try {
+            return timer.schedule(task, delay, unit);
+        } catch (RejectedExecutionException e) {
+            return null;
+        }
+    }
+
+    Duration commandTimeout() {
+        return commandTimeout;
+    }
+
+    /**
+     * Runs a Redis operation in the background until it answers, a few times with growing pauses;
+     * if it never does, logs at WARN and meters it. Nothing waits for it.
+     */
+    void retrying(Target target, String what, java.util.function.Supplier<CompletableFuture<?>> op) {
+        retrying(target, what, op, 1);
+    }
+
+    private void retrying(Target target, String what, java.util.function.Supplier<CompletableFuture<?>> op,
+                          int attempt) {
+        if (callbacks.closed()) {
+            return;
+        }
+        op.get().whenComplete((ok, e) -> {
+            if (e == null) {
+                return;
+            }
+            if (attempt >= BACKGROUND_TRIES || schedule(() -> retrying(target, what, op, attempt + 1),
+                    200L * attempt, TimeUnit.MILLISECONDS) == null) {
+                log.warn("{} {} failed {} times, last: {}", target, what, attempt, Redacted.message(
+                        ScriptRunner.unwrap(e)));
+                metrics.backgroundFailed(target, "release");
+            }
+        });
     }
 
     /**

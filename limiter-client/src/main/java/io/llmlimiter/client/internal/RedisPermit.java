@@ -15,11 +15,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** A lease in Redis, renewed every third of its TTL until completed. This class is thread-safe. */
+/**
+ * A lease in Redis, renewed every third of its TTL until completed. Completing (or closing) always
+ * sends the completion, also after the lease expired, so the usage is recorded and the in-flight
+ * gauge goes down exactly once. This class is thread-safe.
+ */
 final class RedisPermit implements Permit {
 
     private static final Logger log = LoggerFactory.getLogger(RedisPermit.class);
-    private static final int MAX_SENDS = 5;
+    private static final int MAX_SENDS = RedisLimiter.BACKGROUND_TRIES;
 
     private final RedisLimiter limiter;
     private final Target target;
@@ -39,7 +43,14 @@ final class RedisPermit implements Permit {
         this.estimate = estimate;
         this.admittedMicros = admittedMicros;
         long every = Math.max(1000, ttlMicros / 3);
-        this.renewal = limiter.timer().scheduleWithFixedDelay(this::renew, every, every, TimeUnit.MICROSECONDS);
+        ScheduledFuture<?> r;
+        try {
+            r = limiter.timer().scheduleWithFixedDelay(this::renew, every, every, TimeUnit.MICROSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // The limiter is closed: nothing renews, the lease expires at its TTL.
+            r = null;
+        }
+        this.renewal = r;
     }
 
     @Override
@@ -69,15 +80,21 @@ final class RedisPermit implements Permit {
 
     @Override
     public void complete(Usage usage) {
-        limiter.await(target, "complete", completeAsync(usage));
+        limiter.await(target, "complete", completion(usage));
     }
 
+    /** The returned future completes on the limiter's callback executor. */
     @Override
     public CompletableFuture<Void> completeAsync(Usage usage) {
+        return limiter.callbacks().hop(completion(usage));
+    }
+
+    /** {@link #completeAsync} for the limiter itself: the future completes on a Redis thread. */
+    CompletableFuture<Void> completion(Usage usage) {
         if (!done.compareAndSet(false, true)) {
             return CompletableFuture.completedFuture(null);
         }
-        renewal.cancel(false);
+        stopRenewing();
         limiter.metrics().released(target);
         if (usage != null) {
             limiter.metrics().tokens(target, estimate.tokens(), usage.totalTokens());
@@ -92,7 +109,9 @@ final class RedisPermit implements Permit {
         Usage u = usage == null ? Usage.of(0, 0) : usage;
         limiter.scripts().<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, leaseId,
                         usage == null ? "0" : "1", Long.toString(u.inputTokens()), Long.toString(u.outputTokens()),
-                        Long.toString(u.cacheReadTokens()), "", keys.channel(), attempt > 1 ? "1" : "0")
+                        Long.toString(u.cacheReadTokens()), "", keys.channel(), attempt > 1 ? "1" : "0",
+                        Long.toString(admittedMicros), Long.toString(estimate.tokens()),
+                        Long.toString(estimate.inputTokens()), Long.toString(estimate.outputTokens()))
                 .whenComplete((reply, e) -> {
                     if (e == null) {
                         if ((Long) reply.get(0) == 0 && attempt == 1) {
@@ -100,11 +119,13 @@ final class RedisPermit implements Permit {
                                     + "calls outlive it", target, leaseId);
                         }
                         result.complete(null);
-                    } else if (attempt < MAX_SENDS) {
-                        limiter.timer().schedule(() -> send(usage, attempt + 1, result), 200L * attempt,
-                                TimeUnit.MILLISECONDS);
+                    } else if (attempt < MAX_SENDS && limiter.schedule(() -> send(usage, attempt + 1, result),
+                            200L * attempt, TimeUnit.MILLISECONDS) != null) {
+                        log.debug("{} completion of {} failed, resending: {}", target, leaseId, e.toString());
                     } else {
-                        log.warn("{} could not release lease {}; it expires at its TTL", target, leaseId);
+                        log.warn("{} could not complete lease {} after {} attempts; it expires at its TTL{}", target,
+                                leaseId, attempt, usage == null ? "" : " and its usage is not recorded");
+                        limiter.metrics().backgroundFailed(target, "complete");
                         result.completeExceptionally(limiter.unavailable(target, "complete", e));
                     }
                 });
@@ -113,8 +134,13 @@ final class RedisPermit implements Permit {
     @Override
     public void close() {
         if (!done.get()) {
+            CompletableFuture<Void> release = completion(null);
+            if (Thread.currentThread().isInterrupted()) {
+                // The release is on its way; an interrupted thread does not wait for its answer.
+                return;
+            }
             try {
-                limiter.await(target, "release", completeAsync(null));
+                limiter.await(target, "release", release);
             } catch (RuntimeException e) {
                 // The lease expires at its TTL anyway; closing must not mask the caller's own exception.
                 log.warn("{} could not release lease {}: {}", target, leaseId, e.getMessage());
@@ -131,11 +157,19 @@ final class RedisPermit implements Permit {
                     if (e != null) {
                         log.warn("{} could not renew lease {}: {}", target, leaseId, e.getMessage());
                     } else if (expiry == 0 && !done.get()) {
+                        // Completing still records the usage and takes the call off the in-flight gauge.
                         log.warn("{} lease {} expired before renewal; the call is no longer counted as in flight",
                                 target, leaseId);
-                        done.set(true);
+                        stopRenewing();
                     }
                 });
+    }
+
+    private void stopRenewing() {
+        ScheduledFuture<?> r = renewal;
+        if (r != null) {
+            r.cancel(false);
+        }
     }
 
     @Override

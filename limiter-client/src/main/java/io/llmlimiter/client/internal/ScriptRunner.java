@@ -29,10 +29,16 @@ public final class ScriptRunner {
      * @param keys the target's keys
      * @param args the script's ARGV
      * @param <T> the reply's Java type
-     * @return the reply
+     * @return the reply; never throws, a command that cannot even be sent (closed connection) fails
+     *     the future
      */
     public <T> CompletableFuture<T> run(LuaScript script, ScriptOutputType type, Keys keys, String... args) {
-        CompletableFuture<T> first = commands.<T>evalsha(script.sha1(), type, keys.keys(), args).toCompletableFuture();
+        CompletableFuture<T> first;
+        try {
+            first = commands.<T>evalsha(script.sha1(), type, keys.keys(), args).toCompletableFuture();
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
         return first.exceptionallyCompose(e -> {
             if (unwrap(e) instanceof RedisNoScriptException) {
                 return commands.<T>eval(script.source(), type, keys.keys(), args).toCompletableFuture();

@@ -32,6 +32,10 @@ final class ScriptHarness implements AutoCloseable {
     }
 
     void config(String limits, int maxConcurrent, long leaseTtlMs, String accounting) {
+        config(limits, maxConcurrent, leaseTtlMs, accounting, 0);
+    }
+
+    void config(String limits, int maxConcurrent, long leaseTtlMs, String accounting, long marginMs) {
         LimitConfig c = LimitConfig.builder(target).limits(limits).maxConcurrent(maxConcurrent)
                 .leaseTtl(java.time.Duration.ofMillis(leaseTtlMs))
                 .accounting(io.llmlimiter.client.Accounting.fromLabel(accounting)).build();
@@ -39,14 +43,19 @@ final class ScriptHarness implements AutoCloseable {
         c.limits().forEach(l -> spec.append(spec.length() == 0 ? "" : ",").append(l.resource().code()).append(':')
                 .append(l.amount()).append(':').append(l.window().toMillis()));
         runner.run(LuaScript.SET_CONFIG, ScriptOutputType.INTEGER, keys, "put", spec.toString(),
-                Integer.toString(maxConcurrent), Long.toString(leaseTtlMs), accounting, c.toJson(), keys.channel()).join();
+                Integer.toString(maxConcurrent), Long.toString(leaseTtlMs), accounting, c.toJson(), keys.channel(),
+                Long.toString(marginMs)).join();
     }
 
     /** Acquire at {@code nowMs} (milliseconds on the test's own clock). */
     List<Object> acquire(String id, long tokens, long input, long output, long nowMs, boolean ticket) {
+        return acquire(id, tokens, input, output, nowMs, ticket, 3000);
+    }
+
+    List<Object> acquire(String id, long tokens, long input, long output, long nowMs, boolean ticket, long ticketTtlMs) {
         return runner.<List<Object>>run(LuaScript.ACQUIRE, ScriptOutputType.MULTI, keys, id, Long.toString(tokens),
-                Long.toString(input), Long.toString(output), Long.toString(nowMs * 1000), ticket ? "1" : "0", "3000",
-                keys.channel()).join();
+                Long.toString(input), Long.toString(output), Long.toString(nowMs * 1000), ticket ? "1" : "0",
+                Long.toString(ticketTtlMs), keys.channel()).join();
     }
 
     List<Object> acquire(String id, long tokens, long nowMs) {
@@ -56,6 +65,29 @@ final class ScriptHarness implements AutoCloseable {
     List<Object> complete(String id, long input, long output, long nowMs) {
         return runner.<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, id, "1", Long.toString(input),
                 Long.toString(output), "0", Long.toString(nowMs * 1000), keys.channel()).join();
+    }
+
+    /** A completion that carries the permit's admission time and charge (it works without the lease). */
+    List<Object> complete(String id, long input, long output, long nowMs, long admittedUs, long tokens, long in,
+                          long out, boolean resend) {
+        return runner.<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, id, "1", Long.toString(input),
+                Long.toString(output), "0", Long.toString(nowMs * 1000), keys.channel(), resend ? "1" : "0",
+                Long.toString(admittedUs), Long.toString(tokens), Long.toString(in), Long.toString(out)).join();
+    }
+
+    List<Object> learn429(long admittedUs, long nowMs) {
+        return runner.<List<Object>>run(LuaScript.LEARN, ScriptOutputType.MULTI, keys, "429", Long.toString(admittedUs),
+                Long.toString(nowMs * 1000)).join();
+    }
+
+    List<Object> learnHeaders(String resource, long amount, long windowMs, long nowMs) {
+        return runner.<List<Object>>run(LuaScript.LEARN, ScriptOutputType.MULTI, keys, "headers", resource,
+                Long.toString(amount), Long.toString(windowMs), Long.toString(nowMs * 1000)).join();
+    }
+
+    long cancel(String id, long nowMs) {
+        return runner.<Long>run(LuaScript.CANCEL, ScriptOutputType.INTEGER, keys, id, keys.channel(),
+                Long.toString(nowMs * 1000)).join();
     }
 
     List<Object> release(String id, long nowMs) {

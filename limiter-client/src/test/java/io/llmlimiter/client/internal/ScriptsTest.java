@@ -9,10 +9,12 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
 /** The Lua scripts, driven with an explicit clock so every number can be checked exactly. */
+@Tag("redis-features")
 @WithRedis
 class ScriptsTest {
 
@@ -196,6 +198,8 @@ class ScriptsTest {
         assertThat(h.acquire("small", 50, 50, 50, 200, true)).startsWith(0L, "queued");
         assertThat(h.acquire("other", 50, 50, 50, 300, false)).startsWith(0L, "queued");
         for (long heartbeat = 1_500; heartbeat < 10_000; heartbeat += 1_500) {
+            // Both check in every half ticket TTL; the large one waits for its exact time.
+            assertThat(h.acquire("large", 800, 800, 800, heartbeat, true)).startsWith(0L, "window", 10_000_000L);
             assertThat(h.acquire("small", 50, 50, 50, heartbeat, true)).startsWith(0L, "queued");
         }
         assertThat(h.acquire("small", 50, 50, 50, 10_000, true)).startsWith(0L, "queued");
@@ -209,9 +213,10 @@ class ScriptsTest {
         h.acquire("fill", 0, 0, 0, 0, true);
         assertThat(h.acquire("gone", 0, 0, 0, 10, true)).startsWith(0L, "window", 1_000_000L);
         assertThat(h.acquire("next", 0, 0, 0, 20, true)).startsWith(0L, "queued");
-        // gone never comes back; its ticket lapses 3 s after its retry time.
-        assertThat(h.acquire("next", 0, 0, 0, 3_900, true)).startsWith(0L, "queued");
-        assertThat(h.acquire("next", 0, 0, 0, 4_001, true).get(0)).isEqualTo(1L);
+        // gone never comes back; its ticket lapses one ticket TTL (3 s) after its last attempt,
+        // whatever its retry time was.
+        assertThat(h.acquire("next", 0, 0, 0, 3_000, true)).startsWith(0L, "queued");
+        assertThat(h.acquire("next", 0, 0, 0, 3_011, true).get(0)).isEqualTo(1L);
     }
 
     @Test
@@ -263,8 +268,215 @@ class ScriptsTest {
         assertThat(usedOf(u, "t:500:10000")).isEqualTo(100);
     }
 
+
+    // ---- delivery margin
+
+    @Test
+    void theMarginKeepsEveryEntryInItsWindowLonger() {
+        h.config("requests=2/1s", 0, 60_000, "keep", 250);
+        h.acquire("a", 0, 0);
+        h.acquire("b", 0, 100);
+        // The refusal names the configured limit; the entry counts until admit + window + margin.
+        assertThat(h.acquire("c", 0, 1_000)).containsExactly(0L, "window", 1_250_000L, "r:2:1000", 1_000_000L);
+        assertThat(h.acquire("c", 0, 1_249).get(0)).isEqualTo(0L);
+        assertThat(h.acquire("c", 0, 1_250).get(0)).isEqualTo(1L);
+        List<Object> u = h.usage(1_300);
+        assertThat(u.get(4)).isEqualTo(250L);
+        assertThat(usedOf(u, "r:2:1000")).isEqualTo(2);
+    }
+
+    @Test
+    void theMarginAppliesToTokenWindowsAndAChangeRebuildsTheirSums() {
+        h.config("tokens=1000/10s", 0, 60_000, "keep");
+        h.acquire("a", 600, 0);
+        h.acquire("b", 300, 5_000);
+        assertThat(usedOf(h.usage(10_100), "t:1000:10000")).isEqualTo(300);
+        h.config("tokens=1000/10s", 0, 60_000, "keep", 500);
+        // With the margin, a counts until 10.5 s again.
+        assertThat(usedOf(h.usage(10_200), "t:1000:10000")).isEqualTo(900);
+        assertThat(h.acquire("c", 200, 10_300)).startsWith(0L, "window", 10_500_000L, "t:1000:10000");
+        assertThat(h.acquire("c", 200, 10_500).get(0)).isEqualTo(1L);
+    }
+
+    // ---- learning
+
+    @Test
+    void aProviderRefusalShrinksTheBindingLimitToWhatItHeldBefore() {
+        h.config("requests=10/10s,tokens=100000/60s", 0, 60_000, "keep");
+        for (int i = 0; i < 10; i++) {
+            assertThat(h.acquire("a" + i, 10, i).get(0)).isEqualTo(1L);
+        }
+        // The 10th call (admitted at 9 ms) drew a 429: the provider holds 9 per window.
+        List<Object> state = h.learn429(9_000, 9_990);
+        assertThat(state).containsExactly("r:10:10000", 9L, "429", "t:100000:60000", 100000L, "");
+        List<Object> u = h.usage(9_995);
+        assertThat(u.subList(5, 9)).containsExactly("r:10:10000", 10L, 9L, "429");
+        // Once the window has emptied, 9 fit, not 10.
+        for (int i = 0; i < 9; i++) {
+            assertThat(h.acquire("b" + i, 10, 10_010 + i).get(0)).isEqualTo(1L);
+        }
+        assertThat(h.acquire("b9", 10, 10_019)).startsWith(0L, "window", 20_010_000L, "r:10:10000");
+    }
+
+    @Test
+    void anEchoOfAnEarlierShrinkChangesNothingAndTheFloorIsHalfTheConfiguredAmount() {
+        h.config("requests=10/10s", 0, 60_000, "keep");
+        for (int i = 0; i < 10; i++) {
+            h.acquire("a" + i, 0, i);
+        }
+        assertThat(h.learn429(9_000, 20)).containsExactly("r:10:10000", 9L, "429");
+        // Calls admitted before that shrink are echoes of the same overload.
+        assertThat(h.learn429(3_000, 30)).containsExactly("r:10:10000", 9L, "429");
+        // A call admitted after the shrink that still draws a 429 shrinks again, never below 50%.
+        assertThat(h.acquire("late", 0, 10_009).get(0)).isEqualTo(1L);
+        assertThat(h.learn429(10_009_000, 10_020)).containsExactly("r:10:10000", 5L, "429");
+    }
+
+    @Test
+    void aLearnedAmountRecoversStepByStepWhileNoRefusalFollows() {
+        h.config("requests=20/10s", 0, 60_000, "keep", 0);
+        h.acquire("a", 0, 0);
+        assertThat(h.learn429(0, 10)).containsExactly("r:20:10000", 10L, "429");
+        // +5% of 20 (1) per window of 10 s elapsed since the shrink.
+        assertThat(h.usage(10_009).subList(5, 9)).containsExactly("r:20:10000", 0L, 10L, "429");
+        assertThat(h.usage(10_010).subList(5, 9)).containsExactly("r:20:10000", 0L, 11L, "429");
+        assertThat(h.usage(50_010).subList(5, 9)).containsExactly("r:20:10000", 0L, 15L, "429");
+        assertThat(h.usage(100_010).subList(5, 9)).containsExactly("r:20:10000", 0L, 20L, "");
+    }
+
+    @Test
+    void providerHeadersCapLimitsOfTheSameResourceAndWindow() {
+        h.config("tokens=1000/60s,tokens=5000/1h,requests=100/60s", 0, 60_000, "keep");
+        assertThat(h.learnHeaders("t", 800, 59_000, 0))
+                .containsExactly("t:1000:60000", 800L, "headers", "t:5000:3600000", 5000L, "", "r:100:60000", 100L, "");
+        // A stated limit above the configured one never raises it; a later statement is followed.
+        assertThat(h.learnHeaders("t", 900, 60_000, 10)).startsWith("t:1000:60000", 900L, "headers");
+        assertThat(h.learnHeaders("t", 5000, 60_000, 20)).startsWith("t:1000:60000", 1000L, "");
+    }
+
+    @Test
+    void aRequestLargerThanTheLearnedAmountIsAdmittedIntoAnEmptyWindow() {
+        h.config("tokens=1000/10s", 0, 60_000, "keep");
+        h.learnHeaders("t", 600, 10_000, 0);
+        assertThat(h.acquire("big", 800, 10).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("small", 100, 20)).startsWith(0L, "window", 10_010_000L, "t:1000:10000");
+        assertThat(h.acquire("small", 100, 10_010).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("big2", 800, 10_020)).startsWith(0L, "window", 20_010_000L, "t:1000:10000");
+    }
+
+    // ---- completion after the lease expired
+
+    @Test
+    void aCompletionAfterTheLeaseExpiredStillCorrectsTheWindowAndRecordsTheUsageOnce() {
+        h.config("tokens=1000/10s", 0, 1_000, "actual");
+        List<Object> a = h.acquire("a", 800, 400, 400, 0, false);
+        long admitted = (Long) a.get(1);
+        // a's holder stalled: its lease expired at 1 s and an acquire swept it.
+        assertThat(h.acquire("b", 100, 2_000).get(0)).isEqualTo(1L);
+        assertThat(h.redis().hget(h.keys.keys()[4], "a")).isNull();
+
+        assertThat(h.complete("a", 100, 50, 2_500, admitted, 800, 400, 400, false)).containsExactly(0L, 150L, 100L, 50L);
+        assertThat(usedOf(h.usage(2_600), "t:1000:10000")).isEqualTo(250);
+        // A resend, or the same completion again, never counts twice.
+        assertThat(h.complete("a", 100, 50, 2_700, admitted, 800, 400, 400, true)).containsExactly(0L, 150L, 100L, 50L);
+        assertThat(h.complete("a", 100, 50, 2_800, admitted, 800, 400, 400, false)).containsExactly(0L, 150L, 100L, 50L);
+        assertThat(usedOf(h.usage(2_900), "t:1000:10000")).isEqualTo(250);
+        assertThat(h.redis().hget(h.keys.stats(), "completed")).isEqualTo("1");
+        assertThat(h.redis().hget(h.keys.stats(), "actual_input_tokens")).isEqualTo("100");
+        assertThat(h.acquire("c", 750, 3_000).get(0)).isEqualTo(1L);
+    }
+
+    @Test
+    void aResendAfterACompletionThatCountedDoesNotCountAgain() {
+        h.config("tokens=1000/10s", 1, 60_000, "keep");
+        List<Object> a = h.acquire("a", 300, 150, 150, 0, false);
+        assertThat(h.complete("a", 400, 200, 100, (Long) a.get(1), 300, 150, 150, false)).containsExactly(1L, 600L, 400L, 200L);
+        assertThat(h.complete("a", 400, 200, 200, (Long) a.get(1), 300, 150, 150, true)).containsExactly(0L, 600L, 400L, 200L);
+        assertThat(usedOf(h.usage(300), "t:1000:10000")).isEqualTo(600);
+        assertThat(h.redis().hget(h.keys.stats(), "completed")).isEqualTo("1");
+        assertThat(h.redis().hget(h.keys.stats(), "actual_output_tokens")).isEqualTo("200");
+    }
+
+    // ---- fair line
+
+    @Test
+    void aShortLivedWaiterNeverShortensTheLine() {
+        h.config("requests=1/60s", 0, 60_000, "keep");
+        h.acquire("fill", 0, 0, 0, 0, true);
+        assertThat(h.acquire("patient", 0, 0, 0, 10, true, 30_000)).startsWith(0L, "window");
+        assertThat(h.acquire("brief", 0, 0, 0, 20, true, 200)).startsWith(0L, "queued");
+        assertThat(h.redis().pttl(h.keys.keys()[5])).isGreaterThan(25_000);
+        assertThat(h.redis().pttl(h.keys.keys()[6])).isGreaterThan(25_000);
+        // brief gave up long ago; patient still heads the line.
+        assertThat(h.acquire("later", 0, 0, 0, 5_000, false)).startsWith(0L, "queued", 6_500_000L, "patient");
+    }
+
+    @Test
+    void aTicketLapsesOneTicketTtlAfterItsLastAttemptWhateverItsRetryTime() {
+        h.config("requests=1/60s", 0, 60_000, "keep");
+        h.acquire("fill", 0, 0, 0, 0, true);
+        // The head waits for a retry time a minute away, then crashes.
+        assertThat(h.acquire("head", 0, 0, 0, 10, true)).startsWith(0L, "window", 60_000_000L);
+        assertThat(h.acquire("next", 0, 0, 0, 20, true)).startsWith(0L, "queued");
+        assertThat(h.acquire("next", 0, 0, 0, 3_009, true)).startsWith(0L, "queued");
+        // One ticket TTL (3 s) after head's last attempt, next heads the line.
+        assertThat(h.acquire("next", 0, 0, 0, 3_011, true)).startsWith(0L, "window", 60_000_000L);
+    }
+
+    @Test
+    void loweringTheLeaseTtlNeverShortensTheLeaseKeysBelowALeaseStillHeld() {
+        h.config("requests=100/1s", 0, 60_000, "keep");
+        h.acquire("long", 0, 0);
+        h.config("requests=100/1s", 0, 1_000, "keep");
+        h.acquire("short", 0, 10);
+        h.renew("short", 20);
+        assertThat(h.redis().pttl(h.keys.keys()[3])).isGreaterThan(55_000);
+        assertThat(h.redis().pttl(h.keys.keys()[4])).isGreaterThan(55_000);
+    }
+
+    @Test
+    void aWaiterThatGivesUpWakesTheOldestLiveWaiterPastLapsedTickets() throws Exception {
+        h.config("requests=1/60s", 0, 60_000, "keep");
+        h.acquire("fill", 0, 0, 0, 0, true);
+        h.acquire("head", 0, 0, 0, 10, true);
+        h.acquire("lapsed", 0, 0, 0, 20, true, 100);
+        h.acquire("live", 0, 0, 0, 30, true);
+        java.util.concurrent.BlockingQueue<String> woken = new java.util.concurrent.LinkedBlockingQueue<>();
+        io.lettuce.core.RedisClient c = io.lettuce.core.RedisClient.create(redis.uri());
+        try (var sub = c.connectPubSub()) {
+            sub.addListener(new io.lettuce.core.pubsub.RedisPubSubAdapter<>() {
+                @Override
+                public void message(String channel, String message) {
+                    woken.add(message);
+                }
+            });
+            sub.sync().subscribe(h.keys.channel());
+            assertThat(h.cancel("head", 1_000)).isEqualTo(1L);
+            assertThat(woken.poll(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("live");
+        } finally {
+            c.shutdown();
+        }
+        assertThat(h.redis().zrange(h.keys.keys()[5], 0, -1)).containsExactly("live");
+    }
+
+    @Test
+    void entriesAndSumsWrittenBeforeCumulativeTotalsStillCountExactly() {
+        h.config("tokens=1000/10s", 0, 60_000, "keep");
+        // The previous member format and window state: "id|t|i|o", sums without correction tracking.
+        h.redis().zadd(h.keys.keys()[1], 1_000_000, "old1|300|300|0");
+        h.redis().zadd(h.keys.keys()[1], 2_000_000, "old2|400|400|0");
+        h.redis().hset(h.keys.keys()[2], java.util.Map.of("now", "2000000", "c10000", "-8000000", "t10000", "700",
+                "i10000", "700", "o10000", "0"));
+        assertThat(usedOf(h.usage(3_000), "t:1000:10000")).isEqualTo(700);
+        assertThat(h.acquire("new", 200, 3_000).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("more", 200, 3_100)).startsWith(0L, "window");
+        assertThat(usedOf(h.usage(11_500), "t:1000:10000")).isEqualTo(600);
+        assertThat(usedOf(h.usage(12_500), "t:1000:10000")).isEqualTo(200);
+        assertThat(h.acquire("more", 200, 12_600).get(0)).isEqualTo(1L);
+    }
+
     private static long usedOf(List<Object> usage, String spec) {
-        for (int i = 4; i + 1 < usage.size(); i += 2) {
+        for (int i = 5; i + 3 < usage.size(); i += 4) {
             if (spec.equals(usage.get(i))) {
                 return (Long) usage.get(i + 1);
             }

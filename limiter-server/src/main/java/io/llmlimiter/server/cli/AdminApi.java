@@ -1,6 +1,7 @@
 package io.llmlimiter.server.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.internal.ConfigJson;
 import java.io.IOException;
@@ -11,9 +12,9 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 
 /**
- * The few admin REST calls the command line makes: create or replace a target's config with
- * {@code PUT /api/v1/targets/{provider}/{model}} under the admin's bearer token. The token is never
- * printed. This class is thread-safe.
+ * The few admin REST calls the command line makes under the admin's bearer token: create or replace
+ * a target's config ({@code PUT /api/v1/targets/{provider}/{model}}), and merge a probe's findings
+ * into it ({@code PATCH}, a JSON merge patch). The token is never printed. This class is thread-safe.
  */
 public final class AdminApi {
 
@@ -39,7 +40,7 @@ public final class AdminApi {
      * @throws InterruptedException when interrupted
      */
     public String putConfig(LimitConfig config) throws IOException, InterruptedException {
-        URI uri = URI.create(baseUrl + "/api/v1/targets/" + config.target().provider() + "/" + config.target().model());
+        URI uri = uri(config);
         HttpRequest request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
                 .header("Authorization", "Bearer " + token)
                 .header("Content-Type", "application/json")
@@ -50,6 +51,51 @@ public final class AdminApi {
                     + detail(r.body()));
         }
         return "HTTP " + r.statusCode() + " PUT " + uri;
+    }
+
+    /**
+     * Merges what a probe measured into a target's config, keeping every other setting (accounting,
+     * retry, lease TTL, margin): a JSON merge patch of the limits, the probe's bookkeeping and, when
+     * the probe found a concurrency cap, {@code max_concurrent}. A target without config is created
+     * from {@code measured} as a whole.
+     *
+     * @param measured the config the probe suggests
+     * @param withConcurrency whether the probe found a concurrency cap to write
+     * @return e.g. {@code HTTP 200 PATCH http://127.0.0.1:7070/api/v1/targets/mock/gpt-4o-mini}
+     * @throws IOException when the server cannot be reached or refuses, with its problem detail
+     * @throws InterruptedException when interrupted
+     */
+    public String mergeMeasured(LimitConfig measured, boolean withConcurrency) throws IOException, InterruptedException {
+        URI uri = uri(measured);
+        ObjectNode all = ConfigJson.tree(measured);
+        ObjectNode patch = CliSupport.JSON.createObjectNode();
+        for (String field : new String[] {"limits", "is_tested", "last_test_date", "test_notes"}) {
+            if (all.has(field)) {
+                patch.set(field, all.get(field));
+            }
+        }
+        if (withConcurrency) {
+            patch.set("max_concurrent", all.get("max_concurrent"));
+        }
+        HttpRequest request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
+                .header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/merge-patch+json")
+                .method("PATCH", HttpRequest.BodyPublishers.ofString(patch.toString())).build();
+        HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 404) {
+            return putConfig(measured);
+        }
+        if (r.statusCode() / 100 != 2) {
+            throw new IOException("the admin server answered HTTP " + r.statusCode() + " to PATCH " + uri + ": "
+                    + detail(r.body()));
+        }
+        return "HTTP " + r.statusCode() + " PATCH " + uri;
+    }
+
+    private URI uri(LimitConfig config) {
+        // A model's own slashes travel encoded, so a model ending in "/stats" still names the config.
+        return URI.create(baseUrl + "/api/v1/targets/" + config.target().provider() + "/"
+                + config.target().model().replace("/", "%2F"));
     }
 
     private static String detail(String body) {

@@ -18,7 +18,9 @@ import java.util.concurrent.CountDownLatch;
  * <ol>
  *   <li>one call, then two at once: if the answers carry rate-limit headers, the request and token
  *       limits and their windows are read from them (see {@link HeaderLimits});</li>
- *   <li>{@code maxConcurrency} calls at once: 429s that say "concurrent" give the concurrency cap;</li>
+ *   <li>{@code maxConcurrency} calls at once: 429s whose signals name concurrency (headers with room
+ *       in every budget, or the error's type or code), or 429s that name nothing but stop as soon as
+ *       the calls in flight end, give the concurrency cap;</li>
  *   <li>without request headers, a burst until the first request 429: the calls admitted before it
  *       are the limit, and its {@code Retry-After} (or polling until a call succeeds) the window;</li>
  *   <li>without token headers, calls of growing then bisected {@code max_tokens}: a 429 "too large"
@@ -123,7 +125,12 @@ public final class LimitProbe {
         }
         List<ProbeCall> burst = atOnce(n);
         List<ProbeCall> admitted = burst.stream().filter(ProbeCall::admitted).toList();
-        List<ProbeCall> refused = burst.stream().filter(c -> c.kind() == ProbeCall.Kind.CONCURRENCY).toList();
+        List<ProbeCall> refused = new ArrayList<>(burst.stream()
+                .filter(c -> c.kind() == ProbeCall.Kind.CONCURRENCY).toList());
+        List<ProbeCall> unclear = burst.stream().filter(c -> c.kind() == ProbeCall.Kind.RATE_LIMITED).toList();
+        if (!unclear.isEmpty() && !admitted.isEmpty() && freesWhenCallsEnd()) {
+            refused.addAll(client.resolve(unclear, ProbeCall.Kind.CONCURRENCY));
+        }
         if (!refused.isEmpty()) {
             concurrency = Math.max(1, inFlightAtRefusals(admitted, refused));
             return;
@@ -134,6 +141,20 @@ public final class LimitProbe {
             concurrencyLowerBound = true;
             notes.add("no concurrency limit up to " + overlap + " calls at once (raise --max-concurrency to try more)");
         }
+    }
+
+    /**
+     * Tells a concurrency cap from a request window when the provider's 429s do not say which: every
+     * call of the burst has ended now, so a cap on calls at once has freed, while a request window
+     * that refused them is still full. One more call decides.
+     */
+    private boolean freesWhenCallsEnd() throws InterruptedException {
+        ProbeCall next = client.call(1);
+        if (next.admitted()) {
+            notes.add("concurrency: 429s that named no limit stopped as soon as the calls in flight ended");
+            return true;
+        }
+        return false;
     }
 
     /** {@code n} tiny calls released at the same moment. */

@@ -78,6 +78,28 @@ public final class ProbeClient {
         client.warmUp(connections, false);
     }
 
+    /**
+     * Records what the probe found out about calls whose 429 named no limit.
+     *
+     * @param made calls made earlier, as returned by {@link #call(long)}
+     * @param resolved what their refusals meant
+     * @return the calls with that meaning
+     */
+    public List<ProbeCall> resolve(List<ProbeCall> made, ProbeCall.Kind resolved) {
+        List<ProbeCall> out = new ArrayList<>();
+        synchronized (calls) {
+            for (ProbeCall c : made) {
+                int i = calls.indexOf(c);
+                ProbeCall r = c.as(resolved);
+                if (i >= 0) {
+                    calls.set(i, r);
+                }
+                out.add(r);
+            }
+        }
+        return out;
+    }
+
     /** @return calls made so far */
     public int used() {
         return used.get();

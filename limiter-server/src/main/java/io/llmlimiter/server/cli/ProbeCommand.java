@@ -3,13 +3,16 @@ package io.llmlimiter.server.cli;
 import io.llmlimiter.client.Durations;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.server.ServeCommand;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.Locale;
+
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -18,12 +21,18 @@ import picocli.CommandLine.Spec;
 /**
  * {@code probe}: discovers an OpenAI-compatible endpoint's request, token and concurrency limits
  * (headers first, then 429s; see {@link LimitProbe}) within {@code --max-calls} calls, prints them
- * with a suggested config at a safety margin, and with {@code --apply} writes that config through
- * the admin API. Not thread-safe: picocli runs one instance once.
+ * with a suggested config at a safety margin, and with {@code --apply} merges what it measured into
+ * the target's config through the admin API ({@code PATCH}: accounting, retry and every other
+ * setting stay). The admin token is read from {@code LIMITER_ADMIN_TOKEN} only, never from the
+ * command line, where {@code ps} would show it. The probe's calls go straight to the endpoint,
+ * outside any budget: run it against an endpoint no live workload uses at the same time. Not
+ * thread-safe: picocli runs one instance once.
  */
 @Command(name = "probe", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Discover an endpoint's rate limits (headers first, then 429s) and suggest a config.",
-            "Spends at most --max-calls calls; real APIs charge for them.",
+            "Spends at most --max-calls calls; real APIs charge for them. The calls bypass any budget:",
+            "do not probe an endpoint a live workload is using.",
+            "--apply reads the admin token from LIMITER_ADMIN_TOKEN.",
             "Example: probe --base-url https://api.openai.com/v1 --target openai/gpt-4o-mini --max-calls 30"})
 public final class ProbeCommand implements Callable<Integer> {
 
@@ -58,22 +67,31 @@ public final class ProbeCommand implements Callable<Integer> {
             description = "Per call (default: ${DEFAULT-VALUE}).")
     private String timeout;
 
-    @Option(names = "--apply", description = "Write the suggested config through the admin API.")
+    @Option(names = "--apply", description = "Merge the measured limits into the target's config through the admin "
+            + "API (PATCH: other settings stay; the target is created when it has none). Needs LIMITER_ADMIN_TOKEN.")
     private boolean apply;
 
     @Option(names = "--admin-url", paramLabel = "URL",
             description = "Admin server for --apply, e.g. http://127.0.0.1:7070.")
     private String adminUrl;
 
-    @Option(names = "--admin-token", paramLabel = "TOKEN",
-            description = "Admin token for --apply (default: $LIMITER_ADMIN_TOKEN, which ps cannot show).")
-    private String adminToken;
-
     @Option(names = "--json", description = "Print only a JSON report on stdout.")
     private boolean json;
 
     @Option(names = "--verbose", description = "Show library log lines.")
     private boolean verbose;
+
+    private final Function<String, String> env;
+
+    /** The command as the command line runs it: the real environment. */
+    public ProbeCommand() {
+        this(System::getenv);
+    }
+
+    /** @param env where environment variables (the API key, the admin token) are read */
+    public ProbeCommand(Function<String, String> env) {
+        this.env = env;
+    }
 
     /**
      * @return 0 when the probe ran (and applied, if asked), 1 when the endpoint or the admin server failed
@@ -103,7 +121,7 @@ public final class ProbeCommand implements Callable<Integer> {
     private int run(String url, Target t, Duration perCall, AdminApi admin) {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        ChatClient chat = new ChatClient(url, t.model(), System.getenv(apiKeyEnv), perCall);
+        ChatClient chat = new ChatClient(url, t.model(), env.apply(apiKeyEnv), perCall);
         if (!json) {
             out.printf(Locale.ROOT, "probe: %s, model %s, at most %d calls%n", chat.endpoint(), t.model(), maxCalls);
             out.flush();
@@ -117,7 +135,7 @@ public final class ProbeCommand implements Callable<Integer> {
                     err.println("error: nothing to apply: no limit was found");
                     return 1;
                 }
-                applied = admin.putConfig(suggested);
+                applied = admin.mergeMeasured(suggested, report.concurrency() != null);
             }
             if (json) {
                 out.println(report.toJson(suggested, applied).toPrettyString());
@@ -144,9 +162,10 @@ public final class ProbeCommand implements Callable<Integer> {
             throw CliSupport.bad(spec, "--admin-url", "is required with --apply");
         }
         String url = CliSupport.httpUrl(spec, "--admin-url", adminUrl);
-        String token = adminToken != null ? adminToken : System.getenv("LIMITER_ADMIN_TOKEN");
+        String token = env.apply(ServeCommand.TOKEN_ENV);
         if (token == null || token.isBlank()) {
-            throw CliSupport.bad(spec, "--admin-token", "is required with --apply (or set LIMITER_ADMIN_TOKEN)");
+            throw CliSupport.bad(spec, "--apply", "needs the admin token in the environment variable "
+                    + ServeCommand.TOKEN_ENV);
         }
         return new AdminApi(url, token);
     }

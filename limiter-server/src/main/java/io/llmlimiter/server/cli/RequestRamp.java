@@ -123,7 +123,8 @@ final class RequestRamp {
     }
 
     private Optional<ProbeCall> refusalSince(long since) {
-        return client.calls().stream().filter(c -> c.kind() == ProbeCall.Kind.REQUESTS)
+        return client.calls().stream()
+                .filter(c -> c.kind() == ProbeCall.Kind.REQUESTS || c.kind() == ProbeCall.Kind.RATE_LIMITED)
                 .filter(c -> after(c, since)).min(Comparator.comparingLong(ProbeCall::sentNanos));
     }
 

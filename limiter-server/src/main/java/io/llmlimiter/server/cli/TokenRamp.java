@@ -10,7 +10,9 @@ import java.util.Optional;
  * Finds a token limit from 429s alone. A call is charged prompt plus {@code max_tokens}; a 429
  * "too large" means the charge exceeds the limit itself, while an admission or a 429 that names a
  * wait means the charge fits the limit. So the limit is bracketed by charges growing fourfold, then
- * bisected to 2%. The window: a call of 60% of the limit is admitted, a second one at once is
+ * bisected to 2%. An HTTP 400 naming {@code max_tokens} (the model's output cap) is not a token
+ * limit: it bounds the bisection from above like a "too large" 429, and when no 429 comes below
+ * it, the report says so rather than mistaking the cap for the window's limit. The window: a call of 60% of the limit is admitted, a second one at once is
  * refused until the first leaves the window, which its {@code Retry-After} tells (or polling).
  * Calls are paced under the request limit when it is known. Not thread-safe: one ramp runs once.
  */
@@ -36,13 +38,15 @@ final class TokenRamp {
     }
 
     /**
-     * @return the token limit, or empty when the endpoint refuses large calls before any token limit
+     * @return the token limit, or empty when the endpoint answers the ramp with an error that says
+     *     nothing about sizes
      * @throws InterruptedException when interrupted
      */
     Optional<Finding> run() throws InterruptedException {
         long fits = 0;
         long tooLarge = Long.MAX_VALUE;
-        for (long m = FIRST_MAX_TOKENS; tooLarge == Long.MAX_VALUE; m *= 4) {
+        long perCallCap = Long.MAX_VALUE;
+        for (long m = FIRST_MAX_TOKENS; tooLarge == Long.MAX_VALUE && perCallCap == Long.MAX_VALUE; m *= 4) {
             if (m > MAX_MAX_TOKENS) {
                 notes.add("tokens: no token limit below " + fits + " tokens per call");
                 return Optional.empty();
@@ -54,28 +58,45 @@ final class TokenRamp {
                 return Optional.empty();
             }
             if (c.kind() == ProbeCall.Kind.TOO_LARGE) {
-                tooLarge = c.charge();
+                if (c.rateLimited()) {
+                    tooLarge = c.charge();
+                } else {
+                    perCallCap = c.charge();
+                }
             } else {
                 fits = c.charge();
             }
         }
-        while ((double) tooLarge / Math.max(1, fits) > PRECISION) {
-            long maxTokens = Math.max(1, (fits + tooLarge) / 2 - ProbeClient.PROMPT_TOKENS);
+        // Bisect between what fits and the first refusal as too large: a 429 bounds the window's
+        // limit, a 400 naming max_tokens bounds one call (the model's output cap).
+        while ((double) Math.min(tooLarge, perCallCap) / Math.max(1, fits) > PRECISION) {
+            long upper = Math.min(tooLarge, perCallCap);
+            long maxTokens = Math.max(1, (fits + upper) / 2 - ProbeClient.PROMPT_TOKENS);
             long charge = maxTokens + ProbeClient.PROMPT_TOKENS;
-            if (charge <= fits || charge >= tooLarge) {
+            if (charge <= fits || charge >= upper) {
                 break;
             }
             ProbeCall c = settle(maxTokens);
             if (c.kind() == ProbeCall.Kind.TOO_LARGE) {
-                tooLarge = c.charge();
+                if (c.rateLimited()) {
+                    tooLarge = c.charge();
+                } else {
+                    perCallCap = c.charge();
+                }
             } else if (c.kind() == ProbeCall.Kind.ERROR) {
                 break;
             } else {
                 fits = c.charge();
             }
         }
-        long limit = (fits + tooLarge) / 2;
-        return Optional.of(new Finding(limit, window(limit), "429s", false));
+        if (tooLarge < perCallCap) {
+            long limit = (fits + tooLarge) / 2;
+            return Optional.of(new Finding(limit, window(limit), "429s", false));
+        }
+        notes.add("tokens: one call may ask for at most about " + fits + " tokens (the endpoint refuses larger "
+                + "max_tokens as invalid, the model's output cap) and no call up to that size met a token limit; "
+                + "a token limit per window, if any, is above it and is not suggested");
+        return Optional.empty();
     }
 
     /** One call of {@code maxTokens}, repeated after request or concurrency 429s, which say nothing of tokens. */
@@ -83,7 +104,8 @@ final class TokenRamp {
         while (true) {
             pace();
             ProbeCall c = client.call(maxTokens);
-            if (c.kind() != ProbeCall.Kind.REQUESTS && c.kind() != ProbeCall.Kind.CONCURRENCY) {
+            if (c.kind() != ProbeCall.Kind.REQUESTS && c.kind() != ProbeCall.Kind.CONCURRENCY
+                    && c.kind() != ProbeCall.Kind.RATE_LIMITED) {
                 return c;
             }
             LimitProbe.sleep(c.retryAfter().orElse(Duration.ofMillis(200)));

@@ -27,6 +27,7 @@ public final class MockProviderConfig {
     private final double completionRatio;
     private final long completionTokens;
     private final long defaultMaxTokens;
+    private final long maxOutputTokens;
 
     private MockProviderConfig(Builder b) {
         this.requestLimit = b.requestLimit;
@@ -38,6 +39,7 @@ public final class MockProviderConfig {
         this.completionRatio = b.completionRatio;
         this.completionTokens = b.completionTokens;
         this.defaultMaxTokens = b.defaultMaxTokens;
+        this.maxOutputTokens = b.maxOutputTokens;
     }
 
     /** @return a new builder with the defaults: no limits, no latency, native headers, 60% completions */
@@ -62,6 +64,7 @@ public final class MockProviderConfig {
         b.completionRatio = completionRatio;
         b.completionTokens = completionTokens;
         b.defaultMaxTokens = defaultMaxTokens;
+        b.maxOutputTokens = maxOutputTokens;
         return b;
     }
 
@@ -111,6 +114,14 @@ public final class MockProviderConfig {
     }
 
     /**
+     * @return the most {@code max_tokens} one call may ask for (the model's output cap: larger asks
+     *     get HTTP 400 naming {@code max_tokens}), or 0 for no cap
+     */
+    public long maxOutputTokens() {
+        return maxOutputTokens;
+    }
+
+    /**
      * Completion tokens an answer uses: {@code min(maxTokens, fixed)} or
      * {@code min(maxTokens, max(1, floor(maxTokens * ratio)))}.
      *
@@ -144,7 +155,8 @@ public final class MockProviderConfig {
                 + ", maxConcurrency=" + maxConcurrency + ", latency=" + latency.toMillis() + "ms±"
                 + latencyJitter.toMillis() + "ms, headerStyle=" + headerStyle + ", completion="
                 + (completionTokens > 0 ? completionTokens + " tokens" : completionRatio + " of max_tokens")
-                + ", defaultMaxTokens=" + defaultMaxTokens + "}";
+                + ", defaultMaxTokens=" + defaultMaxTokens
+                + (maxOutputTokens > 0 ? ", maxOutputTokens=" + maxOutputTokens : "") + "}";
     }
 
     private static String describe(WindowLimit l) {
@@ -163,6 +175,7 @@ public final class MockProviderConfig {
         private double completionRatio = DEFAULT_COMPLETION_RATIO;
         private long completionTokens;
         private long defaultMaxTokens = DEFAULT_MAX_TOKENS;
+        private long maxOutputTokens;
 
         private Builder() {
         }
@@ -282,6 +295,19 @@ public final class MockProviderConfig {
                 throw new IllegalArgumentException("defaultMaxTokens must be at least 1, got " + tokens);
             }
             this.defaultMaxTokens = tokens;
+            return this;
+        }
+
+        /**
+         * @param tokens the most {@code max_tokens} one call may ask for, as a model's output cap
+         *     (larger asks are answered 400 naming {@code max_tokens}); 0 for no cap
+         * @return this builder
+         */
+        public Builder maxOutputTokens(long tokens) {
+            if (tokens < 0) {
+                throw new IllegalArgumentException("maxOutputTokens must be zero or more, got " + tokens);
+            }
+            this.maxOutputTokens = tokens;
             return this;
         }
 

@@ -92,6 +92,11 @@ abstract class ProviderEndpoint implements Handler {
             return send(ctx, 400, invalidRequestBody(e));
         }
         long maxTokens = req.maxTokens() != null ? req.maxTokens() : config.defaultMaxTokens();
+        if (config.maxOutputTokens() > 0 && maxTokens > config.maxOutputTokens()) {
+            return send(ctx, 400, invalidRequestBody(new BadRequestException("max_tokens", "max_tokens is too large: "
+                    + maxTokens + ". This model supports at most " + config.maxOutputTokens()
+                    + " completion tokens, whereas you provided " + maxTokens + ".")));
+        }
         Decision d = controller.tryAdmit(req.promptTokens() + maxTokens, path);
         RateLimitHeaders.write(ctx, config.headerStyle(), nativeStyle, d);
         if (!d.admitted()) {

@@ -1,5 +1,6 @@
 // llm-limiter dashboard: polls /api/v1/stats every second with the admin token kept in
-// sessionStorage, and edits limits through PATCH/PUT /api/v1/targets/{provider}/{model}.
+// sessionStorage, and edits limits through PATCH/PUT /api/v1/targets/{provider}/{model} (a model's
+// own slashes sent as %2F).
 // Everything shown is set with textContent, never as HTML.
 (function () {
   'use strict';
@@ -133,18 +134,28 @@
     }).catch(function (e) { setStatus('auth-status', 'Request failed: ' + e, 'error'); });
   }
 
+  // The provider is the first segment; the model is the rest and may hold '/' (openrouter/openai/gpt-4o).
+  // The model is one path segment, its slashes sent as %2F, so a model ending in "/stats" still names
+  // the config. Returns null when the text is not provider/model.
+  function targetPath(target) {
+    var slash = target.indexOf('/');
+    if (slash <= 0 || slash === target.length - 1) {
+      return null;
+    }
+    return '/api/v1/targets/' + encodeURIComponent(target.slice(0, slash)) + '/' +
+      encodeURIComponent(target.slice(slash + 1));
+  }
+
   function save(ev) {
     ev.preventDefault();
     var target = $('edit-target').value.trim();
-    var slash = target.indexOf('/');
-    if (slash <= 0 || slash === target.length - 1) {
+    var path = targetPath(target);
+    if (path === null) {
       setStatus('edit-status', 'Target must be provider/model.', 'error');
       return;
     }
     var maxConcurrent = Number($('edit-max-concurrent').value || '0');
     var change = { limits: $('edit-limits').value.trim(), max_concurrent: maxConcurrent };
-    var path = '/api/v1/targets/' + encodeURIComponent(target.slice(0, slash)) + '/' +
-      encodeURIComponent(target.slice(slash + 1));
     var exists = Object.prototype.hasOwnProperty.call(known, target);
     setStatus('edit-status', 'Saving…');
     var call = exists ? api('PATCH', path, change, 'application/merge-patch+json') : api('PUT', path, change);

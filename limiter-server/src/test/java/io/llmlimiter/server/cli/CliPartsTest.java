@@ -108,20 +108,46 @@ class CliPartsTest {
     }
 
     @Test
-    void a429IsReadFromTheProvidersWords() {
+    void a429IsReadFromTheProvidersSignalsNotItsWording() {
         ProviderSignals wait = ProviderSignalParser.parse(Map.of("retry-after", List.of("2")), Instant.now());
         ProviderSignals none = ProviderSignals.empty();
-        assertThat(ProbeCall.classify429("Rate limit reached for gpt-4o in organization org-x on tokens per min (TPM): "
-                + "Limit 30000, Used 29000, Requested 1500.", wait, 1500)).isEqualTo(ProbeCall.Kind.TOKENS);
-        assertThat(ProbeCall.classify429("Rate limit reached for gpt-4o on requests per min (RPM): Limit 3", wait, 1))
+        ProviderSignals requestsOut = headers("0", "30000", "29000");
+        ProviderSignals tokensOut = headers("5", "30000", "100");
+        ProviderSignals roomOnBoth = headers("5", "30000", "29000");
+        // OpenAI's structured type, whatever the message says.
+        assertThat(ProbeCall.classify429(body("Límite alcanzado", "tokens", "rate_limit_exceeded"), wait, 1500))
+                .isEqualTo(ProbeCall.Kind.TOKENS);
+        assertThat(ProbeCall.classify429(body("Request too large", "tokens", "rate_limit_exceeded"), none, 50000))
+                .isEqualTo(ProbeCall.Kind.TOO_LARGE);
+        // Headers say which budget is out; budgets with room on both mean a concurrency cap.
+        assertThat(ProbeCall.classify429(body("slow down", "requests", ""), requestsOut, 1))
                 .isEqualTo(ProbeCall.Kind.REQUESTS);
-        assertThat(ProbeCall.classify429("Request too large for gpt-4o on tokens per min (TPM): Limit 30000, "
-                + "Requested 50000.", none, 50000)).isEqualTo(ProbeCall.Kind.TOO_LARGE);
-        assertThat(ProbeCall.classify429("Rate limit reached for concurrent requests on model m: Limit 3", wait, 1))
+        assertThat(ProbeCall.classify429(body("slow down", "requests", ""), tokensOut, 500))
+                .isEqualTo(ProbeCall.Kind.TOKENS);
+        assertThat(ProbeCall.classify429(body("slow down", "requests", ""), roomOnBoth, 1))
                 .isEqualTo(ProbeCall.Kind.CONCURRENCY);
-        assertThat(ProbeCall.classify429("This request would exceed the rate limit for your organization of 50,000 "
-                + "input tokens per minute.", wait, 10)).isEqualTo(ProbeCall.Kind.TOKENS);
-        assertThat(ProbeCall.classify429("Too Many Requests", none, 1)).isEqualTo(ProbeCall.Kind.REQUESTS);
+        assertThat(ProbeCall.classify429(body("slow down", "rate_limit_error", ""), headers("5", "1000", "900"), 5000))
+                .isEqualTo(ProbeCall.Kind.TOO_LARGE);
+        // A code naming concurrency.
+        assertThat(ProbeCall.classify429(body("busy", "rate_limit_error", "concurrency_limit_exceeded"), wait, 1))
+                .isEqualTo(ProbeCall.Kind.CONCURRENCY);
+        // The English word alone decides nothing: the probe finds out by behaviour.
+        assertThat(ProbeCall.classify429(body("Rate limit reached for concurrent requests", "requests", ""), wait, 1))
+                .isEqualTo(ProbeCall.Kind.RATE_LIMITED);
+        assertThat(ProbeCall.classify429(ProbeCall.ErrorBody.parse("Too Many Requests"), none, 1))
+                .isEqualTo(ProbeCall.Kind.RATE_LIMITED);
+    }
+
+    private static ProbeCall.ErrorBody body(String message, String type, String code) {
+        return ProbeCall.ErrorBody.parse("{\"error\":{\"message\":\"" + message + "\",\"type\":\"" + type
+                + "\",\"code\":\"" + code + "\"}}");
+    }
+
+    private static ProviderSignals headers(String requestsLeft, String tokenLimit, String tokensLeft) {
+        return ProviderSignalParser.parse(Map.of("x-ratelimit-limit-requests", List.of("10"),
+                "x-ratelimit-remaining-requests", List.of(requestsLeft), "x-ratelimit-reset-requests", List.of("1s"),
+                "x-ratelimit-limit-tokens", List.of(tokenLimit), "x-ratelimit-remaining-tokens", List.of(tokensLeft),
+                "x-ratelimit-reset-tokens", List.of("1s")), Instant.now());
     }
 
     @Test

@@ -57,6 +57,39 @@ class CliValidationTest {
         assertThat(r.err).contains(flag).doesNotContain("\tat ");
     }
 
+    @ParameterizedTest(name = "mock-provider {0} {1}")
+    @CsvSource(delimiter = '|', value = {
+        "--limits|requests=abc/2s|--limits",
+        "--limits|input_tokens=500/1s|--limits",
+        "--limits|requests=1/1s,requests=5/1m|--limits",
+        "--limits|tokens=1/1s,tokens=5/1m|--limits",
+        "--max-concurrent|-1|--max-concurrent",
+        "--latency|soon|--latency",
+        "--latency|1h|--latency",
+        "--latency-jitter|-5ms|--latency-jitter",
+        "--headers|fancy|--headers",
+        "--port|70000|--port",
+    })
+    void mockProviderNamesTheBadFlag(String flag, String value, String named) {
+        // Never port 8080 by default here: a flag that were wrongly accepted would start a server that waits for Ctrl-C.
+        String[] args = flag.equals("--port") ? new String[] {flag, value} : new String[] {"--port", "0", flag, value};
+        Result r = run(new MockProviderCommand(), args);
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.err).contains("Invalid value for option '" + named + "'").contains("Usage:")
+                .doesNotContain("Exception").doesNotContain("\tat ");
+    }
+
+    @org.junit.jupiter.api.Test
+    void mockProviderOnATakenPortSaysSoInOneLine() throws java.io.IOException {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getByName("127.0.0.1"))) {
+            Result r = run(new MockProviderCommand(), "--port", String.valueOf(taken.getLocalPort()));
+            assertThat(r.code).isEqualTo(1);
+            assertThat(r.err).startsWith("error: the mock provider could not start on port " + taken.getLocalPort())
+                    .doesNotContain("\tat ");
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void anUnreachableRedisIsOneLineNotAStackTrace() {
         Result r = run(new WorkloadCommand(), "--base-url", "http://127.0.0.1:9", "--target", "mock/m",
