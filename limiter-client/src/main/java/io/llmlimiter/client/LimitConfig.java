@@ -19,10 +19,21 @@ public final class LimitConfig {
     /** The most concurrent leases a target may allow. */
     public static final int MAX_CONCURRENT = 1_000_000;
 
+    /**
+     * The default delivery margin, 250 ms: sized for calls over the internet, the usual spread
+     * between a call's admission in Redis and its arrival at the provider (HTTP client queueing,
+     * connection setup, TLS, network). See {@link Builder#deliveryMargin(Duration)}.
+     */
+    public static final Duration DEFAULT_DELIVERY_MARGIN = Duration.ofMillis(250);
+
+    /** The longest delivery margin a target may have. */
+    public static final Duration MAX_DELIVERY_MARGIN = Duration.ofSeconds(60);
+
     private final Target target;
     private final List<Limit> limits;
     private final int maxConcurrent;
     private final Duration leaseTtl;
+    private final Duration deliveryMargin;
     private final Accounting accounting;
     private final RetrySettings retry;
     private final boolean tested;
@@ -35,6 +46,7 @@ public final class LimitConfig {
         this.limits = List.copyOf(b.limits);
         this.maxConcurrent = b.maxConcurrent;
         this.leaseTtl = b.leaseTtl;
+        this.deliveryMargin = b.deliveryMargin;
         this.accounting = b.accounting == null ? Accounting.defaultFor(b.target.provider()) : b.accounting;
         this.retry = b.retry;
         this.tested = b.tested;
@@ -45,8 +57,8 @@ public final class LimitConfig {
 
     /**
      * @param target the target the config is for
-     * @return a builder with the defaults: no limits, unlimited concurrency, 60 s leases, the
-     *     provider family's accounting and the seed's retry settings
+     * @return a builder with the defaults: no limits, unlimited concurrency, 60 s leases, a 250 ms
+     *     delivery margin, the provider family's accounting and the seed's retry settings
      */
     public static Builder builder(Target target) {
         return new Builder(target);
@@ -88,6 +100,7 @@ public final class LimitConfig {
         b.limits.addAll(limits);
         b.maxConcurrent = maxConcurrent;
         b.leaseTtl = leaseTtl;
+        b.deliveryMargin = deliveryMargin;
         b.accounting = accounting;
         b.retry = retry;
         b.tested = tested;
@@ -114,6 +127,14 @@ public final class LimitConfig {
     /** @return how long a lease lives without renewal (a crashed worker's permit frees after it) */
     public Duration leaseTtl() {
         return leaseTtl;
+    }
+
+    /**
+     * @return how much longer than its window every window of this target counts an admission, to
+     *     absorb the delay between admission in Redis and arrival at the provider
+     */
+    public Duration deliveryMargin() {
+        return deliveryMargin;
     }
 
     /** @return how finished calls are counted */
@@ -171,6 +192,7 @@ public final class LimitConfig {
         private final List<Limit> limits = new ArrayList<>();
         private int maxConcurrent;
         private Duration leaseTtl = Duration.ofSeconds(60);
+        private Duration deliveryMargin = DEFAULT_DELIVERY_MARGIN;
         private Accounting accounting;
         private RetrySettings retry = RetrySettings.DEFAULTS;
         private boolean tested;
@@ -233,6 +255,27 @@ public final class LimitConfig {
                 throw new IllegalArgumentException("lease_ttl must be between 100ms and 24h, got " + Durations.format(ttl));
             }
             this.leaseTtl = ttl;
+            return this;
+        }
+
+        /**
+         * Sets the delivery margin: every window of the target counts an admitted call for
+         * {@code window + margin}, so a call that reaches the provider up to {@code margin} after
+         * its admission still counts in whichever window the provider counts it in. Providers
+         * count a call when it arrives; set the margin to the spread between admission and
+         * arrival (the default, 250 ms, is sized for calls over the internet; 0 turns it off).
+         * Configure the provider's published limits; the margin is the spare.
+         *
+         * @param margin 0 to 60 s
+         * @return this builder
+         */
+        public Builder deliveryMargin(Duration margin) {
+            Objects.requireNonNull(margin, "delivery_margin_ms must not be null");
+            if (margin.isNegative() || margin.compareTo(MAX_DELIVERY_MARGIN) > 0) {
+                throw new IllegalArgumentException("delivery_margin_ms must be between 0 and "
+                        + MAX_DELIVERY_MARGIN.toMillis() + ", got " + margin.toMillis());
+            }
+            this.deliveryMargin = Duration.ofMillis(margin.toMillis());
             return this;
         }
 

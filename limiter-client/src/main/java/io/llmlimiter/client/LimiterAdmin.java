@@ -18,7 +18,12 @@ public interface LimiterAdmin {
     Optional<LimitConfig> config(Target target);
 
     /**
-     * Creates or replaces a target's config.
+     * Creates or replaces a target's config; every client applies it on its next acquire. What the
+     * windows hold is kept: a lowered or raised limit (requests, tokens, input or output tokens)
+     * counts the calls already in its window. A window added longer than every window before it
+     * counts the history the request log still holds, which covers the longest window configured
+     * before the change and nothing older: calls admitted before that are not in it. Limits learned
+     * from the provider are kept for limits that stay the same.
      *
      * @param config the config
      */

@@ -24,10 +24,11 @@ import java.util.function.ToDoubleFunction;
 /**
  * The server's meters: HTTP timings ({@code http.server.requests}, tagged with the route template,
  * never the raw path) and, per target, usage against each limit, concurrency, waiting callers,
- * cooldown and the counters Redis keeps. Per-target values are read from Redis by
+ * cooldown, the effective amount of each limit (with why it differs from the configured one), the
+ * delivery margin and the counters Redis keeps. Per-target values are read from Redis by
  * {@link #refresh()}, which {@code /metrics} calls before each scrape. Tags are bounded: the
  * {@code target} tag only takes configured targets, {@code resource}/{@code window} the limits of
- * their configs, {@code event} a fixed list; no secret is ever a tag. Thread-safe.
+ * their configs, {@code reason} one of configured, 429 or headers, {@code event} a fixed list; no secret is ever a tag. Thread-safe.
  */
 public final class ServerMetrics {
 
@@ -43,6 +44,8 @@ public final class ServerMetrics {
     private final LimiterAdmin admin;
     private final MultiGauge windowUsed;
     private final MultiGauge windowLimit;
+    private final MultiGauge windowEffective;
+    private final MultiGauge margin;
     private final MultiGauge inFlight;
     private final MultiGauge maxConcurrent;
     private final MultiGauge waiting;
@@ -62,6 +65,11 @@ public final class ServerMetrics {
                 .description("Amount used in the sliding window of each limit").register(registry);
         this.windowLimit = MultiGauge.builder(PREFIX + "target.window.limit")
                 .description("Amount allowed in the sliding window of each limit").register(registry);
+        this.windowEffective = MultiGauge.builder(PREFIX + "target.window.effective")
+                .description("Amount admissions are checked against now: the configured limit, or less when learned "
+                        + "from the provider (reason: configured, 429 or headers)").register(registry);
+        this.margin = MultiGauge.builder(PREFIX + "target.delivery.margin").baseUnit("seconds")
+                .description("How much longer than its window every window counts an admission").register(registry);
         this.inFlight = MultiGauge.builder(PREFIX + "target.inflight")
                 .description("Calls holding a lease now").register(registry);
         this.maxConcurrent = MultiGauge.builder(PREFIX + "target.max.concurrent")
@@ -121,6 +129,8 @@ public final class ServerMetrics {
         }
         List<MultiGauge.Row<?>> used = new ArrayList<>();
         List<MultiGauge.Row<?>> limit = new ArrayList<>();
+        List<MultiGauge.Row<?>> effective = new ArrayList<>();
+        List<MultiGauge.Row<?>> margins = new ArrayList<>();
         List<MultiGauge.Row<?>> inflight = new ArrayList<>();
         List<MultiGauge.Row<?>> max = new ArrayList<>();
         List<MultiGauge.Row<?>> wait = new ArrayList<>();
@@ -132,7 +142,9 @@ public final class ServerMetrics {
                 Tags tags = target.and("resource", w.limit().resource().label(), "window", Durations.format(w.limit().window()));
                 used.add(MultiGauge.Row.of(tags, w.used()));
                 limit.add(MultiGauge.Row.of(tags, w.limit().amount()));
+                effective.add(MultiGauge.Row.of(tags.and("reason", TargetSnapshot.reason(w)), w.effective()));
             }
+            margins.add(MultiGauge.Row.of(target, s.usage().deliveryMargin().toMillis() / 1000.0));
             inflight.add(MultiGauge.Row.of(target, s.usage().inFlight()));
             max.add(MultiGauge.Row.of(target, s.config().maxConcurrent()));
             wait.add(MultiGauge.Row.of(target, s.usage().waiting()));
@@ -141,6 +153,8 @@ public final class ServerMetrics {
         }
         windowUsed.register(used, true);
         windowLimit.register(limit, true);
+        windowEffective.register(effective, true);
+        margin.register(margins, true);
         inFlight.register(inflight, true);
         maxConcurrent.register(max, true);
         waiting.register(wait, true);

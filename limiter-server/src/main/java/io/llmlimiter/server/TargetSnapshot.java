@@ -25,8 +25,8 @@ public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, 
 
     /** The counters every target reports, zero until they happen. */
     public static final List<String> COUNTERS = List.of("admitted", "refused_window", "refused_concurrency",
-            "refused_cooldown", "refused_queued", "refused_provider", "completed", "provider_429", "retries",
-            "actual_input_tokens", "actual_output_tokens", "estimated_tokens", "cache_read_tokens");
+            "refused_cooldown", "refused_queued", "refused_provider", "completed", "provider_429", "learned_429",
+            "retries", "actual_input_tokens", "actual_output_tokens", "estimated_tokens", "cache_read_tokens");
 
     /** Copies the counters. */
     public TargetSnapshot {
@@ -67,6 +67,16 @@ public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, 
         return Duration.between(usage.at(), usage.cooldownUntil());
     }
 
+    /**
+     * @param w a window's usage
+     * @return why its effective amount differs from the configured one: {@code configured} (it
+     *     does not), {@code 429} (learned from provider refusals) or {@code headers} (the
+     *     provider's stated limit)
+     */
+    public static String reason(TargetUsage.WindowUsage w) {
+        return w.reason().isEmpty() ? "configured" : w.reason();
+    }
+
     /** @return the stats as the API serves them */
     public ObjectNode toJson() {
         ObjectNode o = ConfigJson.MAPPER.createObjectNode();
@@ -85,13 +95,17 @@ public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, 
         cooldown.put("active", !remaining.isZero());
         cooldown.put("until", remaining.isZero() ? null : usage.cooldownUntil().toString());
         cooldown.put("remaining_ms", remaining.toMillis());
+        o.put("delivery_margin_ms", usage.deliveryMargin().toMillis());
         ArrayNode windows = o.putArray("windows");
         for (TargetUsage.WindowUsage w : usage.windows()) {
             windows.addObject()
                     .put("resource", w.limit().resource().label())
                     .put("amount", w.limit().amount())
                     .put("window", Durations.format(w.limit().window()))
-                    .put("used", w.used());
+                    .put("counted_for", Durations.format(w.limit().window().plus(usage.deliveryMargin())))
+                    .put("used", w.used())
+                    .put("effective", w.effective())
+                    .put("reason", reason(w));
         }
         o.put("provider_429", counter("provider_429"));
         o.put("retries", counter("retries"));

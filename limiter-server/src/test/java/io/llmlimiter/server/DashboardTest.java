@@ -8,9 +8,11 @@ import io.llmlimiter.client.Limit;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Permit;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.retry.HttpStatusException;
 import io.llmlimiter.testing.RedisProcess;
 import io.llmlimiter.testing.WithRedis;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -115,6 +117,22 @@ class DashboardTest {
                 await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(
                         s.limiter.admin().config(routed).orElseThrow().limits()).containsExactly(Limit.parse("requests=13/10s")));
                 assertThat(s.limiter.admin().config(new Target("openrouter", "meta-llama"))).isEmpty();
+
+                // A provider 429 on a call the limiter admitted teaches the fleet a lower limit; the
+                // table shows the effective amount, the configured one and why, and the margin.
+                Target deepseek = Target.parse("deepseek/deepseek-chat");
+                AtomicInteger attempts = new AtomicInteger();
+                String answer = s.limiter.execute(deepseek, Estimate.requestOnly(), ctx -> {
+                    if (attempts.incrementAndGet() == 1) {
+                        throw new HttpStatusException(429);
+                    }
+                    return "ok";
+                });
+                assertThat(answer).isEqualTo("ok");
+                wait.until(d -> d.findElement(row("deepseek/deepseek-chat")).getText()
+                        .contains("(configured 100, learned from provider 429s)"));
+                assertThat(driver.findElement(row("deepseek/deepseek-chat")).getText()).contains("margin 250 ms")
+                        .containsPattern("requests [0-9]+ / 50 per 60s");
             } finally {
                 driver.quit();
             }

@@ -60,8 +60,21 @@ class ImportExportTest {
         assertThat(reasoner.maxConcurrent()).isEqualTo(5);
         assertThat(reasoner.tested()).isTrue();
         assertThat(reasoner.lastTestDate()).isEqualTo("2024-05-01");
+        // The seed's file predates the delivery margin: its configs get the default.
+        assertThat(reasoner.deliveryMargin()).isEqualTo(LimitConfig.DEFAULT_DELIVERY_MARGIN);
         assertThat(s.limiter.admin().config(Target.parse("mistral/mistral-large")).orElseThrow().retry().maxRetries())
                 .isEqualTo(5);
+    }
+
+    @Test
+    void theDeliveryMarginIsImportedAndExported() {
+        HttpResponse<String> r = s.send("POST", "/api/v1/import",
+                "{\"margin\": {\"provider\":\"margin\",\"model\":\"m\",\"limits\":\"requests=5/1s\",\"delivery_margin_ms\":80}}");
+
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(s.limiter.admin().config(Target.parse("margin/m")).orElseThrow().deliveryMargin())
+                .isEqualTo(java.time.Duration.ofMillis(80));
+        assertThat(json(s.get("/api/v1/export")).get("margin/m").get("delivery_margin_ms").asLong()).isEqualTo(80);
     }
 
     @Test

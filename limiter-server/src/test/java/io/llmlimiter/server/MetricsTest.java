@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.llmlimiter.client.Estimate;
 import io.llmlimiter.client.Permit;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.retry.HttpStatusException;
 import io.llmlimiter.testing.RedisProcess;
 import io.llmlimiter.testing.WithRedis;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -74,6 +76,36 @@ class MetricsTest {
             assertThat(m).contains("llmlimiter_target_tokens_total{kind=\"actual_input\",target=\"metrics/m1\"}");
             assertThat(m).contains("llmlimiter_redis_up 1.0");
         }
+    }
+
+    @Test
+    void theEffectiveAmountOfEachLimitIsShownBesideTheConfiguredOneWithWhyTheyDiffer() {
+        Target t = Target.parse("metrics/learned");
+        s.send("PUT", "/api/v1/targets/metrics/learned", "{\"limits\":\"requests=40/60s,tokens=9000/60s\","
+                + "\"delivery_margin_ms\":100,\"base_retry_delay\":0.01}");
+        String before = scrape();
+        assertThat(before).contains("llmlimiter_target_window_effective{reason=\"configured\",resource=\"requests\","
+                + "target=\"metrics/learned\",window=\"60s\"} 40.0");
+        assertThat(before).contains("llmlimiter_target_delivery_margin_seconds{target=\"metrics/learned\"} 0.1");
+
+        AtomicInteger attempts = new AtomicInteger();
+        s.limiter.execute(t, Estimate.requestOnly(), ctx -> {
+            if (attempts.getAndIncrement() == 0) {
+                throw new HttpStatusException(429);
+            }
+            return "ok";
+        });
+
+        String m = scrape();
+        // The binding limit (requests, the fuller of the two) halves at most: 20 of 40.
+        assertThat(m).contains("llmlimiter_target_window_limit{resource=\"requests\",target=\"metrics/learned\",window=\"60s\"} 40.0");
+        assertThat(m).contains("llmlimiter_target_window_effective{reason=\"429\",resource=\"requests\","
+                + "target=\"metrics/learned\",window=\"60s\"} 20.0");
+        assertThat(m).doesNotContain("llmlimiter_target_window_effective{reason=\"configured\",resource=\"requests\","
+                + "target=\"metrics/learned\"");
+        assertThat(m).contains("llmlimiter_target_window_effective{reason=\"configured\",resource=\"tokens\","
+                + "target=\"metrics/learned\",window=\"60s\"} 9000.0");
+        assertThat(m).contains("llmlimiter_target_events_total{event=\"learned_429\",target=\"metrics/learned\"} 1.0");
     }
 
     @Test

@@ -69,6 +69,11 @@ class StatsRoutesTest {
             assertThat(requests.get("amount").asLong()).isEqualTo(5);
             assertThat(requests.get("window").asText()).isEqualTo("60s");
             assertThat(requests.get("used").asLong()).isEqualTo(4);
+            // No provider 429 reached execute (a cooldown report is not one): nothing learned.
+            assertThat(requests.get("effective").asLong()).isEqualTo(5);
+            assertThat(requests.get("reason").asText()).isEqualTo("configured");
+            assertThat(requests.get("counted_for").asText()).isEqualTo("60250ms");
+            assertThat(st.get("delivery_margin_ms").asLong()).isEqualTo(250);
             JsonNode tokens = st.get("windows").get(1);
             assertThat(tokens.get("resource").asText()).isEqualTo("tokens");
             assertThat(tokens.get("amount").asLong()).isEqualTo(1000);

@@ -313,7 +313,7 @@ for _, f in ipairs({ 'cooldown', 'prreset', 'ptreset', 'pireset', 'poreset' }) d
 end
 for _, l in ipairs(limits) do
   if st['la:' .. l.spec] then
-    keep = math.max(keep, 20 * l.W)
+    keep = math.max(keep, 20 * l.W, 3600000000)
   end
 end
 save_state(extra)

@@ -8,21 +8,24 @@
 --             ARGV[4] = the provider's window in ms.
 -- ARGV[last] now in microseconds, or "" for Redis TIME (ARGV[3] for "429", ARGV[5] for "headers")
 --
--- Learned amounts live in the st hash, field "la:<spec>" = "amount|since_us|reason|shrunk_us".
+-- Learned amounts live in the st hash, field "la:<spec>" =
+-- "amount|since_us|reason|shrunk_us|shrinks".
 --
 -- The rule, "429": the limit that was binding is the one with the highest utilization (used /
 -- effective amount) in its window (window + margin) ending at the admission, counting admission
--- charges. Its effective amount becomes max(ceil(50% of configured), what that window held before
--- this call) when that is lower than the effective amount now. A 429 on a call admitted before
--- that limit's last shrink is an echo of the same overload and changes nothing; so is a 429 on a
--- call older than the log (nothing left to judge by).
+-- charges. The provider was full when the call arrived, so what the configured window (without
+-- the margin) held before this call is about the provider's real amount; the effective amount
+-- becomes max(ceil(50% of configured), floor(95% of that)) when that is lower than the effective
+-- amount now. A 429 on a call admitted before that limit's last shrink is an echo of the same
+-- overload and changes nothing; so is a 429 on a call older than the log (nothing left to judge by).
 --
 -- The rule, "headers": every configured limit of that resource whose window is within 10% of the
 -- provider's is capped at the stated amount (never above configured); a limit learned from
 -- headers follows the provider's statement up again too.
 --
 -- Recovery: while nothing new is learned, a learned amount climbs back by 5% of the configured
--- amount (at least 1) per effective window elapsed, computed when read (lib.lua, effective()).
+-- amount (at least 1) per recovery period, max(window + margin, 30 s), doubled for each further
+-- shrink before it was back to configured (up to 32x); computed when read (lib.lua, effective()).
 -- Cost: O(log n) per configured limit.
 --
 -- Reply: { spec_1, effective_amount_1, reason_1, spec_2, ... } for every configured limit, after
@@ -46,8 +49,8 @@ now = math.max(now, tonumber(st['now'] or 0))
 local limits, maxw = read_limits(cfg[1], tonumber(cfg[2] or 0))
 
 local changed = {}
-local function learn(l, amount, reason, shrunk)
-  local value = fmt(amount) .. '|' .. fmt(now) .. '|' .. reason .. '|' .. fmt(shrunk)
+local function learn(l, amount, reason, shrunk, shrinks)
+  local value = fmt(amount) .. '|' .. fmt(now) .. '|' .. reason .. '|' .. fmt(shrunk) .. '|' .. fmt(shrinks)
   st['la:' .. l.spec] = value
   changed[#changed + 1] = 'la:' .. l.spec
   changed[#changed + 1] = value
@@ -56,30 +59,28 @@ end
 if mode == '429' then
   local a = tonumber(ARGV[2])
   local this = at_time(a)
-  local best, best_util, best_before = nil, -1, 0
-  for _, l in ipairs(limits) do
-    local eff = effective(st, l, now)
-    local used, mine
+  -- What the log held in (a - span, a], this call left out.
+  local function held(l, span)
     if l.res == 'r' then
-      used = redis.call('ZCOUNT', KEYS[2], '(' .. fmt(a - l.W), fmt(a))
-      mine = this and 1 or 0
-    else
-      local upto = cum_before(redis.call('ZCOUNT', KEYS[2], '-inf', fmt(a)))
-      local before = cum_before(redis.call('ZCOUNT', KEYS[2], '-inf', fmt(a - l.W)))
-      used = upto[l.res] - before[l.res]
-      mine = this and this.a[l.res] or 0
+      return redis.call('ZCOUNT', KEYS[2], '(' .. fmt(a - span), fmt(a)) - (this and 1 or 0)
     end
-    local util = used / eff
+    local upto = cum_before(redis.call('ZCOUNT', KEYS[2], '-inf', fmt(a)))
+    local before = cum_before(redis.call('ZCOUNT', KEYS[2], '-inf', fmt(a - span)))
+    return upto[l.res] - before[l.res] - (this and this.a[l.res] or 0)
+  end
+  local best, best_util = nil, -1
+  for _, l in ipairs(limits) do
+    local util = held(l, l.W) / effective(st, l, now)
     if util > best_util then
-      best, best_util, best_before = l, util, used - mine
+      best, best_util = l, util
     end
   end
   if best and this and a > now - maxw then
-    local eff, _, shrunk = effective(st, best, now)
+    local eff, reason, shrunk, shrinks = effective(st, best, now)
     if a >= shrunk then
-      local amount = math.max(math.ceil(best.amount * 0.5), best_before)
+      local amount = math.max(math.ceil(best.amount * 0.5), math.floor(held(best, best.w) * 0.95))
       if amount < eff then
-        learn(best, amount, '429', now)
+        learn(best, amount, '429', now, reason == '429' and shrinks + 1 or 1)
         redis.call('HINCRBY', KEYS[8], 'learned_429', 1)
       end
     end
@@ -88,10 +89,10 @@ elseif mode == 'headers' then
   local res, stated, window = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
   for _, l in ipairs(limits) do
     if l.res == res and math.abs(l.w / 1000 - window) <= 0.1 * window then
-      local eff, reason, shrunk = effective(st, l, now)
+      local eff, reason, shrunk, shrinks = effective(st, l, now)
       local target = math.max(1, math.min(stated, l.amount))
       if target < eff or (reason == 'headers' and target > eff) then
-        learn(l, target, target < l.amount and 'headers' or '', shrunk)
+        learn(l, target, target < l.amount and 'headers' or '', shrunk, shrinks)
       end
     end
   end
@@ -103,7 +104,7 @@ if #changed > 0 then
   redis.call('HSET', KEYS[3], unpack(changed))
   local keep = 0
   for _, l in ipairs(limits) do
-    keep = math.max(keep, 20 * l.W)
+    keep = math.max(keep, 20 * l.W, 3600000000)
   end
   keep_ttl(KEYS[3], math.floor(keep / 1000) + 2000)
 end

@@ -130,21 +130,30 @@ local function read_limits(spec, margin_ms)
 end
 
 -- Effective amount of a limit: configured, or learned (st field "la:<spec>" =
--- "amount|since_us|reason|shrunk_us"), climbing back by 5% of the configured amount (at least 1)
--- per effective window elapsed since it was set. Returns amount, reason ("" when configured) and
--- the time of the last shrink after a 429 (0 if none).
+-- "amount|since_us|reason|shrunk_us|shrinks"), climbing back by 5% of the configured amount (at
+-- least 1) per recovery period elapsed since it was set. The period is max(window + margin, 30 s),
+-- doubled for every further shrink that came before the limit was back to configured (up to 32x),
+-- so a limit configured above what the provider allows probes upward ever more rarely. Returns
+-- amount, reason ("" when configured), the time of the last shrink after a 429 (0 if none) and
+-- the number of shrinks in a row (0 when configured).
+local RECOVERY_MIN_US = 30000000
 local function effective(st, l, now)
   local raw = st['la:' .. l.spec]
   if not raw then
-    return l.amount, '', 0
+    return l.amount, '', 0, 0
   end
-  local amt, since, reason, shrunk = string.match(raw, '^(%d+)|(%d+)|(%w*)|(%d+)$')
+  local amt, since, reason, shrunk, shrinks = string.match(raw, '^(%d+)|(%d+)|(%w*)|(%d+)|?(%d*)$')
+  if not amt then
+    return l.amount, '', 0, 0
+  end
+  shrinks = tonumber(shrinks) or 1
+  local period = math.max(l.W, RECOVERY_MIN_US) * 2 ^ math.min(math.max(shrinks - 1, 0), 5)
   local step = math.max(1, math.ceil(l.amount * 0.05))
-  local eff = tonumber(amt) + math.floor(math.max(0, now - tonumber(since)) / l.W) * step
+  local eff = tonumber(amt) + math.floor(math.max(0, now - tonumber(since)) / period) * step
   if eff >= l.amount then
-    return l.amount, '', tonumber(shrunk)
+    return l.amount, '', tonumber(shrunk), 0
   end
-  return eff, reason, tonumber(shrunk)
+  return eff, reason, tonumber(shrunk), shrinks
 end
 
 -- Loads (building or advancing) the running sums of one effective token window ending at now.

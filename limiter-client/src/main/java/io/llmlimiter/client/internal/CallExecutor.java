@@ -53,7 +53,7 @@ final class CallExecutor {
                 if (e instanceof Error err && !(e instanceof AssertionError)) {
                     throw err;
                 }
-                Duration delay = execution.onFailure(e);
+                Duration delay = execution.onFailure(e, permit);
                 sleep(target, delay);
                 continue;
             }
@@ -181,7 +181,7 @@ final class CallExecutor {
         released.whenComplete((ok, releaseError) -> limiter.callbacks().dispatch(() -> {
             Duration delay;
             try {
-                delay = run.execution.onFailure(cause);
+                delay = run.execution.onFailure(cause, permit);
             } catch (Throwable e) {
                 run.result.completeExceptionally(e);
                 return;

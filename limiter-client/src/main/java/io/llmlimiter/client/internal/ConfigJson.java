@@ -28,7 +28,7 @@ public final class ConfigJson {
     public static final ObjectMapper MAPPER = new ObjectMapper();
 
     private static final Set<String> FIELDS = Set.of("provider", "model", "limits", "requests_per_minute",
-            "max_concurrent", "lease_ttl", "accounting", "max_retries", "base_retry_delay", "max_retry_delay",
+            "max_concurrent", "lease_ttl", "delivery_margin_ms", "accounting", "max_retries", "base_retry_delay", "max_retry_delay",
             "retry_deadline", "is_tested", "last_test_date", "test_notes", "source");
 
     private ConfigJson() {
@@ -92,6 +92,9 @@ public final class ConfigJson {
         if (root.has("lease_ttl")) {
             b.leaseTtl(Durations.parse("lease_ttl", text(root, "lease_ttl")));
         }
+        if (root.has("delivery_margin_ms")) {
+            b.deliveryMargin(Duration.ofMillis(integer(root, "delivery_margin_ms")));
+        }
         if (root.has("accounting")) {
             b.accounting(prefix("accounting", () -> Accounting.fromLabel(text(root, "accounting"))));
         }
@@ -137,6 +140,7 @@ public final class ConfigJson {
         }
         o.put("max_concurrent", c.maxConcurrent());
         o.put("lease_ttl", Durations.format(c.leaseTtl()));
+        o.put("delivery_margin_ms", c.deliveryMargin().toMillis());
         o.put("accounting", c.accounting().label());
         o.put("max_retries", c.retry().maxRetries());
         o.put("base_retry_delay", c.retry().baseDelay().toMillis() / 1000.0);

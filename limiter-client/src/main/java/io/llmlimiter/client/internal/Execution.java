@@ -2,7 +2,9 @@ package io.llmlimiter.client.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.llmlimiter.client.CallFailedException;
+import io.llmlimiter.client.Durations;
 import io.llmlimiter.client.Estimate;
+import io.llmlimiter.client.Permit;
 import io.llmlimiter.client.Resource;
 import io.llmlimiter.client.RetrySettings;
 import io.llmlimiter.client.Target;
@@ -64,10 +66,15 @@ final class Execution {
         return left.isNegative() || left.isZero() ? Duration.ofMillis(1) : left;
     }
 
-    /** Success: budgets the provider says run low are told to the fleet. */
+    /**
+     * Success: budgets the provider says run low are told to the fleet, and limits it states below
+     * the configured ones become the fleet's effective limits.
+     */
     void onSuccess(Map<String, ? extends Collection<String>> headers) {
         if (!headers.isEmpty()) {
-            reportLowBudgets(ProviderSignalParser.parse(headers, Instant.now()));
+            ProviderSignals signals = ProviderSignalParser.parse(headers, Instant.now());
+            reportLowBudgets(signals);
+            learnStatedLimits(signals);
         }
         if (state.retries() > 0) {
             CallExecutor.log().info("{} succeeded after {} {}", target, state.retries(),
@@ -76,16 +83,21 @@ final class Execution {
     }
 
     /**
-     * Classifies a failed attempt, tells the fleet what the provider said, and decides.
+     * Classifies a failed attempt, tells the fleet what the provider said, and decides. A provider
+     * 429 on a call the limiter admitted shrinks the target's effective limit for the whole fleet
+     * ({@code learn.lua} ignores echoes: calls admitted before its last shrink).
      *
+     * @param error what the call threw
+     * @param permit the permit the attempt ran under
      * @return how long to wait before the next attempt
      * @throws CallFailedException when the failure is not retried or the retries are spent
      */
-    Duration onFailure(Throwable error) {
+    Duration onFailure(Throwable error, Permit permit) {
         ProviderFailure failure = limiter.statusExtractor().walkingCauses().describe(error);
         FailureKind kind = limiter.errorClassifier().classify(failure);
         ProviderSignals signals = ProviderSignalParser.parse(failure, Instant.now());
         reportLowBudgets(signals);
+        learnStatedLimits(signals);
         state.recordFailure(failure, kind);
         int status = failure.statusCode().orElse(-1);
         Optional<Duration> hint = signals.suggestedWait();
@@ -95,6 +107,7 @@ final class Execution {
             Duration pause = hint.orElseGet(() -> policy.delayFor(1, kind, Optional.empty(), () -> 1.0));
             limiter.metrics().providerRateLimited(target);
             limiter.cooldownAsync(target, pause);
+            learnFrom429(permit);
         }
         String what = describe(kind, status);
         if (!kind.retryable()) {
@@ -112,6 +125,36 @@ final class Execution {
         CallExecutor.log().info("{} retry {}/{} after {}, waiting {} s", target, state.retries(), policy.maxRetries(),
                 what, String.format(java.util.Locale.ROOT, "%.1f", delay.toMillis() / 1000.0));
         return delay;
+    }
+
+    /** The permit knows when Redis admitted the call; a fallback permit (degraded mode) was never in Redis. */
+    private void learnFrom429(Permit permit) {
+        if (permit instanceof RedisPermit p) {
+            Learning.rateLimited(limiter.scripts(), target, p.admittedMicros()).whenComplete((effective, e) -> {
+                if (e != null) {
+                    CallExecutor.log().debug("{} could not record the provider's 429: {}", target, e.toString());
+                }
+            });
+        }
+    }
+
+    /** Limits the provider states below the configured ones, at most once a second or on change. */
+    private void learnStatedLimits(ProviderSignals signals) {
+        if (signals.budgets().isEmpty()) {
+            return;
+        }
+        for (ProviderLimits.Stated s : limiter.providerLimits().toTell(signals, limiter.knownConfig(target),
+                System.nanoTime())) {
+            CallExecutor.log().debug("{} provider states {} {} per {}", target, s.amount(), s.resource().label(),
+                    Durations.format(s.window()));
+            Learning.providerLimit(limiter.scripts(), target, s.resource(), s.amount(), s.window())
+                    .whenComplete((effective, e) -> {
+                        if (e != null) {
+                            CallExecutor.log().debug("{} could not record the provider's stated limit: {}", target,
+                                    e.toString());
+                        }
+                    });
+        }
     }
 
     private void reportLowBudgets(ProviderSignals signals) {

@@ -147,7 +147,8 @@ final class RedisAdmin implements LimiterAdmin {
         }
         return limiter.scripts().<Long>run(LuaScript.SET_CONFIG, ScriptOutputType.INTEGER, keys, mode, spec.toString(),
                         Integer.toString(c.maxConcurrent()), Long.toString(c.leaseTtl().toMillis()),
-                        c.accounting().label(), c.toJson(), keys.channel())
+                        c.accounting().label(), c.toJson(), keys.channel(),
+                        Long.toString(c.deliveryMargin().toMillis()))
                 .thenApply(written -> written == 1);
     }
 

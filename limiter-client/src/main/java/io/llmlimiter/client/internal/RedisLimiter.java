@@ -52,6 +52,7 @@ public final class RedisLimiter implements LlmLimiter {
     private final Duration ticketTtl;
     private final RedisAdmin admin;
     private final Options options;
+    private final ProviderLimits providerLimits = new ProviderLimits();
     private final LimiterMetrics metrics;
     private final CallExecutor executor = new CallExecutor(this);
     private final Map<Target, CachedConfig> configs = new ConcurrentHashMap<>();
@@ -360,6 +361,17 @@ public final class RedisLimiter implements LlmLimiter {
 
     LimiterMetrics metrics() {
         return metrics;
+    }
+
+    /** @return the provider-stated limits told to the fleet, for rate-limiting those reports */
+    ProviderLimits providerLimits() {
+        return providerLimits;
+    }
+
+    /** @return the target's config as last read (no Redis read), or null when none was read */
+    LimitConfig knownConfig(Target target) {
+        CachedConfig cached = configs.get(target);
+        return cached == null ? null : cached.config();
     }
 
     ErrorClassifier errorClassifier() {

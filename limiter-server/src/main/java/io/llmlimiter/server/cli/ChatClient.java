@@ -100,35 +100,27 @@ public final class ChatClient {
     }
 
     /**
-     * Opens {@code connections} pooled connections before a measured run, so that its first calls
-     * reach the provider as quickly as the rest: a GET of the endpoint and, with {@code post}, a
-     * POST of an empty JSON object, which providers refuse (404, 405, 400) before any rate limit or
-     * charge. Failures are ignored: the run will report them.
+     * Opens {@code connections} pooled connections before calls made at once, with a GET of the
+     * endpoint (answered 404 or 405 before any charge by the providers known here). Only the probe
+     * uses it: it runs outside any budget by design, so this request is never sent by a workload.
+     * Failures are ignored: the calls will report them.
      *
      * @param connections how many connections to open at once
-     * @param post whether to run the POST path once per connection too
      */
-    public void warmUp(int connections, boolean post) {
+    public void warmUp(int connections) {
         HttpRequest get = HttpRequest.newBuilder(endpoint).timeout(Duration.ofSeconds(5)).GET().build();
-        HttpRequest.Builder empty = HttpRequest.newBuilder(endpoint).timeout(Duration.ofSeconds(5))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{}"));
-        if (apiKey != null) {
-            empty.header("Authorization", "Bearer " + apiKey);
+        List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+        for (int i = 0; i < connections; i++) {
+            calls.add(http.sendAsync(get, HttpResponse.BodyHandlers.ofString()));
         }
-        for (HttpRequest request : post ? List.of(get, empty.build()) : List.of(get)) {
-            List<CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
-            for (int i = 0; i < connections; i++) {
-                calls.add(http.sendAsync(request, HttpResponse.BodyHandlers.ofString()));
-            }
-            for (CompletableFuture<HttpResponse<String>> c : calls) {
-                try {
-                    c.get(6, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                } catch (ExecutionException | TimeoutException e) {
-                    // Unreachable endpoints show up in the run itself, with the real error.
-                }
+        for (CompletableFuture<HttpResponse<String>> c : calls) {
+            try {
+                c.get(6, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (ExecutionException | TimeoutException e) {
+                // Unreachable endpoints show up in the calls themselves, with the real error.
             }
         }
     }

@@ -70,12 +70,13 @@ public final class ProbeClient {
 
     /**
      * Opens connections ahead of calls made at once, so they reach the provider together: GETs
-     * only (see {@link ChatClient#warmUp(int, boolean)}), which no provider counts as a call.
+     * only (see {@link ChatClient#warmUp(int)}). Like every call of the probe, they go outside any
+     * budget.
      *
      * @param connections how many
      */
     public void warmUp(int connections) {
-        client.warmUp(connections, false);
+        client.warmUp(connections);
     }
 
     /**

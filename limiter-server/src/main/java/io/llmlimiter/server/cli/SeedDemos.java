@@ -72,10 +72,11 @@ final class SeedDemos {
     /** Demo 2: twenty calls from five workers at once, one shared budget, no 429. */
     ObjectNode concurrent() throws IOException, InterruptedException {
         Target t = new Target("demo", "concurrent");
-        configure(LimitConfig.builder(t).limits("requests=10/1100ms,tokens=20000/1100ms").maxConcurrent(4).build());
+        configure(LimitConfig.builder(t).limits("requests=10/1s,tokens=20000/1s").maxConcurrent(4).build());
         heading("Demo 2: 20 calls at once from 5 workers, one shared budget",
-                "limits of " + t + ": requests=10/1100ms,tokens=20000/1100ms, 4 at once (the provider's, "
-                        + "with 10% spare on each window)");
+                "limits of " + t + ": requests=10/1s,tokens=20000/1s, 4 at once (the provider's own; the "
+                        + "delivery margin, " + LimitConfig.DEFAULT_DELIVERY_MARGIN.toMillis()
+                        + " ms, absorbs the delay between admission and arrival at the provider)");
         MockProvider p = env.provider();
         p.resetWindows();
         p.resetCounters();

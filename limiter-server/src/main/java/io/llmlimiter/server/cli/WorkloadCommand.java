@@ -80,7 +80,8 @@ public final class WorkloadCommand implements Callable<Integer> {
             description = "With --limits: how finished calls count (default: keep, actual for anthropic).")
     private String accounting;
 
-    @Option(names = "--naive", description = "Bypass the limiter: fixed concurrency and plain retries.")
+    @Option(names = "--naive", description = "Bypass the limiter: fixed concurrency and plain retries "
+            + "(for comparison; its calls are outside any budget).")
     private boolean naive;
 
     @Option(names = "--naive-retries", defaultValue = "3", paramLabel = "N",

@@ -29,7 +29,8 @@ public final class WorkloadRunner implements AutoCloseable {
 
     /**
      * Connects to Redis (unless naive) and prepares the prompt and its estimate, so that the first
-     * call does not pay for loading the tokenizer.
+     * call does not pay for loading the tokenizer. Sends nothing to the provider: every request
+     * the workload sends is one of its calls, through the limiter unless naive.
      *
      * @param spec what to run
      * @throws io.llmlimiter.client.LimiterUnavailableException when Redis refuses the connection
@@ -44,7 +45,8 @@ public final class WorkloadRunner implements AutoCloseable {
         int promptTokens = TokenEstimator.forModel(spec.target().model()).countTokens(prompt);
         this.estimate = Estimate.of(promptTokens, spec.maxTokens());
         this.limiter = spec.naive() ? null : limiter(spec);
-        client.warmUp(spec.threads(), true);
+        // Nothing goes to the provider before the run: a warm-up request bypasses the budget, and
+        // providers may count it (OpenAI counts refused requests toward its per-minute limit).
         if (limiter != null) {
             try {
                 // Loads the config and usage paths (and their scripts) without charging the budget.

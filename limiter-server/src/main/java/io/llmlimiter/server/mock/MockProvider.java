@@ -7,6 +7,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A local HTTP server that behaves like a rate-limited LLM provider, for the demo, the command line
@@ -40,6 +41,7 @@ public final class MockProvider implements AutoCloseable {
     private final AdmissionController controller;
     private final FaultInjector faults = new FaultInjector();
     private final CallStats stats = new CallStats();
+    private final AtomicLong received = new AtomicLong();
     private final Javalin app;
 
     private MockProvider(int port, MockProviderConfig config) {
@@ -50,6 +52,8 @@ public final class MockProvider implements AutoCloseable {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
             cfg.http.maxRequestSize = MAX_REQUEST_BYTES;
+            // Every request counts here, whatever its method or path: a warm-up GET too.
+            cfg.routes.before(ctx -> received.incrementAndGet());
             cfg.routes.post(openAi.path(), openAi);
             cfg.routes.post(anthropic.path(), anthropic);
             // Whatever slips through still answers in a provider's shape, so clients can parse it.
@@ -153,6 +157,14 @@ public final class MockProvider implements AutoCloseable {
     }
 
     /**
+     * @return every HTTP request received since start or the last {@link #resetCounters()},
+     *     whatever its method, path or answer (a provider may count any of them)
+     */
+    public long requestsReceived() {
+        return received.get();
+    }
+
+    /**
      * @return calls answered with a 2xx status
      */
     public long successCount() {
@@ -214,6 +226,7 @@ public final class MockProvider implements AutoCloseable {
     /** Sets the call counters to zero and forgets recorded admissions; the windows keep their charges. */
     public void resetCounters() {
         stats.reset();
+        received.set(0);
         controller.resetCounters();
     }
 

@@ -7,8 +7,9 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * How the mock provider limits and answers: a request window, a token window (either may be
- * absent), a concurrency cap, a simulated latency, the rate-limit header style and how many
- * completion tokens an answer uses. Built with {@link #builder()}; {@link #defaults()} has no limits
+ * absent), a concurrency cap, a simulated latency, an arrival delay (the network between a
+ * client's send and the provider's count), the rate-limit header style and how many completion
+ * tokens an answer uses. Built with {@link #builder()}; {@link #defaults()} has no limits
  * and no latency. This class is immutable and thread-safe.
  */
 public final class MockProviderConfig {
@@ -23,6 +24,7 @@ public final class MockProviderConfig {
     private final int maxConcurrency;
     private final Duration latency;
     private final Duration latencyJitter;
+    private final Duration arrivalDelay;
     private final HeaderStyle headerStyle;
     private final double completionRatio;
     private final long completionTokens;
@@ -35,6 +37,7 @@ public final class MockProviderConfig {
         this.maxConcurrency = b.maxConcurrency;
         this.latency = b.latency;
         this.latencyJitter = b.latencyJitter;
+        this.arrivalDelay = b.arrivalDelay;
         this.headerStyle = b.headerStyle;
         this.completionRatio = b.completionRatio;
         this.completionTokens = b.completionTokens;
@@ -60,6 +63,7 @@ public final class MockProviderConfig {
         b.maxConcurrency = maxConcurrency;
         b.latency = latency;
         b.latencyJitter = latencyJitter;
+        b.arrivalDelay = arrivalDelay;
         b.headerStyle = headerStyle;
         b.completionRatio = completionRatio;
         b.completionTokens = completionTokens;
@@ -91,6 +95,24 @@ public final class MockProviderConfig {
     /** @return the half-width of the uniform jitter around {@link #latency()} */
     public Duration latencyJitter() {
         return latencyJitter;
+    }
+
+    /**
+     * @return the longest delay between a request reaching the server and its count in the
+     *     windows; each request draws its own delay uniformly from zero to this
+     */
+    public Duration arrivalDelay() {
+        return arrivalDelay;
+    }
+
+    /**
+     * Draws one arrival delay uniformly from {@code [0, arrivalDelay]}.
+     *
+     * @return the delay in nanoseconds
+     */
+    public long sampleArrivalDelayNanos() {
+        long max = arrivalDelay.toNanos();
+        return max == 0 ? 0 : ThreadLocalRandom.current().nextLong(max + 1);
     }
 
     /** @return which rate-limit headers are sent */
@@ -153,7 +175,7 @@ public final class MockProviderConfig {
     public String toString() {
         return "MockProviderConfig{requests=" + describe(requestLimit) + ", tokens=" + describe(tokenLimit)
                 + ", maxConcurrency=" + maxConcurrency + ", latency=" + latency.toMillis() + "ms±"
-                + latencyJitter.toMillis() + "ms, headerStyle=" + headerStyle + ", completion="
+                + latencyJitter.toMillis() + "ms, arrivalDelay=0.." + arrivalDelay.toMillis() + "ms, headerStyle=" + headerStyle + ", completion="
                 + (completionTokens > 0 ? completionTokens + " tokens" : completionRatio + " of max_tokens")
                 + ", defaultMaxTokens=" + defaultMaxTokens
                 + (maxOutputTokens > 0 ? ", maxOutputTokens=" + maxOutputTokens : "") + "}";
@@ -171,6 +193,7 @@ public final class MockProviderConfig {
         private int maxConcurrency;
         private Duration latency = Duration.ZERO;
         private Duration latencyJitter = Duration.ZERO;
+        private Duration arrivalDelay = Duration.ZERO;
         private HeaderStyle headerStyle = HeaderStyle.NATIVE;
         private double completionRatio = DEFAULT_COMPLETION_RATIO;
         private long completionTokens;
@@ -245,6 +268,20 @@ public final class MockProviderConfig {
         public Builder latency(Duration latency, Duration jitter) {
             this.latency = nonNegative("latency", latency);
             this.latencyJitter = nonNegative("latencyJitter", jitter);
+            return this;
+        }
+
+        /**
+         * Makes the provider strict about time the way real ones are: a request is counted in the
+         * windows when it arrives, and each one arrives a random {@code 0..max} after the client sent
+         * it (uniform), as over a network whose delay varies. The delay passes before the request
+         * is admitted or refused, so a limiter that counts at send time sees windows shift under it.
+         *
+         * @param max the longest delay, zero (the default) for none
+         * @return this builder
+         */
+        public Builder arrivalDelay(Duration max) {
+            this.arrivalDelay = nonNegative("arrivalDelay", max);
             return this;
         }
 

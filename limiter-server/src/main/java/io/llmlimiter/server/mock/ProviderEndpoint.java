@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One chat endpoint. The flow is shared: forced fault, parse (400 on bad input), atomic admission
+ * One chat endpoint. The flow is shared: arrival delay, forced fault, parse (400 on bad input), atomic admission
  * (429 when over a limit), latency while holding a concurrency slot, answer. Subclasses supply the
  * provider's body shapes. This class is thread-safe.
  */
@@ -76,6 +76,8 @@ abstract class ProviderEndpoint implements Handler {
     }
 
     private int serve(Context ctx) throws InterruptedException {
+        // The network between the client and the provider: the request is counted when it arrives.
+        TimeUnit.NANOSECONDS.sleep(controller.config().sampleArrivalDelayNanos());
         MockProviderConfig config = controller.config();
         OptionalInt fault = faults.next();
         if (fault.isPresent()) {

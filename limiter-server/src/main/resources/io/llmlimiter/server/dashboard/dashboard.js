@@ -42,10 +42,18 @@
     s.className = cls || 'muted';
   }
 
+  var REASONS = { '429': 'learned from provider 429s', 'headers': "the provider's stated limit" };
+
+  // Used against the effective amount (what admissions are checked against); when learning took
+  // it below the configured amount, the configured amount and the reason are shown beside it.
   function windowRow(w) {
     var row = el('div', 'window');
-    var label = el('span', null, w.resource + ' ' + w.used + ' / ' + w.amount + ' per ' + w.window);
-    var ratio = w.amount > 0 ? Math.min(1, w.used / w.amount) : 0;
+    var effective = w.effective === undefined ? w.amount : w.effective;
+    var label = el('span', null, w.resource + ' ' + w.used + ' / ' + effective + ' per ' + w.window);
+    if (effective < w.amount) {
+      label.appendChild(el('span', 'learned', ' (configured ' + w.amount + ', ' + (REASONS[w.reason] || w.reason) + ')'));
+    }
+    var ratio = effective > 0 ? Math.min(1, w.used / effective) : 0;
     var bar = el('div', 'bar' + (ratio >= 1 ? ' full' : ratio >= 0.8 ? ' warn' : ''));
     var fill = el('span');
     fill.style.width = (ratio * 100).toFixed(1) + '%';
@@ -79,6 +87,9 @@
         var mark = el('span', 'default-config', 'default config');
         mark.title = 'Redis had no config for this target, so a client wrote the default; set its real limits';
         name.appendChild(mark);
+      }
+      if (s.delivery_margin_ms !== undefined) {
+        name.appendChild(el('div', 'margin muted', 'margin ' + s.delivery_margin_ms + ' ms'));
       }
       tr.appendChild(name);
       var usage = el('td', 'usage');

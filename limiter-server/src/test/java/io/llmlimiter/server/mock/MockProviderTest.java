@@ -277,6 +277,45 @@ class MockProviderTest {
         assertThat(post(CHAT, chat("a", 5)).statusCode()).isEqualTo(200);
     }
 
+    @Test
+    void withAnArrivalDelayEachRequestIsCountedARandomZeroToMaxAfterItWasSent() throws Exception {
+        startWarm(MockProviderConfig.builder().requests(1000, Duration.ofSeconds(10))
+                .arrivalDelay(Duration.ofMillis(100)).build());
+        List<Long> delays = new ArrayList<>();
+
+        for (int i = 0; i < 40; i++) {
+            long sent = System.nanoTime();
+            assertThat(post(CHAT, chat("a", 5)).statusCode()).isEqualTo(200);
+            List<Admission> all = provider.admissions();
+            delays.add(all.get(all.size() - 1).nanoTime() - sent);
+        }
+
+        // Uniform on 0..100 ms: a mean near 50 ms and a wide spread; without the delay both stay near 0.
+        double meanMs = delays.stream().mapToLong(Long::longValue).average().orElseThrow() / 1e6;
+        long spreadMs = (delays.stream().mapToLong(Long::longValue).max().orElseThrow()
+                - delays.stream().mapToLong(Long::longValue).min().orElseThrow()) / 1_000_000;
+        assertThat(delays).allSatisfy(d -> assertThat(d).isPositive());
+        assertThat(meanMs).as("mean delay in ms of %s", delays).isGreaterThan(25);
+        assertThat(spreadMs).as("spread in ms").isGreaterThan(30);
+        assertThat(provider.config().toString()).contains("arrivalDelay=0..100ms");
+    }
+
+    @Test
+    void everyRequestReceivedIsCountedWhateverItsMethodOrPath() throws Exception {
+        provider = MockProvider.start(MockProviderConfig.defaults());
+
+        HTTP.send(HttpRequest.newBuilder(URI.create(provider.baseUrl() + CHAT)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        post(CHAT, "{}");
+        post(CHAT, chat("a", 5));
+        post("/v1/elsewhere", chat("a", 5));
+
+        assertThat(provider.requestsReceived()).isEqualTo(4);
+        assertThat(provider.successCount()).isEqualTo(1);
+        provider.resetCounters();
+        assertThat(provider.requestsReceived()).isZero();
+    }
+
     /** Starts the provider and makes one unlimited call first, so that JVM warm-up does not eat a short window. */
     private void startWarm(MockProviderConfig config) throws Exception {
         provider = MockProvider.start(MockProviderConfig.defaults());
