@@ -39,6 +39,7 @@ public final class LimitConfig {
     private final boolean tested;
     private final String lastTestDate;
     private final String testNotes;
+    private final boolean autoCreated;
 
     private LimitConfig(Builder b) {
         this.target = b.target;
@@ -51,6 +52,7 @@ public final class LimitConfig {
         this.tested = b.tested;
         this.lastTestDate = b.lastTestDate;
         this.testNotes = b.testNotes;
+        this.autoCreated = b.autoCreated;
     }
 
     /**
@@ -89,7 +91,10 @@ public final class LimitConfig {
         return ConfigJson.write(this);
     }
 
-    /** @return a builder holding this config's values */
+    /**
+     * @return a builder holding this config's values, except {@link #autoCreated()}: a config
+     *     someone edits and writes is theirs
+     */
     public Builder toBuilder() {
         Builder b = new Builder(target);
         b.limits.addAll(limits);
@@ -157,6 +162,15 @@ public final class LimitConfig {
         return testNotes;
     }
 
+    /**
+     * @return whether a client wrote this config by itself because the target had none in Redis
+     *     (the fleet default or the conservative default), not someone who configured the target;
+     *     {@code "source": "default"} in JSON
+     */
+    public boolean autoCreated() {
+        return autoCreated;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof LimitConfig c && toJson().equals(c.toJson());
@@ -184,6 +198,7 @@ public final class LimitConfig {
         private boolean tested;
         private String lastTestDate;
         private String testNotes;
+        private boolean autoCreated;
 
         private Builder(Target target) {
             this.target = Objects.requireNonNull(target, "target must not be null");
@@ -300,6 +315,18 @@ public final class LimitConfig {
             this.tested = tested;
             this.lastTestDate = date;
             this.testNotes = notes;
+            return this;
+        }
+
+        /**
+         * Marks a config a client writes by itself for a target that has none (see
+         * {@link LimitConfig#autoCreated()}); configs people write leave it false.
+         *
+         * @param autoCreated whether the config was written by default
+         * @return this builder
+         */
+        public Builder autoCreated(boolean autoCreated) {
+            this.autoCreated = autoCreated;
             return this;
         }
 

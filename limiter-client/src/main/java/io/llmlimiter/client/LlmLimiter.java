@@ -39,7 +39,8 @@ public interface LlmLimiter extends AutoCloseable {
      * @return the permit
      * @throws RateLimitedException when not admitted within {@code maxWait}
      * @throws EstimateTooLargeException when the estimate can never fit a limit
-     * @throws LimiterUnavailableException when Redis cannot be reached
+     * @throws LimiterUnavailableException when Redis stays unreachable until {@code maxWait} has
+     *     passed (a shorter outage is waited out: nothing is admitted without Redis)
      */
     Permit acquire(Target target, Estimate estimate, Duration maxWait);
 
@@ -49,6 +50,7 @@ public interface LlmLimiter extends AutoCloseable {
      * @param target the target
      * @param estimate what the call is expected to use
      * @return the permit, or empty when refused
+     * @throws LimiterUnavailableException when Redis cannot be reached right now
      */
     Optional<Permit> tryAcquire(Target target, Estimate estimate);
 
@@ -148,6 +150,7 @@ public interface LlmLimiter extends AutoCloseable {
         private java.nio.file.Path trustedCertificate;
         private double degradedShare;
         private java.util.concurrent.Executor executor;
+        private final java.util.Map<Target, LimitConfig> configs = new java.util.LinkedHashMap<>();
 
         private Builder() {
         }
@@ -233,8 +236,9 @@ public interface LlmLimiter extends AutoCloseable {
         }
 
         /**
-         * Opts in to degraded mode. By default the limiter fails closed: when Redis cannot be
-         * reached, acquire fails within its deadline with {@link LimiterUnavailableException}. In
+         * Opts in to degraded mode. By default the limiter fails closed: nothing is admitted while
+         * Redis cannot be reached; a blocking acquire waits for it within its deadline and fails
+         * with {@link LimiterUnavailableException} only when Redis stays away past it. In
          * degraded mode each client instead falls back to an in-process limiter at {@code share} of
          * each limit (e.g. {@code 1.0 / expectedWorkers}), logs and meters that it did, and returns
          * to Redis by itself when Redis answers again.
@@ -265,10 +269,47 @@ public interface LlmLimiter extends AutoCloseable {
             return this;
         }
 
-        /** @return the limiter, connected */
+        /**
+         * Gives the client a target's config. The client writes it to Redis only when Redis has no
+         * config for the target (first use, or a Redis that restarted empty), never over one that
+         * is there; without it such a target gets the default config (10 requests per minute, one
+         * at a time, unless a fleet default is set), which the client reports at WARN.
+         *
+         * @param config the target's config
+         * @return this builder
+         * @throws IllegalArgumentException when a config for the same target was given already
+         */
+        public Builder config(LimitConfig config) {
+            Objects.requireNonNull(config, "config must not be null");
+            if (configs.putIfAbsent(config.target(), config) != null) {
+                throw new IllegalArgumentException("config for " + config.target() + " was given twice");
+            }
+            return this;
+        }
+
+        /**
+         * {@link #config(LimitConfig)} for each of several targets.
+         *
+         * @param all the targets' configs
+         * @return this builder
+         * @throws IllegalArgumentException when two configs are for the same target
+         */
+        public Builder configs(java.util.Collection<LimitConfig> all) {
+            Objects.requireNonNull(all, "configs must not be null").forEach(this::config);
+            return this;
+        }
+
+        /**
+         * Builds the limiter. A Redis that cannot be reached right now is connected to in the
+         * background: the first calls wait for it within their deadlines.
+         *
+         * @return the limiter, connected or connecting
+         * @throws IllegalArgumentException when the Redis URI is not valid
+         * @throws LimiterUnavailableException when Redis refuses the connection (password, TLS)
+         */
         public LlmLimiter build() {
             return RedisLimiter.connect(new RedisLimiter.Options(redisUri, commandTimeout, ticketTtl, meterRegistry,
-                    errorClassifier, statusExtractor, trustedCertificate, degradedShare, executor));
+                    errorClassifier, statusExtractor, trustedCertificate, degradedShare, executor, configs));
         }
     }
 }

@@ -108,7 +108,9 @@ abstract class LimiterBehaviourSuite {
     void anUnknownTargetGetsTheConservativeDefault() {
         Target t = new Target("unknown", "m" + System.nanoTime());
         limiter.acquire(t, Estimate.requestOnly(), Duration.ofSeconds(1)).close();
-        assertThat(limiter.admin().config(t)).contains(LimitConfig.conservativeDefault(t));
+        // Marked as written by default, so the dashboard and the client's gauge can say so.
+        assertThat(limiter.admin().config(t))
+                .contains(LimitConfig.conservativeDefault(t).toBuilder().autoCreated(true).build());
     }
 
     @Test

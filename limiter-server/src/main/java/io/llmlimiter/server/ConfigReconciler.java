@@ -176,7 +176,7 @@ public final class ConfigReconciler implements AutoCloseable {
         Target t = c.target();
         LimitConfig retargeted = ConfigJson.parse(ConfigJson.tree(def).put("provider", t.provider())
                 .put("model", t.model()), t);
-        return c.equals(retargeted) || c.equals(LimitConfig.conservativeDefault(t));
+        return c.autoCreated() || c.equals(retargeted) || c.equals(LimitConfig.conservativeDefault(t));
     }
 
     /** Stops the background passes. */

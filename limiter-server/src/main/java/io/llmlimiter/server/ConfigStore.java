@@ -163,6 +163,8 @@ public final class ConfigStore {
         return locked(() -> {
             LimitConfig before = admin.config(t).orElseThrow(() -> notFound(t));
             ObjectNode tree = ConfigJson.tree(before);
+            // A config someone edits is theirs, no longer the one a client wrote by default.
+            tree.remove("source");
             if (patch.has("requests_per_minute") && !patch.has("limits")) {
                 ArrayNode kept = tree.putArray("limits");
                 for (JsonNode l : ConfigJson.tree(before).get("limits")) {

@@ -84,6 +84,8 @@ public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, 
         o.put("provider", target().provider());
         o.put("model", target().model());
         o.put("at", usage.at().toString());
+        // "default": a client wrote the default config because Redis had none for the target.
+        o.put("config_source", config.autoCreated() ? "default" : "configured");
         ObjectNode conc = o.putObject("concurrency");
         conc.put("in_flight", usage.inFlight());
         conc.put("max_concurrent", config.maxConcurrent());

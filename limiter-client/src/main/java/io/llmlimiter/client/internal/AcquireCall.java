@@ -26,9 +26,11 @@ import org.slf4j.LoggerFactory;
  * keeps its place in line). Never polls.
  *
  * <p>A reply lost on the way back (command timeout) is resent under the same request id: the script
- * answers a replay with the admission it already made, so nothing is counted twice. When the
- * caller's future is cancelled, times out or is failed by close, the call leaves the line and
- * releases an admission that arrives afterwards. Steps run one after another; only the caller's
+ * answers a replay with the admission it already made, so nothing is counted twice. A blocking
+ * acquire whose Redis is unreachable tries again with backoff, same request id, until Redis answers
+ * or its deadline passes: nothing is admitted without Redis, and a short outage is not a failure.
+ * When the caller's future is cancelled, times out or is failed by close, the call leaves the line
+ * and releases an admission that arrives afterwards. Steps run one after another; only the caller's
  * cancellation comes from another thread, and every step checks for it.
  */
 final class AcquireCall {
@@ -36,6 +38,10 @@ final class AcquireCall {
     private static final Logger log = LoggerFactory.getLogger(AcquireCall.class);
     /** Resends of an acquire whose reply was lost, on top of the first send (the deadline also bounds them). */
     private static final int MAX_RESENDS = 20;
+    private static final long FIRST_BACKOFF_NANOS = 20_000_000L;
+    private static final long MAX_BACKOFF_NANOS = 250_000_000L;
+    /** Config writes one acquire may make: Redis may restart empty during a long wait, more is a bug. */
+    private static final int MAX_CONFIG_WRITES = 3;
 
     private final RedisLimiter limiter;
     private final Target target;
@@ -49,7 +55,7 @@ final class AcquireCall {
     private final CompletableFuture<Permit> result = new CompletableFuture<>();
 
     // Mutable state
-    private boolean configEnsured;
+    private int configWrites;
     private boolean loggedWait;
     private int resends;
     /** A sent acquire got no answer: Redis may hold an admission for this id. */
@@ -57,6 +63,7 @@ final class AcquireCall {
     /** This call settled the result itself; a later exceptional completion is not a cancellation. */
     private volatile boolean settled;
     private volatile ScheduledFuture<?> sleeper;
+    private long backoffNanos = FIRST_BACKOFF_NANOS;
 
     /**
      * @param async whether the result is a caller's future: completed on the callback executor; a
@@ -117,6 +124,8 @@ final class AcquireCall {
                         limiter.hub().unregister(keys.channel(), requestId);
                         failed(error);
                     } else {
+                        backoffNanos = FIRST_BACKOFF_NANOS;
+                        limiter.outage().answered();
                         handle(reply, wake);
                     }
                 });
@@ -147,6 +156,9 @@ final class AcquireCall {
                 return;
             }
         }
+        if (waitForRedis(cause)) {
+            return;
+        }
         if (maybeAdmitted) {
             releaseLost();
         } else {
@@ -154,6 +166,28 @@ final class AcquireCall {
             abandon();
         }
         fail(limiter.unavailable(target, "acquire", error));
+    }
+
+    /**
+     * A blocking acquire outlives a Redis outage within its deadline: the same request (same id,
+     * so nothing counts twice) is sent again after a backoff, until Redis answers or the deadline
+     * passes. Not in degraded mode, which falls back at once instead.
+     *
+     * @return whether a retry is scheduled
+     */
+    private boolean waitForRedis(Throwable cause) {
+        if (!RedisConnections.unreachable(cause)) {
+            return false;
+        }
+        limiter.outage().unreachable(cause);
+        long remaining = deadlineNanos - System.nanoTime();
+        if (!blocking || !limiter.waitsForRedis() || remaining <= 0 || result.isDone()) {
+            return false;
+        }
+        long delay = Math.min(backoffNanos, remaining);
+        backoffNanos = Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
+        log.debug("{} Redis unreachable, trying again in {} ms", target, delay / 1_000_000);
+        return limiter.schedule(this::attempt, delay, TimeUnit.NANOSECONDS) != null;
     }
 
     /**
@@ -231,16 +265,18 @@ final class AcquireCall {
             return;
         }
         if (code == -2) {
-            if (configEnsured) {
+            if (configWrites >= MAX_CONFIG_WRITES) {
                 limiter.hub().unregister(keys.channel(), requestId);
                 fail(new IllegalStateException("config of " + target + " vanished"));
                 return;
             }
-            configEnsured = true;
             limiter.ensureConfig(target).whenComplete((ok, e) -> {
                 if (e != null) {
-                    fail(limiter.unavailable(target, "config", e));
+                    if (!waitForRedis(ScriptRunner.unwrap(e))) {
+                        fail(limiter.unavailable(target, "config", e));
+                    }
                 } else {
+                    configWrites++;
                     attempt();
                 }
             });
@@ -266,7 +302,15 @@ final class AcquireCall {
         }
         if (!limiter.hub().subscribed(keys.channel())) {
             // A wake-up sent before the subscription was active would be lost: subscribe, then retry at once.
-            limiter.hub().subscribe(keys.channel()).whenComplete((ok, e) -> attempt());
+            limiter.hub().subscribe(keys.channel()).whenComplete((ok, e) -> {
+                if (e == null) {
+                    attempt();
+                } else {
+                    // The pub/sub connection is still reconnecting: not a reason to spin on Redis.
+                    limiter.schedule(this::attempt, Math.min(MAX_BACKOFF_NANOS, Math.max(0, remaining)),
+                            TimeUnit.NANOSECONDS);
+                }
+            });
             return;
         }
         if (!loggedWait && exact) {

@@ -29,7 +29,7 @@ public final class ConfigJson {
 
     private static final Set<String> FIELDS = Set.of("provider", "model", "limits", "requests_per_minute",
             "max_concurrent", "lease_ttl", "delivery_margin_ms", "accounting", "max_retries", "base_retry_delay", "max_retry_delay",
-            "retry_deadline", "is_tested", "last_test_date", "test_notes");
+            "retry_deadline", "is_tested", "last_test_date", "test_notes", "source");
 
     private ConfigJson() {
     }
@@ -109,6 +109,11 @@ public final class ConfigJson {
         b.retry(new RetrySettings(retries, base, max, deadline));
         boolean tested = root.has("is_tested") && bool(root, "is_tested");
         b.testInfo(tested, optionalText(root, "last_test_date"), optionalText(root, "test_notes"));
+        String source = optionalText(root, "source");
+        if (source != null && !source.equals("default") && !source.equals("configured")) {
+            throw new IllegalArgumentException("source must be default or configured, got '" + source + "'");
+        }
+        b.autoCreated("default".equals(source));
         return b.build();
     }
 
@@ -147,6 +152,10 @@ public final class ConfigJson {
         }
         if (c.testNotes() != null) {
             o.put("test_notes", c.testNotes());
+        }
+        if (c.autoCreated()) {
+            // Written by a client for a target nobody configured; the dashboard shows it.
+            o.put("source", "default");
         }
         return o;
     }

@@ -23,6 +23,7 @@ public final class LimiterMetrics {
 
     private final MeterRegistry registry;
     private final Map<Target, AtomicInteger> inFlight = new ConcurrentHashMap<>();
+    private final Map<Target, AtomicInteger> onDefault = new ConcurrentHashMap<>();
 
     /**
      * @param registry where to register, or null for none
@@ -70,6 +71,22 @@ public final class LimiterMetrics {
     void tokens(Target t, long estimated, long actual) {
         Counter.builder(PREFIX + "tokens.estimated").tags(tags(t)).register(registry).increment(estimated);
         Counter.builder(PREFIX + "tokens.actual").tags(tags(t)).register(registry).increment(actual);
+    }
+
+    /**
+     * @param t the target
+     * @param isDefault whether it runs on a config written by default, not one it was given
+     * @return whether that changed
+     */
+    boolean defaultConfig(Target t, boolean isDefault) {
+        AtomicInteger flag = onDefault.computeIfAbsent(t, k -> {
+            AtomicInteger n = new AtomicInteger();
+            Gauge.builder(PREFIX + "default.config", n, AtomicInteger::get)
+                    .description("1 while the target runs on the default config because Redis had none for it")
+                    .tags(tags(k)).register(registry);
+            return n;
+        });
+        return flag.getAndSet(isDefault ? 1 : 0) != (isDefault ? 1 : 0);
     }
 
     private AtomicInteger inFlight(Target t) {

@@ -57,6 +57,7 @@ public final class RedisLimiter implements LlmLimiter {
     private final CallExecutor executor = new CallExecutor(this);
     private final Map<Target, CachedConfig> configs = new ConcurrentHashMap<>();
     private final DegradedMode degraded;
+    private final RedisOutage outage = new RedisOutage();
     private final Callbacks callbacks;
     private final Map<Target, CompletableFuture<LimitConfig>> configReads = new ConcurrentHashMap<>();
 
@@ -74,17 +75,25 @@ public final class RedisLimiter implements LlmLimiter {
      *     or 0 to fail closed
      * @param executor where async results, continuations and user callbacks run, or null for a
      *     daemon pool the limiter owns and shuts down on close
+     * @param configs the targets' configs this client re-creates when Redis has none (restarted
+     *     empty), by target
      */
     public record Options(String uri, Duration commandTimeout, Duration ticketTtl, MeterRegistry meterRegistry,
                           ErrorClassifier errorClassifier, StatusExtractor statusExtractor,
-                          java.nio.file.Path trustedCertificate, double degradedShare, Executor executor) {
+                          java.nio.file.Path trustedCertificate, double degradedShare, Executor executor,
+                          Map<Target, LimitConfig> configs) {
 
-        /** Options with the limiter's own callback pool. */
+        /** Copies the configs, so the built limiter never changes. */
+        public Options {
+            configs = configs == null ? Map.of() : Map.copyOf(configs);
+        }
+
+        /** Options with the limiter's own callback pool and no configs. */
         public Options(String uri, Duration commandTimeout, Duration ticketTtl, MeterRegistry meterRegistry,
                        ErrorClassifier errorClassifier, StatusExtractor statusExtractor,
                        java.nio.file.Path trustedCertificate, double degradedShare) {
             this(uri, commandTimeout, ticketTtl, meterRegistry, errorClassifier, statusExtractor, trustedCertificate,
-                    degradedShare, null);
+                    degradedShare, null, Map.of());
         }
     }
 
@@ -118,8 +127,10 @@ public final class RedisLimiter implements LlmLimiter {
 
     /**
      * @param options what the builder collected
-     * @return a connected limiter
-     * @throws LimiterUnavailableException when Redis cannot be reached
+     * @return the limiter, connected, or connecting in the background when Redis is unreachable
+     *     right now (calls wait for it within their deadlines)
+     * @throws IllegalArgumentException when the URI is not valid
+     * @throws LimiterUnavailableException when Redis refuses the connection (password, TLS)
      */
     public static RedisLimiter connect(Options options) {
         RedisConnections connections;
@@ -293,23 +304,42 @@ public final class RedisLimiter implements LlmLimiter {
         read.whenComplete((c, e) -> {
             if (e == null) {
                 configs.put(target, new CachedConfig(c.orElse(null), System.nanoTime()));
+                noteConfig(target, c.orElse(null));
             } else {
                 log.debug("{} config read failed: {}", target, e.toString());
             }
             configReads.remove(target, mine);
-            mine.complete(e == null ? c.orElse(null) : lastKnownConfig(target));
+            // Redis away: the last config read, else the one this client was given, else the defaults.
+            LimitConfig known = lastKnownConfig(target);
+            mine.complete(e == null ? c.orElse(null) : known != null ? known : options.configs().get(target));
         });
         return mine;
     }
 
-    /** Keeps the config a degraded-mode fallback would use current, off the caller's path. */
+    /**
+     * Keeps the config a degraded-mode fallback would use, and whether the target runs on the
+     * default config, current: read at most once a second per target, off the caller's path.
+     */
     void admitted(Target target) {
-        if (degraded == null) {
-            return;
-        }
         CachedConfig cached = configs.get(target);
         if (cached == null || !cached.fresh()) {
             refreshConfig(target);
+        }
+    }
+
+    /** Says once, at WARN and in a gauge, that a target runs on a config nobody gave it. */
+    private void noteConfig(Target target, LimitConfig config) {
+        if (config == null) {
+            return;
+        }
+        boolean onDefault = config.autoCreated();
+        if (metrics.defaultConfig(target, onDefault)) {
+            if (onDefault) {
+                log.warn("{} runs on the default config ({}) because Redis had none for it; give it its real limits "
+                        + "(admin API, or LlmLimiter.builder().config(...) so clients re-create it)", target, config);
+            } else {
+                log.info("{} runs on its own config again: {}", target, config);
+            }
         }
     }
 
@@ -434,14 +464,44 @@ public final class RedisLimiter implements LlmLimiter {
         });
     }
 
-    /** Writes the default config for a target that has none (first use of an unknown target). */
+    /**
+     * Writes a config for a target that has none (first use of an unknown target, or a Redis that
+     * restarted empty): the one this client was built with, else the default, marked as such. Never
+     * over a config written meanwhile ({@code nx}).
+     */
     CompletableFuture<Void> ensureConfig(Target target) {
+        LimitConfig given = options.configs().get(target);
+        if (given != null) {
+            return admin.writeConfig(given, "nx").thenApply(written -> {
+                if (written) {
+                    log.info("{} had no config in Redis; wrote the one this client was built with: {}", target, given);
+                    configs.put(target, new CachedConfig(given, System.nanoTime()));
+                    noteConfig(target, given);
+                }
+                return null;
+            });
+        }
         return admin.defaultConfigAsync().thenCompose(def -> {
             LimitConfig config = def.map(d -> RedisAdmin.retarget(d, target))
-                    .orElseGet(() -> LimitConfig.conservativeDefault(target));
-            log.info("{} has no config; using the default: {}", target, config);
-            return admin.writeConfig(config, "nx").thenApply(written -> null);
+                    .orElseGet(() -> LimitConfig.conservativeDefault(target)).toBuilder().autoCreated(true).build();
+            return admin.writeConfig(config, "nx").thenApply(written -> {
+                if (written) {
+                    configs.put(target, new CachedConfig(config, System.nanoTime()));
+                    noteConfig(target, config);
+                }
+                return null;
+            });
         });
+    }
+
+    /** @return whether a blocking acquire waits for an unreachable Redis (not in degraded mode) */
+    boolean waitsForRedis() {
+        return degraded == null;
+    }
+
+    /** @return who logs, once per outage, that Redis went away and came back */
+    RedisOutage outage() {
+        return outage;
     }
 
     <T> T await(Target target, String what, CompletableFuture<T> f) {

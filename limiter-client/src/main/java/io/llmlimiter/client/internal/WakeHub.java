@@ -14,28 +14,39 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class WakeHub {
 
-    private final StatefulRedisPubSubConnection<String, String> connection;
+    private final CompletableFuture<StatefulRedisPubSubConnection<String, String>> connection;
     private final Map<String, CompletableFuture<Void>> subscriptions = new ConcurrentHashMap<>();
     private final Map<String, Map<String, CompletableFuture<Void>>> waiters = new ConcurrentHashMap<>();
 
-    WakeHub(StatefulRedisPubSubConnection<String, String> connection) {
-        this.connection = connection;
-        connection.addListener(new RedisPubSubAdapter<>() {
-            @Override
-            public void message(String channel, String message) {
-                wake(channel, message);
-            }
+    /**
+     * @param connection completes with the pub/sub connection once it is open (at once, unless
+     *     Redis was unreachable when the limiter was built)
+     */
+    WakeHub(CompletableFuture<StatefulRedisPubSubConnection<String, String>> connection) {
+        // The listener is added before any subscription is sent on the connection.
+        this.connection = connection.thenApply(c -> {
+            c.addListener(new RedisPubSubAdapter<>() {
+                @Override
+                public void message(String channel, String message) {
+                    wake(channel, message);
+                }
+            });
+            return c;
         });
     }
 
     /** @return completes once the channel is subscribed */
     CompletableFuture<Void> subscribe(String channel) {
-        return subscriptions.computeIfAbsent(channel, c -> connection.async().subscribe(c).toCompletableFuture()
-                .whenComplete((ok, e) -> {
-                    if (e != null) {
-                        subscriptions.remove(c);
-                    }
-                }));
+        CompletableFuture<Void> f = subscriptions.computeIfAbsent(channel, c -> connection.thenCompose(conn ->
+                conn.async().subscribe(c).toCompletableFuture()));
+        // Outside computeIfAbsent: a subscribe rejected at once (Redis away) must not update the map
+        // from inside its own computation.
+        f.whenComplete((ok, e) -> {
+            if (e != null) {
+                subscriptions.remove(channel, f);
+            }
+        });
+        return f;
     }
 
     /** @return whether the channel is subscribed already */

@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
  * {@code workload}: runs an OpenAI-compatible chat workload against any base URL, through the
  * limiter (from one or several JVMs sharing the budget) or naively for comparison, and prints a
  * summary (JSON with {@code --json}). With {@code --limits} / {@code --max-concurrent} it first
- * writes the target's config. Not thread-safe: picocli runs one instance once.
+ * writes the target's config; the workers are built with the config in force, so they re-create it
+ * if Redis loses it (a restart without persistence). Not thread-safe: picocli runs one instance once.
  */
 @Command(name = "workload", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run an OpenAI-compatible chat workload through the limiter (or --naive) and summarize it.",
@@ -119,11 +120,17 @@ public final class WorkloadCommand implements Callable<Integer> {
         }
     }
 
-    private int run(WorkloadSpec workload, List<Limit> given, Accounting acc) {
+    private int run(WorkloadSpec requested, List<Limit> given, Accounting acc) {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try {
-            List<Limit> known = naive ? given : configure(workload.target(), given, acc);
+            WorkloadSpec workload = requested;
+            LimitConfig config = naive ? null : configure(requested.target(), given, acc);
+            if (config != null && !config.autoCreated()) {
+                // Workers re-create the config if Redis loses it (a restart without persistence).
+                workload = requested.withConfig(config);
+            }
+            List<Limit> known = naive ? given : config == null ? null : config.limits();
             Double min = known == null ? null : workload.theoreticalMinSeconds(known, requests);
             if (!json) {
                 String how = naive ? "naively (no limiter)" : "through the limiter";
@@ -190,8 +197,8 @@ public final class WorkloadCommand implements Callable<Integer> {
         }
     }
 
-    /** Writes the config when asked to, and returns the limits in force for the theoretical minimum. */
-    private List<Limit> configure(Target t, List<Limit> given, Accounting acc) {
+    /** Writes the config when asked to, and returns the config in force (null: none yet). */
+    private LimitConfig configure(Target t, List<Limit> given, Accounting acc) {
         LlmLimiter connected;
         try {
             connected = LlmLimiter.builder().redis(redis).build();
@@ -201,7 +208,7 @@ public final class WorkloadCommand implements Callable<Integer> {
         try (LlmLimiter limiter = connected) {
             Optional<LimitConfig> current = limiter.admin().config(t);
             if (given == null && maxConcurrent == null) {
-                return current.map(LimitConfig::limits).orElse(null);
+                return current.orElse(null);
             }
             LimitConfig.Builder b = current.map(LimitConfig::toBuilder).orElseGet(() -> LimitConfig.builder(t));
             if (given != null) {
@@ -220,7 +227,7 @@ public final class WorkloadCommand implements Callable<Integer> {
                 throw CliSupport.bad(spec, "--limits", e.getMessage());
             }
             limiter.admin().putConfig(config);
-            return config.limits();
+            return config;
         }
     }
 

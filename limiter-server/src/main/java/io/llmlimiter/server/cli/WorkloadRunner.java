@@ -33,7 +33,7 @@ public final class WorkloadRunner implements AutoCloseable {
      * the workload sends is one of its calls, through the limiter unless naive.
      *
      * @param spec what to run
-     * @throws io.llmlimiter.client.LimiterUnavailableException when Redis cannot be reached
+     * @throws io.llmlimiter.client.LimiterUnavailableException when Redis refuses the connection
      */
     public WorkloadRunner(WorkloadSpec spec) {
         this.spec = spec;
@@ -44,14 +44,27 @@ public final class WorkloadRunner implements AutoCloseable {
         // provider that estimates four characters per token.
         int promptTokens = TokenEstimator.forModel(spec.target().model()).countTokens(prompt);
         this.estimate = Estimate.of(promptTokens, spec.maxTokens());
-        this.limiter = spec.naive() ? null : LlmLimiter.builder().redis(spec.redisUri()).build();
+        this.limiter = spec.naive() ? null : limiter(spec);
         // Nothing goes to the provider before the run: a warm-up request bypasses the budget, and
         // providers may count it (OpenAI counts refused requests toward its per-minute limit).
         if (limiter != null) {
-            // Loads the config and usage paths (and their scripts) without charging the budget.
-            limiter.admin().config(spec.target());
-            limiter.admin().usage(spec.target());
+            try {
+                // Loads the config and usage paths (and their scripts) without charging the budget.
+                limiter.admin().config(spec.target());
+                limiter.admin().usage(spec.target());
+            } catch (LimiterException e) {
+                // Redis is away for now: the calls wait for it within their deadlines.
+            }
         }
+    }
+
+    /** A worker given its target's config re-creates it when Redis loses it (restart without persistence). */
+    private static LlmLimiter limiter(WorkloadSpec spec) {
+        LlmLimiter.Builder b = LlmLimiter.builder().redis(spec.redisUri());
+        if (spec.config() != null) {
+            b.config(spec.config());
+        }
+        return b.build();
     }
 
     /** @return the limiter this runner calls through, or null when naive */

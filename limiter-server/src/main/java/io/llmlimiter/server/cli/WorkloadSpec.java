@@ -3,7 +3,9 @@ package io.llmlimiter.server.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.llmlimiter.client.Limit;
+import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.internal.ConfigJson;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -26,10 +28,29 @@ import java.util.Objects;
  * @param redisUri the limiter's Redis, or null when naive
  * @param apiKeyEnv the environment variable holding the API key, or null for none
  * @param timeout how long one HTTP call may take
+ * @param config the target's config the workers are built with (they re-create it if Redis loses
+ *     it), or null
  */
 public record WorkloadSpec(String baseUrl, Target target, int threads, int promptTokens, int maxTokens, boolean naive,
                            int naiveRetries, Duration naiveBackoff, String redisUri, String apiKeyEnv,
-                           Duration timeout) {
+                           Duration timeout, LimitConfig config) {
+
+    /** A spec whose workers are given no config. */
+    public WorkloadSpec(String baseUrl, Target target, int threads, int promptTokens, int maxTokens, boolean naive,
+                        int naiveRetries, Duration naiveBackoff, String redisUri, String apiKeyEnv,
+                        Duration timeout) {
+        this(baseUrl, target, threads, promptTokens, maxTokens, naive, naiveRetries, naiveBackoff, redisUri,
+                apiKeyEnv, timeout, null);
+    }
+
+    /**
+     * @param c the target's config for the workers, or null
+     * @return this spec with it
+     */
+    public WorkloadSpec withConfig(LimitConfig c) {
+        return new WorkloadSpec(baseUrl, target, threads, promptTokens, maxTokens, naive, naiveRetries, naiveBackoff,
+                redisUri, apiKeyEnv, timeout, c);
+    }
 
     /** Validates what the command line cannot express wrongly by itself. */
     public WorkloadSpec {
@@ -39,6 +60,9 @@ public record WorkloadSpec(String baseUrl, Target target, int threads, int promp
         Objects.requireNonNull(timeout, "timeout");
         if (!naive && redisUri == null) {
             throw new IllegalArgumentException("redisUri is required unless naive");
+        }
+        if (config != null && !config.target().equals(target)) {
+            throw new IllegalArgumentException("config is for " + config.target() + ", not " + target);
         }
     }
 
@@ -90,6 +114,9 @@ public record WorkloadSpec(String baseUrl, Target target, int threads, int promp
         o.put("redis", redisUri);
         o.put("api_key_env", apiKeyEnv);
         o.put("timeout_ms", timeout.toMillis());
+        if (config != null) {
+            o.set("config", ConfigJson.tree(config));
+        }
         return o;
     }
 
@@ -102,7 +129,8 @@ public record WorkloadSpec(String baseUrl, Target target, int threads, int promp
                 json.path("threads").asInt(), json.path("prompt_tokens").asInt(), json.path("max_tokens").asInt(),
                 json.path("naive").asBoolean(), json.path("naive_retries").asInt(),
                 Duration.ofMillis(json.path("naive_backoff_ms").asLong()), text(json, "redis"),
-                text(json, "api_key_env"), Duration.ofMillis(json.path("timeout_ms").asLong()));
+                text(json, "api_key_env"), Duration.ofMillis(json.path("timeout_ms").asLong()),
+                json.hasNonNull("config") ? ConfigJson.parse(json.get("config"), null) : null);
     }
 
     private static String text(JsonNode json, String field) {

@@ -83,6 +83,11 @@
       var tr = el('tr');
       tr.setAttribute('data-target', s.target);
       var name = el('td', 'target', s.target);
+      if (s.config_source === 'default') {
+        var mark = el('span', 'default-config', 'default config');
+        mark.title = 'Redis had no config for this target, so a client wrote the default; set its real limits';
+        name.appendChild(mark);
+      }
       if (s.delivery_margin_ms !== undefined) {
         name.appendChild(el('div', 'margin muted', 'margin ' + s.delivery_margin_ms + ' ms'));
       }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import io.llmlimiter.client.Limit;
+import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Resource;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.client.TokenEstimator;
@@ -44,6 +45,16 @@ class CliPartsTest {
                 0, Duration.ZERO, "redis://127.0.0.1:1", "OPENAI_API_KEY", Duration.ofSeconds(9));
         assertThat(WorkloadSpec.fromJson(s.toJson())).isEqualTo(s);
         assertThat(s.toJson().toString()).doesNotContain("sk-");
+    }
+
+    @Test
+    void theTargetsConfigTravelsToWorkersSoTheyCanReCreateIt() {
+        Target t = Target.parse("openai/gpt-4o");
+        LimitConfig config = LimitConfig.builder(t).limits("requests=20/2s,tokens=4000/2s").maxConcurrent(4).build();
+        WorkloadSpec s = new WorkloadSpec("https://api.example.com/v1", t, 3, 10, 20, false, 0, Duration.ZERO,
+                "redis://127.0.0.1:1", null, Duration.ofSeconds(9)).withConfig(config);
+        assertThat(WorkloadSpec.fromJson(s.toJson()).config()).isEqualTo(config);
+        assertThat(WorkloadSpec.fromJson(s.withConfig(null).toJson()).config()).isNull();
     }
 
     @Test

@@ -95,6 +95,54 @@ class WorkloadCommandTest {
         assertThat(provider.requestsReceived()).isEqualTo(5);
     }
 
+    @Test
+    void aRedisRestartedEmptyMidRunWithNoAdminServerFailsNoCallAndKeepsTheLimits(RedisProcess redis) throws Exception {
+        // Once a third of the calls succeeded, Redis goes away for about a second and comes back
+        // empty: no admin server writes the config back, the workers re-create it from --limits.
+        Thread blip = new Thread(() -> {
+            try {
+                while (provider.successCount() < 20) {
+                    Thread.sleep(10);
+                }
+                redis.stop();
+                Thread.sleep(1000);
+                redis.restart();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "redis-blip");
+        blip.start();
+        Result r;
+        try {
+            r = run("--base-url", provider.baseUrl(), "--target", "mock/workload-blip", "--requests", "60",
+                    "--processes", "3", "--threads", "3", "--prompt-tokens", "20", "--max-tokens", "100",
+                    "--redis", redis.uri(), "--limits", "requests=10/1300ms,tokens=1500/1300ms", "--max-concurrent", "4",
+                    "--json");
+        } finally {
+            blip.join(60_000);
+            if (!redis.isRunning()) {
+                redis.restart();
+            }
+        }
+
+        assertThat(r.code).as(r.err).isZero();
+        JsonNode s = CliSupport.JSON.readTree(r.out);
+        assertThat(s.path("succeeded").asLong()).as(r.out + r.err).isEqualTo(60);
+        assertThat(s.path("failed").asLong()).isZero();
+        assertThat(provider.successCount()).isEqualTo(60);
+        // The provider's floor: 60 calls at its 10 per second. On the default config (10 per
+        // minute) the rest of the run would take minutes.
+        double floor = 60 * 1.0 / 10;
+        System.out.printf("workload blip: wall %.1f s, provider floor %.1f s, %d provider 429s%n",
+                s.path("wall_seconds").asDouble(), floor, s.path("provider_429").asLong());
+        assertThat(s.path("wall_seconds").asDouble()).as(r.out).isLessThanOrEqualTo(2 * floor);
+        try (LlmLimiter limiter = LlmLimiter.builder().redis(redis.uri()).build()) {
+            LimitConfig c = limiter.admin().config(Target.parse("mock/workload-blip")).orElseThrow();
+            assertThat(c.autoCreated()).isFalse();
+            assertThat(c.maxConcurrent()).isEqualTo(4);
+        }
+    }
+
     private static Result run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
