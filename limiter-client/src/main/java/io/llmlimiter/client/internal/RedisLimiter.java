@@ -114,6 +114,11 @@ public final class RedisLimiter implements LlmLimiter {
             return th;
         });
         t.setRemoveOnCancelPolicy(true);
+        // After close() a task is refused without the default handler, which takes the pool's lock
+        // to describe it: refusals may come from Lettuce's event-loop threads, which never block.
+        t.setRejectedExecutionHandler((task, pool) -> {
+            throw REFUSED;
+        });
         this.timer = t;
         this.options = options;
         this.commandTimeout = options.commandTimeout();
@@ -426,7 +431,20 @@ public final class RedisLimiter implements LlmLimiter {
     }
 
     /** Schedules internal work; after close nothing runs and null is returned. */
+    /** Thrown by the timer once closed; stackless, so refusing never takes a lock. */
+    private static final RejectedExecutionException REFUSED = new RejectedExecutionException("limiter closed", null) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Throwable fillInStackTrace() {
+            return this;
+        }
+    };
+
     ScheduledFuture<?> schedule(Runnable task, long delay, TimeUnit unit) {
+        if (timer.isShutdown()) {
+            return null;
+        }
         try {
             return timer.schedule(task, delay, unit);
         } catch (RejectedExecutionException e) {
