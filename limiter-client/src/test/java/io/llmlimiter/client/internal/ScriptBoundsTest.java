@@ -166,8 +166,9 @@ class ScriptBoundsTest {
         assertThat(h.complete("a", 50, 0, now + 3)).containsExactly(1L, 50L, 50L, 0L);
         u = h.usage(now + 4);
         assertThat(usedOf(u, "t:2000000:86400000")).isEqualTo(1_000_050);
-        // The request window was the binding one at a's admission: it held 100,000 before a.
-        assertThat(h.learn429((Long) a.get(1), now + 5)).contains("r:100001:86400000", 100_000L, "429")
+        // The request window was the binding one at a's admission: it held 100,000 before a, and the
+        // fleet keeps 95% of that.
+        assertThat(h.learn429((Long) a.get(1), now + 5)).contains("r:100001:86400000", 95_000L, "429")
                 .doesNotContain("headers");
     }
 
