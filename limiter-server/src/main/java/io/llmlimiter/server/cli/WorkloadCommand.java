@@ -122,8 +122,12 @@ public final class WorkloadCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try {
-            List<Limit> known = naive ? given : configure(workload.target(), given, acc);
-            Double min = known == null ? null : workload.theoreticalMinSeconds(known, requests);
+            LimitConfig known = naive ? null : configure(workload.target(), given, acc);
+            List<Limit> limitsKnown = naive ? given : known == null ? null : known.limits();
+            int capKnown = naive ? (maxConcurrent == null ? 0 : maxConcurrent) : known == null ? 0 : known.maxConcurrent();
+            // A provider's latency is not known before the run: the floor counts none, which only lowers it.
+            Double min = limitsKnown == null ? null
+                    : workload.floorSeconds(limitsKnown, capKnown, requests, Duration.ZERO);
             if (!json) {
                 String how = naive ? "naively (no limiter)" : "through the limiter";
                 out.printf(Locale.ROOT, "workload: %d calls to %s at %s %s, %d process%s x %d threads%n", requests,
@@ -134,7 +138,7 @@ public final class WorkloadCommand implements Callable<Integer> {
             if (json) {
                 out.println(s.toJson().toPrettyString());
             } else {
-                print(out, s, known);
+                print(out, s, limitsKnown);
             }
             out.flush();
             return 0;
@@ -189,8 +193,8 @@ public final class WorkloadCommand implements Callable<Integer> {
         }
     }
 
-    /** Writes the config when asked to, and returns the limits in force for the theoretical minimum. */
-    private List<Limit> configure(Target t, List<Limit> given, Accounting acc) {
+    /** Writes the config when asked to, and returns the config in force (for the floor), or null. */
+    private LimitConfig configure(Target t, List<Limit> given, Accounting acc) {
         LlmLimiter connected;
         try {
             connected = LlmLimiter.builder().redis(redis).build();
@@ -200,7 +204,7 @@ public final class WorkloadCommand implements Callable<Integer> {
         try (LlmLimiter limiter = connected) {
             Optional<LimitConfig> current = limiter.admin().config(t);
             if (given == null && maxConcurrent == null) {
-                return current.map(LimitConfig::limits).orElse(null);
+                return current.orElse(null);
             }
             LimitConfig.Builder b = current.map(LimitConfig::toBuilder).orElseGet(() -> LimitConfig.builder(t));
             if (given != null) {
@@ -219,20 +223,26 @@ public final class WorkloadCommand implements Callable<Integer> {
                 throw CliSupport.bad(spec, "--limits", e.getMessage());
             }
             limiter.admin().putConfig(config);
-            return config.limits();
+            return config;
         }
     }
 
     private static void print(PrintWriter out, Summary s, List<Limit> limits) {
         out.printf(Locale.ROOT, "result: %d/%d succeeded, %d failed, %d provider 429s, %d retries%n", s.succeeded(),
                 s.requests(), s.failed(), s.provider429(), s.retries());
-        if (s.theoreticalMinSeconds() == null) {
-            out.printf(Locale.ROOT, "wall time %s (no limits known, so no theoretical minimum)%n",
+        if (limits == null) {
+            out.printf(Locale.ROOT, "wall time %s (no limits known, so no theoretical floor)%n",
                     CliSupport.seconds(s.wallSeconds()));
+        } else if (s.theoreticalMinSeconds() == null) {
+            out.printf(Locale.ROOT, "wall time %s (no theoretical floor at %s: every call fits in the first window, "
+                    + "or one call never fits, and the provider's latency is not counted)%n",
+                    CliSupport.seconds(s.wallSeconds()), Limit.formatAll(limits));
         } else {
-            out.printf(Locale.ROOT, "wall time %s; theoretical minimum %s at %s; %.2fx%n",
-                    CliSupport.seconds(s.wallSeconds()), CliSupport.seconds(s.theoreticalMinSeconds()),
-                    Limit.formatAll(limits), s.ratio());
+            out.printf(Locale.ROOT, "wall time %s, %.0f ms per successful call; theoretical floor %s at %s "
+                            + "(%.0f ms per call; the provider's latency not counted); %.2fx the floor per success%n",
+                    CliSupport.seconds(s.wallSeconds()), s.secondsPerSuccess() * 1000,
+                    CliSupport.seconds(s.theoreticalMinSeconds()), Limit.formatAll(limits),
+                    s.floorSecondsPerCall() * 1000, s.perSuccessRatio());
         }
         s.errors().forEach((why, n) -> out.printf(Locale.ROOT, "  %d x %s%n", n, why));
     }
