@@ -73,14 +73,17 @@ final class Comparison {
                 Duration.ofSeconds(1), null, null, Duration.ofSeconds(30));
         WorkloadSpec limited = new WorkloadSpec(p.baseUrl(), batch, threads, PROMPT_TOKENS, MAX_TOKENS, false, 0,
                 Duration.ZERO, env.redisUri(), null, Duration.ofSeconds(30));
-        Double min = naive.theoreticalMinSeconds(provider, calls);
+        // The floor counts the mock's fastest call: its latency less its jitter.
+        MockProviderConfig pc = p.config();
+        Double min = naive.floorSeconds(provider, pc.maxConcurrency(), calls, pc.latency().minus(pc.latencyJitter()));
         env.adminApi().putConfig(LimitConfig.builder(batch).limits(LIMITER_LIMITS).maxConcurrent(PROVIDER_CONCURRENCY)
                 .accounting(Accounting.KEEP).build());
         out.println();
         out.println("The same job, naive and through the limiter: " + calls + " calls of " + PROMPT_TOKENS + "+"
                 + MAX_TOKENS + " tokens from " + processes + " worker JVMs x " + threads + " threads");
-        out.println("  provider: " + PROVIDER_LIMITS + ", " + PROVIDER_CONCURRENCY + " at once; theoretical minimum "
-                + CliSupport.seconds(min) + " (" + calls + " calls at the tightest limit's rate)");
+        out.println("  provider: " + PROVIDER_LIMITS + ", " + PROVIDER_CONCURRENCY + " at once; theoretical floor "
+                + CliSupport.seconds(min) + " for " + calls + " calls (a full window at once, then a window per batch, "
+                + "plus the fastest call)");
         out.println("  naive: no limiter, each call retried up to 3 times 1 s apart (Retry-After ignored)");
         out.println("  limiter: " + batch + " set to " + LIMITER_LIMITS + ", " + PROVIDER_CONCURRENCY
                 + " at once (the provider's published limits; a " + LimitConfig.DEFAULT_DELIVERY_MARGIN.toMillis()
@@ -108,31 +111,42 @@ final class Comparison {
      * @param limiter the limiter's job
      * @param processes worker JVMs per job
      * @param threads threads per worker
-     * @return the table, one line per job
+     * @return the table, one line per job: lost calls, and time per successful call next to wall time,
+     *     scored against the floor's time per call
      */
     static String table(Summary naive, Summary limiter, int processes, int threads) {
-        String format = "  %-34s %6s %10s %7s %14s %10s %10s%n";
+        String format = "  %-34s %6s %10s %5s %14s %10s %12s %8s%n";
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, format, "run", "calls", "succeeded", "failed", "provider 429s", "wall time",
-                "x minimum"));
+        b.append(String.format(Locale.ROOT, format, "run", "calls", "succeeded", "lost", "provider 429s", "wall time",
+                "per success", "x floor"));
         String jobs = processes + " JVMs x " + threads + " threads";
         for (Summary s : List.of(naive, limiter)) {
             String name = (s.mode().equals("naive") ? "naive, " : "llm-limiter, ") + jobs;
             b.append(String.format(Locale.ROOT, format, name, s.requests(), s.succeeded(), s.failed(), s.provider429(),
-                    CliSupport.seconds(s.wallSeconds()), Double.isNaN(s.ratio()) ? "-"
-                            : String.format(Locale.ROOT, "%.2fx", s.ratio())));
+                    CliSupport.seconds(s.wallSeconds()), millis(s.secondsPerSuccess()), times(s.perSuccessRatio())));
         }
         return b.toString();
     }
 
     /** The table said in words, from its numbers. */
     static String verdict(Summary naive, Summary limiter) {
-        String l = String.format(Locale.ROOT, "Through the limiter: %d/%d calls succeeded with %d provider 429s in "
-                + "%.2fx the theoretical minimum.", limiter.succeeded(), limiter.requests(), limiter.provider429(),
-                limiter.ratio());
-        String n = String.format(Locale.ROOT, " Naive: %d/%d succeeded after %d provider 429s", naive.succeeded(),
-                naive.requests(), naive.provider429());
+        String l = String.format(Locale.ROOT, "Through the limiter: %d/%d calls succeeded with %d provider 429s, "
+                + "%s per successful call, %s the floor's %s per call.", limiter.succeeded(), limiter.requests(),
+                limiter.provider429(), millis(limiter.secondsPerSuccess()), times(limiter.perSuccessRatio()),
+                millis(limiter.floorSecondsPerCall()));
+        String n = String.format(Locale.ROOT, " Naive: %d/%d succeeded after %d provider 429s, %s per successful call "
+                + "(%s the floor)", naive.succeeded(), naive.requests(), naive.provider429(),
+                millis(naive.secondsPerSuccess()), times(naive.perSuccessRatio()));
         n += naive.failed() > 0 ? ", and " + naive.failed() + " calls were lost." : ".";
         return l + n;
+    }
+
+    private static String millis(double seconds) {
+        return Double.isNaN(seconds) || Double.isInfinite(seconds) ? "-"
+                : String.format(Locale.ROOT, "%.0f ms", seconds * 1000);
+    }
+
+    private static String times(double ratio) {
+        return Double.isNaN(ratio) || Double.isInfinite(ratio) ? "-" : String.format(Locale.ROOT, "%.2fx", ratio);
     }
 }

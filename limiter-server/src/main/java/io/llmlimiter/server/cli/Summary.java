@@ -24,7 +24,8 @@ import java.util.Objects;
  * @param provider429 429 answers from the provider
  * @param retries attempts after a call's first
  * @param wallSeconds wall time of the whole run
- * @param theoreticalMinSeconds {@code requests} divided by the allowed rate, or null when no limit is known
+ * @param theoreticalMinSeconds the theoretical floor of {@code requests} calls ({@link Floor}), or null when no
+ *     limit is known
  * @param errors distinct error messages of failed calls with their counts
  */
 public record Summary(String mode, String target, int processes, int threads, long requests, long succeeded,
@@ -81,10 +82,32 @@ public record Summary(String mode, String target, int processes, int threads, lo
                 theoreticalMinSeconds);
     }
 
-    /** @return wall time as a multiple of the theoretical minimum, or NaN when that is unknown */
+    /** @return wall time as a multiple of the theoretical floor, or NaN when that is unknown */
     public double ratio() {
         return theoreticalMinSeconds == null || theoreticalMinSeconds <= 0 ? Double.NaN
                 : wallSeconds / theoreticalMinSeconds;
+    }
+
+    /** @return wall time per successful call, or NaN when none succeeded */
+    public double secondsPerSuccess() {
+        return succeeded == 0 ? Double.NaN : wallSeconds / succeeded;
+    }
+
+    /** @return the floor's time per call asked for, or NaN when the floor is unknown */
+    public double floorSecondsPerCall() {
+        return theoreticalMinSeconds == null || theoreticalMinSeconds <= 0 || requests == 0 ? Double.NaN
+                : theoreticalMinSeconds / requests;
+    }
+
+    /**
+     * The run's score: time per successful call as a multiple of the floor's time per call. A run
+     * that loses calls cannot look faster than the floor by failing: its lost calls raise its time
+     * per success.
+     *
+     * @return the multiple, or NaN when no call succeeded or the floor is unknown
+     */
+    public double perSuccessRatio() {
+        return secondsPerSuccess() / floorSecondsPerCall();
     }
 
     /** @return the share of calls that succeeded, 0 to 1 */
@@ -112,9 +135,20 @@ public record Summary(String mode, String target, int processes, int threads, lo
             o.put("theoretical_min_seconds", CliSupport.round3(theoreticalMinSeconds));
             o.put("wall_vs_min", CliSupport.round3(ratio()));
         }
+        putNumber(o, "seconds_per_success", secondsPerSuccess());
+        putNumber(o, "floor_seconds_per_call", floorSecondsPerCall());
+        putNumber(o, "per_success_vs_floor", perSuccessRatio());
         ObjectNode e = o.putObject("errors");
         errors.forEach(e::put);
         return o;
+    }
+
+    private static void putNumber(ObjectNode o, String field, double value) {
+        if (Double.isNaN(value) || Double.isInfinite(value)) {
+            o.putNull(field);
+        } else {
+            o.put(field, Math.round(value * 1e6) / 1e6);
+        }
     }
 
     /**

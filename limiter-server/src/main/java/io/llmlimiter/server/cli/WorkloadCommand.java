@@ -130,8 +130,11 @@ public final class WorkloadCommand implements Callable<Integer> {
                 // Workers re-create the config if Redis loses it (a restart without persistence).
                 workload = requested.withConfig(config);
             }
-            List<Limit> known = naive ? given : config == null ? null : config.limits();
-            Double min = known == null ? null : workload.theoreticalMinSeconds(known, requests);
+            List<Limit> limitsKnown = naive ? given : config == null ? null : config.limits();
+            int capKnown = naive ? (maxConcurrent == null ? 0 : maxConcurrent) : config == null ? 0 : config.maxConcurrent();
+            // A provider's latency is not known before the run: the floor counts none, which only lowers it.
+            Double min = limitsKnown == null ? null
+                    : workload.floorSeconds(limitsKnown, capKnown, requests, Duration.ZERO);
             if (!json) {
                 String how = naive ? "naively (no limiter)" : "through the limiter";
                 out.printf(Locale.ROOT, "workload: %d calls to %s at %s %s, %d process%s x %d threads%n", requests,
@@ -142,7 +145,7 @@ public final class WorkloadCommand implements Callable<Integer> {
             if (json) {
                 out.println(s.toJson().toPrettyString());
             } else {
-                print(out, s, known);
+                print(out, s, limitsKnown);
             }
             out.flush();
             return 0;
@@ -197,7 +200,7 @@ public final class WorkloadCommand implements Callable<Integer> {
         }
     }
 
-    /** Writes the config when asked to, and returns the config in force (null: none yet). */
+    /** Writes the config when asked to, and returns the config in force (for the floor), or null. */
     private LimitConfig configure(Target t, List<Limit> given, Accounting acc) {
         LlmLimiter connected;
         try {
@@ -234,13 +237,19 @@ public final class WorkloadCommand implements Callable<Integer> {
     private static void print(PrintWriter out, Summary s, List<Limit> limits) {
         out.printf(Locale.ROOT, "result: %d/%d succeeded, %d failed, %d provider 429s, %d retries%n", s.succeeded(),
                 s.requests(), s.failed(), s.provider429(), s.retries());
-        if (s.theoreticalMinSeconds() == null) {
-            out.printf(Locale.ROOT, "wall time %s (no limits known, so no theoretical minimum)%n",
+        if (limits == null) {
+            out.printf(Locale.ROOT, "wall time %s (no limits known, so no theoretical floor)%n",
                     CliSupport.seconds(s.wallSeconds()));
+        } else if (s.theoreticalMinSeconds() == null) {
+            out.printf(Locale.ROOT, "wall time %s (no theoretical floor at %s: every call fits in the first window, "
+                    + "or one call never fits, and the provider's latency is not counted)%n",
+                    CliSupport.seconds(s.wallSeconds()), Limit.formatAll(limits));
         } else {
-            out.printf(Locale.ROOT, "wall time %s; theoretical minimum %s at %s; %.2fx%n",
-                    CliSupport.seconds(s.wallSeconds()), CliSupport.seconds(s.theoreticalMinSeconds()),
-                    Limit.formatAll(limits), s.ratio());
+            out.printf(Locale.ROOT, "wall time %s, %.0f ms per successful call; theoretical floor %s at %s "
+                            + "(%.0f ms per call; the provider's latency not counted); %.2fx the floor per success%n",
+                    CliSupport.seconds(s.wallSeconds()), s.secondsPerSuccess() * 1000,
+                    CliSupport.seconds(s.theoreticalMinSeconds()), Limit.formatAll(limits),
+                    s.floorSecondsPerCall() * 1000, s.perSuccessRatio());
         }
         s.errors().forEach((why, n) -> out.printf(Locale.ROOT, "  %d x %s%n", n, why));
     }

@@ -77,27 +77,16 @@ public record WorkloadSpec(String baseUrl, Target target, int threads, int promp
     }
 
     /**
-     * The fastest {@code calls} calls can finish under these limits: the calls divided by the
-     * allowed rate of the tightest limit (requests count one per call, tokens prompt plus
-     * {@code max_tokens}, input and output tokens each their part).
+     * The theoretical floor of {@code calls} of these calls under a provider's limits: see {@link Floor}.
      *
      * @param limits the provider's limits
+     * @param maxConcurrent the provider's concurrency cap, 0 for none
      * @param calls calls in the whole run
-     * @return seconds, or null when no limit is given
+     * @param latency the fastest a call can take, zero when unknown
+     * @return seconds, or null when nothing bounds the run
      */
-    public Double theoreticalMinSeconds(List<Limit> limits, long calls) {
-        Double best = null;
-        for (Limit l : limits) {
-            long perCall = switch (l.resource()) {
-                case REQUESTS -> 1;
-                case TOKENS -> tokensPerCall();
-                case INPUT_TOKENS -> promptTokens;
-                case OUTPUT_TOKENS -> maxTokens;
-            };
-            double seconds = (double) calls * perCall * CliSupport.seconds(l.window()) / l.amount();
-            best = best == null ? seconds : Math.max(best, seconds);
-        }
-        return best;
+    public Double floorSeconds(List<Limit> limits, int maxConcurrent, long calls, Duration latency) {
+        return Floor.seconds(limits, maxConcurrent, calls, promptTokens, maxTokens, latency);
     }
 
     /** @return this spec as JSON, for a worker's command line */

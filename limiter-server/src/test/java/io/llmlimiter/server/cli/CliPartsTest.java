@@ -24,13 +24,27 @@ class CliPartsTest {
             true, 3, Duration.ofSeconds(1), null, null, Duration.ofSeconds(5));
 
     @Test
-    void theTheoreticalMinimumIsTheCallsOverTheTightestLimitsRate() {
-        // 120 calls: requests 20/2s -> 12 s; tokens 300 per call at 7500/2s -> 9.6 s.
-        assertThat(SPEC.theoreticalMinSeconds(Limit.parseAll("requests=20/2s,tokens=7500/2s"), 120))
-                .isCloseTo(12.0, within(1e-9));
-        assertThat(SPEC.theoreticalMinSeconds(Limit.parseAll("tokens=3000/1s,output_tokens=1000/1s"), 10))
-                .isCloseTo(2.0, within(1e-9));
-        assertThat(SPEC.theoreticalMinSeconds(List.of(), 10)).isNull();
+    void theFloorLetsTheFirstFullWindowInAtOnceAndCountsTheFastestCall() {
+        Duration none = Duration.ZERO;
+        // 120 calls of 300 tokens: requests 20/2s -> 6 batches, the last starting at 10 s; tokens 25 per
+        // window -> 5 batches, the last at 8 s. Plus a 50 ms call.
+        assertThat(SPEC.floorSeconds(Limit.parseAll("requests=20/2s,tokens=7500/2s"), 0, 120, Duration.ofMillis(50)))
+                .isCloseTo(10.05, within(1e-9));
+        // Exactly one window's worth fits in the first window: no wait at all, only the call.
+        assertThat(SPEC.floorSeconds(Limit.parseAll("requests=20/2s"), 0, 20, Duration.ofMillis(50)))
+                .isCloseTo(0.05, within(1e-9));
+        assertThat(SPEC.floorSeconds(Limit.parseAll("requests=20/2s"), 0, 21, none)).isCloseTo(2.0, within(1e-9));
+        // Output tokens: 200 per call at 1000/1s -> 5 per window; 10 calls -> the second batch at 1 s.
+        assertThat(SPEC.floorSeconds(Limit.parseAll("tokens=3000/1s,output_tokens=1000/1s"), 0, 10, none))
+                .isCloseTo(1.0, within(1e-9));
+        // Input tokens: 100 per call at 250/1s -> 2 per window.
+        assertThat(SPEC.floorSeconds(Limit.parseAll("input_tokens=250/1s"), 0, 5, none)).isCloseTo(2.0, within(1e-9));
+        // A concurrency cap of 4 with 1 s calls: 10 calls run in 3 waves.
+        assertThat(SPEC.floorSeconds(Limit.parseAll("requests=1000/1s"), 4, 10, Duration.ofSeconds(1)))
+                .isCloseTo(3.0, within(1e-9));
+        assertThat(SPEC.floorSeconds(List.of(), 0, 10, none)).isNull();
+        // A call bigger than a window's whole amount never passes: no floor.
+        assertThat(SPEC.floorSeconds(Limit.parseAll("tokens=299/1s"), 0, 10, none)).isNull();
     }
 
     @Test
@@ -69,6 +83,11 @@ class CliPartsTest {
         assertThat(all.provider429()).isEqualTo(3);
         assertThat(all.retries()).isEqualTo(5);
         assertThat(all.ratio()).isCloseTo(3.5 / 3.0, within(1e-9));
+        // Per success: 3.5 s over 9 successes, against the floor's 3.0 s over 11 calls.
+        assertThat(all.secondsPerSuccess()).isCloseTo(3.5 / 9, within(1e-9));
+        assertThat(all.floorSecondsPerCall()).isCloseTo(3.0 / 11, within(1e-9));
+        assertThat(all.perSuccessRatio()).isCloseTo((3.5 / 9) / (3.0 / 11), within(1e-9));
+        assertThat(all.toJson().path("per_success_vs_floor").asDouble()).isCloseTo((3.5 / 9) / (3.0 / 11), within(1e-6));
         assertThat(Summary.fromJson(all.toJson())).isEqualTo(Summary.combine(List.of(a, b), 2, 3.5, 3.0));
     }
 
@@ -151,19 +170,25 @@ class CliPartsTest {
     }
 
     @Test
-    void theComparisonTableHasACellPerNumberAndTheVerdictSaysItPlainly() {
-        Summary naive = Summary.of("naive", "demo/batch", 3, 4, 120, new Tally.Snapshot(108, 12, 126, 140), Map.of(),
-                11.6, 12.0);
+    void theComparisonTableShowsLostCallsAndTimePerSuccessSoLosingCallsNeverBeatsTheFloor() {
+        // The run seen in the field: naive lost 11 calls yet its wall time was under the old minimum.
+        Summary naive = Summary.of("naive", "demo/batch", 3, 4, 120, new Tally.Snapshot(109, 11, 125, 140), Map.of(),
+                11.4, 10.05);
         Summary limiter = Summary.of("limiter", "demo/batch", 3, 4, 120, new Tally.Snapshot(120, 0, 0, 0), Map.of(),
-                12.9, 12.0);
+                12.7, 10.05);
         String table = Comparison.table(naive, limiter, 3, 4);
-        assertThat(table).contains("provider 429s").contains("x minimum");
-        assertThat(table.lines().toList().get(1)).contains("naive").contains("108").contains("126").contains("11.6 s")
-                .contains("0.97x");
-        assertThat(table.lines().toList().get(2)).contains("llm-limiter").contains("120").contains("12.9 s")
-                .contains("1.08x");
-        assertThat(Comparison.verdict(naive, limiter)).contains("120/120 calls succeeded with 0 provider 429s in 1.08x")
-                .contains("12 calls were lost");
+        List<String> lines = table.lines().toList();
+        assertThat(lines.get(0)).contains("lost").contains("provider 429s").contains("wall time")
+                .contains("per success").contains("x floor");
+        // 11.4 s / 109 = 105 ms per success; the floor is 10.05 s / 120 = 84 ms per call.
+        assertThat(lines.get(1)).contains("naive").contains("109").contains(" 11 ").contains("125")
+                .contains("11.4 s").contains("105 ms").contains("1.25x");
+        assertThat(lines.get(2)).contains("llm-limiter").contains("120").contains("12.7 s").contains("106 ms")
+                .contains("1.26x");
+        assertThat(naive.perSuccessRatio()).isGreaterThan(naive.ratio());
+        assertThat(Comparison.verdict(naive, limiter))
+                .contains("120/120 calls succeeded with 0 provider 429s, 106 ms per successful call, 1.26x the floor's "
+                        + "84 ms per call").contains("11 calls were lost");
     }
 
     @Test

@@ -60,9 +60,13 @@ class WorkloadCommandTest {
         assertThat(provider.successCount()).isEqualTo(50);
         // The calls and nothing else reached the provider: no warm-up request outside the budget.
         assertThat(provider.requestsReceived()).isEqualTo(50);
-        // Requests bind: 50 calls at 10 per 1 s (tokens would allow 62).
-        assertThat(s.path("theoretical_min_seconds").asDouble()).isCloseTo(5.0, within(0.01));
-        assertThat(s.path("wall_vs_min").asDouble()).isLessThan(3.0);
+        // The floor: 10 requests (and 12 calls' tokens) per 1 s window, the first window at once, so the
+        // fifth batch of 10 starts after 4 windows; the provider's latency is not known.
+        assertThat(s.path("theoretical_min_seconds").asDouble()).isCloseTo(4.0, within(0.01));
+        assertThat(s.path("floor_seconds_per_call").asDouble()).isCloseTo(0.08, within(0.001));
+        assertThat(s.path("seconds_per_success").asDouble())
+                .isCloseTo(s.path("wall_seconds").asDouble() / 50, within(0.001));
+        assertThat(s.path("per_success_vs_floor").asDouble()).isGreaterThanOrEqualTo(1.0).isLessThan(3.0);
         assertThat(r.err).contains("[limiter]");
         try (LlmLimiter limiter = LlmLimiter.builder().redis(redis.uri()).build()) {
             LimitConfig c = limiter.admin().config(Target.parse("mock/workload-3p")).orElseThrow();
@@ -86,12 +90,16 @@ class WorkloadCommandTest {
 
     @Test
     void printsASummaryForPeople(RedisProcess redis) {
+        // Limits well below the provider's, so its 429s cannot come into this.
         Result r = run("--base-url", provider.baseUrl(), "--target", "mock/workload-text", "--requests", "5",
-                "--redis", redis.uri(), "--limits", "requests=10/1s", "--max-concurrent", "4");
+                "--redis", redis.uri(), "--limits", "requests=3/1200ms", "--max-concurrent", "4");
 
         assertThat(r.code).as(r.err).isZero();
+        // 3 calls in the first window at once, the other 2 one window later: a floor of 1.2 s, 240 ms per call.
         assertThat(r.out).contains("through the limiter").contains("result: 5/5 succeeded, 0 failed, 0 provider 429s")
-                .contains("theoretical minimum 0.5 s");
+                .contains("theoretical floor 1.2 s at requests=3/1200ms (240 ms per call")
+                .containsPattern("wall time [0-9.]+ s, [0-9]+ ms per successful call")
+                .containsPattern("[0-9.]+x the floor per success");
         assertThat(provider.requestsReceived()).isEqualTo(5);
     }
 
