@@ -144,7 +144,7 @@ class StrictProviderTest {
     private Summary run(RedisProcess redis, Target t) throws Exception {
         WorkloadSpec spec = new WorkloadSpec(provider.baseUrl(), t, THREADS, PROMPT_TOKENS, MAX_TOKENS, false, 0,
                 Duration.ZERO, redis.uri(), null, Duration.ofSeconds(30));
-        Double floor = spec.theoreticalMinSeconds(List.of(Limit.parse(PROVIDER_LIMITS)), CALLS);
+        Double floor = spec.floorSeconds(List.of(Limit.parse(PROVIDER_LIMITS)), 0, CALLS, Duration.ofMillis(50));
         StringWriter progress = new StringWriter();
         return WorkloadRun.run(spec, CALLS, PROCESSES, floor, new PrintWriter(progress, true), "strict");
     }
