@@ -31,4 +31,15 @@ public interface CallContext {
      * @param headers the response headers
      */
     void headers(Map<String, ? extends Collection<String>> headers);
+
+    /**
+     * For a response that streams on after the call returns (server-sent events): the permit is
+     * completed not when the call returns but when the returned handle is, with the usage the
+     * stream reports at its end; until then its lease is kept and renewed. Call it before the call
+     * returns. When the attempt fails anyway, the limiter releases the permit as for any failure and
+     * the handle does nothing.
+     *
+     * @return the handle that completes this attempt's permit
+     */
+    StreamCompletion deferCompletion();
 }

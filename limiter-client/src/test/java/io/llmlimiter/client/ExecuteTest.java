@@ -65,6 +65,64 @@ class ExecuteTest {
     }
 
     @Test
+    void aStreamedResponseHoldsItsPermitUntilTheStreamEndsAndThenRecordsWhatItReported() {
+        Target t = new Target("openai", "stream" + seq.incrementAndGet());
+        limiter.admin().putConfig(LimitConfig.builder(t).limits("tokens=10000/60s").maxConcurrent(2)
+                .accounting(Accounting.ACTUAL).build());
+        CompletableFuture<StreamCompletion> handle = new CompletableFuture<>();
+
+        String first = limiter.execute(t, Estimate.of(100, 900), ctx -> {
+            handle.complete(ctx.deferCompletion());
+            return "stream opened";
+        });
+
+        assertThat(first).isEqualTo("stream opened");
+        // The call returned, the stream runs on: the permit is still held, the whole estimate charged.
+        assertThat(limiter.admin().usage(t).inFlight()).isEqualTo(1);
+        assertThat(limiter.admin().usage(t).windows().get(0).used()).isEqualTo(1000);
+        handle.join().complete(Usage.of(100, 40));
+        handle.join().complete(Usage.of(100, 900));
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            assertThat(limiter.admin().usage(t).inFlight()).isZero();
+            assertThat(limiter.admin().usage(t).windows().get(0).used()).isEqualTo(140);
+        });
+
+        // A stream that breaks off releases its permit and keeps the admission charge.
+        limiter.execute(t, Estimate.of(100, 900), ctx -> {
+            handle.obtrudeValue(ctx.deferCompletion());
+            return "second";
+        });
+        assertThat(limiter.admin().usage(t).inFlight()).isEqualTo(1);
+        handle.join().fail(new java.io.IOException("connection reset"));
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            assertThat(limiter.admin().usage(t).inFlight()).isZero();
+            assertThat(limiter.admin().usage(t).windows().get(0).used()).isEqualTo(1140);
+        });
+    }
+
+    @Test
+    void aFailedAttemptThatDeferredItsCompletionIsReleasedAsAnyFailure() {
+        Target t = target("requests=100/1s", Accounting.KEEP, 1, 0.01);
+        AtomicInteger calls = new AtomicInteger();
+        CompletableFuture<StreamCompletion> handle = new CompletableFuture<>();
+
+        String body = limiter.execute(t, Estimate.of(10, 10), ctx -> {
+            StreamCompletion c = ctx.deferCompletion();
+            if (calls.incrementAndGet() == 1) {
+                handle.complete(c);
+                throw new io.llmlimiter.client.retry.HttpStatusException(503);
+            }
+            c.complete(null);
+            return "ok";
+        });
+
+        assertThat(body).isEqualTo("ok");
+        handle.join().complete(Usage.of(5, 5));
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(limiter.admin().usage(t).inFlight()).isZero());
+        assertThat(limiter.admin().stats(t)).containsEntry("admitted", 2L);
+    }
+
+    @Test
     void serverErrorsAreRetriedUntilTheCallSucceeds() {
         Target t = target("requests=100/1s", Accounting.KEEP, 3, 0.01);
         provider.then(503, Map.of(), "busy").then(502, Map.of(), "bad gateway");

@@ -198,7 +198,19 @@ final class CallExecutor {
         } catch (RuntimeException e) {
             log.warn("{} could not read the provider's rate-limit headers: {}", execution.target(), e.toString());
         }
-        return completion(permit, attempt.reportedUsage());
+        Attempt.Deferred deferred = attempt.deferred();
+        if (deferred == null) {
+            return completion(permit, attempt.reportedUsage());
+        }
+        // A streamed response: the permit completes when the stream ends, with what it reported.
+        deferred.ended().whenComplete((usage, streamError) -> {
+            if (streamError != null) {
+                log.info("{} stream ended early ({}); the admission charge stands", execution.target(),
+                        streamError.toString());
+            }
+            completion(permit, streamError == null ? usage : null);
+        });
+        return CompletableFuture.completedFuture(null);
     }
 
     /** Completes a permit without a hop to the callback executor: the steps here hop themselves. */
