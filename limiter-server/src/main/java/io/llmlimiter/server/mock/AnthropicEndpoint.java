@@ -43,6 +43,59 @@ final class AnthropicEndpoint extends ProviderEndpoint {
     }
 
     @Override
+    java.util.List<java.util.Map.Entry<String, String>> streamEvents(long id, ChatRequest req, long completionTokens,
+                                                                boolean truncated) {
+        java.util.List<java.util.Map.Entry<String, String>> events = new java.util.ArrayList<>();
+        ObjectNode start = MAPPER.createObjectNode();
+        start.put("type", "message_start");
+        ObjectNode message = start.putObject("message");
+        message.put("id", String.format("msg_mock%020d", id));
+        message.put("type", "message");
+        message.put("role", "assistant");
+        message.putArray("content");
+        message.put("model", req.model());
+        message.putNull("stop_reason");
+        message.putNull("stop_sequence");
+        ObjectNode startUsage = message.putObject("usage");
+        startUsage.put("input_tokens", req.promptTokens());
+        startUsage.put("cache_creation_input_tokens", 0);
+        startUsage.put("cache_read_input_tokens", 0);
+        startUsage.put("output_tokens", 1);
+        events.add(java.util.Map.entry("message_start", json(start)));
+        ObjectNode blockStart = MAPPER.createObjectNode();
+        blockStart.put("type", "content_block_start");
+        blockStart.put("index", 0);
+        ObjectNode block = blockStart.putObject("content_block");
+        block.put("type", "text");
+        block.put("text", "");
+        events.add(java.util.Map.entry("content_block_start", json(blockStart)));
+        for (String piece : pieces(completionText(completionTokens))) {
+            ObjectNode delta = MAPPER.createObjectNode();
+            delta.put("type", "content_block_delta");
+            delta.put("index", 0);
+            ObjectNode d = delta.putObject("delta");
+            d.put("type", "text_delta");
+            d.put("text", piece);
+            events.add(java.util.Map.entry("content_block_delta", json(delta)));
+        }
+        ObjectNode blockStop = MAPPER.createObjectNode();
+        blockStop.put("type", "content_block_stop");
+        blockStop.put("index", 0);
+        events.add(java.util.Map.entry("content_block_stop", json(blockStop)));
+        ObjectNode messageDelta = MAPPER.createObjectNode();
+        messageDelta.put("type", "message_delta");
+        ObjectNode md = messageDelta.putObject("delta");
+        md.put("stop_reason", truncated ? "max_tokens" : "end_turn");
+        md.putNull("stop_sequence");
+        messageDelta.putObject("usage").put("output_tokens", completionTokens);
+        events.add(java.util.Map.entry("message_delta", json(messageDelta)));
+        ObjectNode stop = MAPPER.createObjectNode();
+        stop.put("type", "message_stop");
+        events.add(java.util.Map.entry("message_stop", json(stop)));
+        return events;
+    }
+
+    @Override
     ObjectNode rateLimitBody(ChatRequest req, Decision d, String message) {
         return error("rate_limit_error", message);
     }

@@ -16,8 +16,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * @param model the model named, or {@value #DEFAULT_MODEL} when the body names none
  * @param promptTokens the estimated prompt tokens
  * @param maxTokens the requested {@code max_tokens}, or {@code null} when absent
+ * @param stream whether the answer is to be streamed as server-sent events ({@code "stream": true})
+ * @param includeUsage whether an OpenAI stream ends with a usage chunk ({@code stream_options.include_usage})
  */
-record ChatRequest(String model, long promptTokens, Long maxTokens) {
+record ChatRequest(String model, long promptTokens, Long maxTokens, boolean stream, boolean includeUsage) {
 
     /** The model reported when a request names none; the mock is lenient about it. */
     static final String DEFAULT_MODEL = "mock-model";
@@ -66,7 +68,12 @@ record ChatRequest(String model, long promptTokens, Long maxTokens) {
         }
         Long maxTokens = maxTokens(root, anthropic);
         String modelName = model == null || model.isNull() ? DEFAULT_MODEL : model.asText();
-        return new ChatRequest(modelName, (chars + 3) / 4, maxTokens);
+        JsonNode stream = root.get("stream");
+        if (stream != null && !stream.isNull() && !stream.isBoolean()) {
+            throw new BadRequestException("stream", "stream: must be a boolean");
+        }
+        return new ChatRequest(modelName, (chars + 3) / 4, maxTokens, stream != null && stream.asBoolean(),
+                root.path("stream_options").path("include_usage").asBoolean(false));
     }
 
     private static Long maxTokens(JsonNode root, boolean anthropic) throws BadRequestException {

@@ -44,6 +44,62 @@ final class OpenAiEndpoint extends ProviderEndpoint {
     }
 
     @Override
+    java.util.List<java.util.Map.Entry<String, String>> streamEvents(long id, ChatRequest req, long completionTokens,
+                                                                boolean truncated) {
+        java.util.List<java.util.Map.Entry<String, String>> events = new java.util.ArrayList<>();
+        long created = Instant.now().getEpochSecond();
+        java.util.List<String> pieces = new java.util.ArrayList<>(pieces(completionText(completionTokens)));
+        pieces.add(0, null);
+        for (int i = 0; i <= pieces.size(); i++) {
+            ObjectNode chunk = chunk(id, req, created);
+            ObjectNode choice = chunk.putArray("choices").addObject();
+            choice.put("index", 0);
+            ObjectNode delta = choice.putObject("delta");
+            if (i == 0) {
+                delta.put("role", "assistant");
+                delta.put("content", "");
+            } else if (i < pieces.size()) {
+                delta.put("content", pieces.get(i));
+            }
+            choice.putNull("logprobs");
+            if (i == pieces.size()) {
+                choice.put("finish_reason", truncated ? "length" : "stop");
+            } else {
+                choice.putNull("finish_reason");
+            }
+            if (req.includeUsage()) {
+                chunk.putNull("usage");
+            }
+            events.add(data(json(chunk)));
+        }
+        if (req.includeUsage()) {
+            ObjectNode last = chunk(id, req, created);
+            last.putArray("choices");
+            ObjectNode usage = last.putObject("usage");
+            usage.put("prompt_tokens", req.promptTokens());
+            usage.put("completion_tokens", completionTokens);
+            usage.put("total_tokens", req.promptTokens() + completionTokens);
+            events.add(data(json(last)));
+        }
+        events.add(data("[DONE]"));
+        return events;
+    }
+
+    /** An unnamed event: OpenAI sends data lines only. */
+    private static java.util.Map.Entry<String, String> data(String data) {
+        return new java.util.AbstractMap.SimpleEntry<>(null, data);
+    }
+
+    private static ObjectNode chunk(long id, ChatRequest req, long created) {
+        ObjectNode chunk = MAPPER.createObjectNode();
+        chunk.put("id", "chatcmpl-mock" + id);
+        chunk.put("object", "chat.completion.chunk");
+        chunk.put("created", created);
+        chunk.put("model", req.model());
+        return chunk;
+    }
+
+    @Override
     ObjectNode rateLimitBody(ChatRequest req, Decision d, String message) {
         boolean tokens = d.rejection() == Decision.Rejection.TOKENS || d.rejection() == Decision.Rejection.TOO_LARGE;
         return error(message, tokens ? "tokens" : "requests", null, "rate_limit_exceeded");

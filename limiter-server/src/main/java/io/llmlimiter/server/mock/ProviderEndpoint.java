@@ -113,7 +113,68 @@ abstract class ProviderEndpoint implements Handler {
             controller.release();
         }
         long completion = config.completionTokensFor(maxTokens);
+        if (req.stream()) {
+            return stream(ctx, streamEvents(ids.incrementAndGet(), req, completion, completion == maxTokens));
+        }
         return send(ctx, 200, successBody(ids.incrementAndGet(), req, completion, completion == maxTokens));
+    }
+
+    /**
+     * Answers with server-sent events, each written and flushed on its own, as providers stream.
+     *
+     * @param ctx the response to write
+     * @param events the events, each an event name (or null) and its JSON data (or {@code [DONE]})
+     * @return 200
+     */
+    static int stream(Context ctx, java.util.List<java.util.Map.Entry<String, String>> events) {
+        ctx.status(200).contentType("text/event-stream");
+        ctx.header("Cache-Control", "no-cache");
+        try {
+            java.io.OutputStream out = ctx.res().getOutputStream();
+            for (java.util.Map.Entry<String, String> e : events) {
+                String block = (e.getKey() == null ? "" : "event: " + e.getKey() + "\n") + "data: " + e.getValue() + "\n\n";
+                out.write(block.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                out.flush();
+            }
+        } catch (java.io.IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return 200;
+    }
+
+    /**
+     * @param id a number unique within this endpoint, for the response id
+     * @param req the request, which asked for a stream
+     * @param completionTokens the completion tokens used
+     * @param truncated whether the answer stopped at {@code max_tokens}
+     * @return the provider's stream events: event name (or null) and data
+     */
+    abstract java.util.List<java.util.Map.Entry<String, String>> streamEvents(long id, ChatRequest req,
+                                                                         long completionTokens, boolean truncated);
+
+    /**
+     * @param node a JSON value
+     * @return it as compact JSON
+     */
+    static String json(com.fasterxml.jackson.databind.JsonNode node) {
+        try {
+            return MAPPER.writeValueAsString(node);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * @param text the answer
+     * @return the answer in a few pieces, as a stream delivers it
+     */
+    static java.util.List<String> pieces(String text) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        int step = Math.max(1, (text.length() + 3) / 4);
+        for (int i = 0; i < text.length(); i += step) {
+            out.add(text.substring(i, Math.min(text.length(), i + step)));
+        }
+        return out;
     }
 
     /**
