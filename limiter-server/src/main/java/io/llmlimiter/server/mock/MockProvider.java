@@ -19,7 +19,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * Both share one set of exact sliding windows and one concurrency cap (see {@link MockProviderConfig}).
  * A request is charged {@code prompt_tokens + max_tokens} at arrival, prompt tokens being
  * {@code ceil(characters / 4)}; over a limit it gets 429 with {@code Retry-After}; bad input gets
- * 400, never 500.
+ * 400, never 500. A request with {@code "stream": true} is answered with server-sent events in the
+ * provider's shape: OpenAI chunks, ending with a usage chunk when {@code stream_options.include_usage}
+ * is set, then {@code [DONE]}; Anthropic {@code message_start} (input usage), content deltas,
+ * {@code message_delta} (output usage) and {@code message_stop}.
  *
  * <pre>{@code
  * try (MockProvider p = MockProvider.start(MockProviderConfig.builder()
