@@ -8,8 +8,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A streamed response body (server-sent events) that completes its permit when the stream ends:
- * with the usage the stream reported when the provider said it is complete (or the body reached
- * its end), or as failed (the admission charge stands) when it is closed early or breaks.
+ * with the usage the stream reported once the provider said it is complete ({@code [DONE]},
+ * {@code message_stop}, {@code response.completed}), or as failed (the admission charge stands)
+ * when it breaks, ends without that, or is closed before it.
  * Thread-safe as far as its reader is: one thread reads, any thread may close.
  */
 public final class MeteredStream extends FilterInputStream {
@@ -37,7 +38,7 @@ public final class MeteredStream extends FilterInputStream {
             throw e;
         }
         if (b < 0) {
-            finish();
+            atEnd();
         } else {
             usage.accept(new byte[] {(byte) b}, 0, 1);
             if (usage.ended()) {
@@ -57,7 +58,7 @@ public final class MeteredStream extends FilterInputStream {
             throw e;
         }
         if (n < 0) {
-            finish();
+            atEnd();
         } else if (n > 0) {
             usage.accept(buffer, off, n);
             if (usage.ended()) {
@@ -98,6 +99,14 @@ public final class MeteredStream extends FilterInputStream {
     /** @return the usage seen so far */
     public StreamUsage usage() {
         return usage;
+    }
+
+    private void atEnd() {
+        if (usage.ended()) {
+            finish();
+        } else {
+            fail(new IOException("the stream ended before the provider said it was complete"));
+        }
     }
 
     private void finish() {

@@ -82,6 +82,16 @@ class StreamUsageTest {
     }
 
     @Test
+    void aMeteredStreamThatEndsWithoutTheProvidersEndMarkerFails() throws Exception {
+        Recorder done = new Recorder();
+        String cut = ANTHROPIC.substring(0, ANTHROPIC.indexOf("event: message_stop"));
+        try (InputStream in = new MeteredStream(new ByteArrayInputStream(cut.getBytes(StandardCharsets.UTF_8)), done)) {
+            in.readAllBytes();
+        }
+        assertThat(done.outcome.get()).isInstanceOf(java.io.IOException.class);
+    }
+
+    @Test
     void aMeteredStreamClosedBeforeTheProviderEndedItFails() throws Exception {
         Recorder done = new Recorder();
         byte[] bytes = OPENAI.getBytes(StandardCharsets.UTF_8);
