@@ -1,9 +1,16 @@
 package io.llmlimiter.server.mock;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import java.util.AbstractMap.SimpleImmutableEntry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
 /**
- * Anthropic-style {@code POST /v1/messages}: {@code message} answers and
+ * Anthropic-style {@code POST /v1/messages}: {@code message} answers (or the Messages event stream
+ * for {@code "stream": true}) and
  * {@code {"type":"error","error":{type,message}}} errors, with 529 {@code overloaded_error}.
  * The mock charges one token window with input plus {@code max_tokens}, where Anthropic keeps
  * separate input and output limits. This class is thread-safe.
@@ -42,12 +49,15 @@ final class AnthropicEndpoint extends ProviderEndpoint {
         return body;
     }
 
+    /**
+     * Anthropic's Messages stream: {@code message_start} (input tokens), one text block's
+     * {@code content_block_start}/{@code _delta}s/{@code _stop}, {@code message_delta} (stop
+     * reason and output tokens) and {@code message_stop}.
+     */
     @Override
-    java.util.List<java.util.Map.Entry<String, String>> streamEvents(long id, ChatRequest req, long completionTokens,
-                                                                boolean truncated) {
-        java.util.List<java.util.Map.Entry<String, String>> events = new java.util.ArrayList<>();
-        ObjectNode start = MAPPER.createObjectNode();
-        start.put("type", "message_start");
+    List<Map.Entry<String, JsonNode>> streamEvents(long id, ChatRequest req, long completionTokens, boolean truncated) {
+        List<Map.Entry<String, JsonNode>> events = new ArrayList<>();
+        ObjectNode start = MAPPER.createObjectNode().put("type", "message_start");
         ObjectNode message = start.putObject("message");
         message.put("id", String.format("msg_mock%020d", id));
         message.put("type", "message");
@@ -58,40 +68,25 @@ final class AnthropicEndpoint extends ProviderEndpoint {
         message.putNull("stop_sequence");
         ObjectNode startUsage = message.putObject("usage");
         startUsage.put("input_tokens", req.promptTokens());
+        startUsage.put("output_tokens", 1);
         startUsage.put("cache_creation_input_tokens", 0);
         startUsage.put("cache_read_input_tokens", 0);
-        startUsage.put("output_tokens", 1);
-        events.add(java.util.Map.entry("message_start", json(start)));
-        ObjectNode blockStart = MAPPER.createObjectNode();
-        blockStart.put("type", "content_block_start");
-        blockStart.put("index", 0);
-        ObjectNode block = blockStart.putObject("content_block");
-        block.put("type", "text");
-        block.put("text", "");
-        events.add(java.util.Map.entry("content_block_start", json(blockStart)));
-        for (String piece : pieces(completionText(completionTokens))) {
-            ObjectNode delta = MAPPER.createObjectNode();
-            delta.put("type", "content_block_delta");
-            delta.put("index", 0);
-            ObjectNode d = delta.putObject("delta");
-            d.put("type", "text_delta");
-            d.put("text", piece);
-            events.add(java.util.Map.entry("content_block_delta", json(delta)));
+        events.add(new SimpleImmutableEntry<>("message_start", start));
+        ObjectNode blockStart = MAPPER.createObjectNode().put("type", "content_block_start").put("index", 0);
+        blockStart.putObject("content_block").put("type", "text").put("text", "");
+        events.add(new SimpleImmutableEntry<>("content_block_start", blockStart));
+        for (String piece : completionPieces(completionTokens)) {
+            ObjectNode delta = MAPPER.createObjectNode().put("type", "content_block_delta").put("index", 0);
+            delta.putObject("delta").put("type", "text_delta").put("text", piece);
+            events.add(new SimpleImmutableEntry<>("content_block_delta", delta));
         }
-        ObjectNode blockStop = MAPPER.createObjectNode();
-        blockStop.put("type", "content_block_stop");
-        blockStop.put("index", 0);
-        events.add(java.util.Map.entry("content_block_stop", json(blockStop)));
-        ObjectNode messageDelta = MAPPER.createObjectNode();
-        messageDelta.put("type", "message_delta");
-        ObjectNode md = messageDelta.putObject("delta");
-        md.put("stop_reason", truncated ? "max_tokens" : "end_turn");
-        md.putNull("stop_sequence");
-        messageDelta.putObject("usage").put("output_tokens", completionTokens);
-        events.add(java.util.Map.entry("message_delta", json(messageDelta)));
-        ObjectNode stop = MAPPER.createObjectNode();
-        stop.put("type", "message_stop");
-        events.add(java.util.Map.entry("message_stop", json(stop)));
+        events.add(new SimpleImmutableEntry<>("content_block_stop",
+                MAPPER.createObjectNode().put("type", "content_block_stop").put("index", 0)));
+        ObjectNode end = MAPPER.createObjectNode().put("type", "message_delta");
+        end.putObject("delta").put("stop_reason", truncated ? "max_tokens" : "end_turn").putNull("stop_sequence");
+        end.putObject("usage").put("output_tokens", completionTokens);
+        events.add(new SimpleImmutableEntry<>("message_delta", end));
+        events.add(new SimpleImmutableEntry<>("message_stop", MAPPER.createObjectNode().put("type", "message_stop")));
         return events;
     }
 

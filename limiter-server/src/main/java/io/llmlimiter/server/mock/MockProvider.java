@@ -14,15 +14,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * and tests. It listens on 127.0.0.1 and serves
  * <ul>
  *   <li>{@code POST /v1/chat/completions}, OpenAI-compatible, with {@code x-ratelimit-*} headers;</li>
- *   <li>{@code POST /v1/messages}, Anthropic-style, with {@code anthropic-ratelimit-*} headers.</li>
+ *   <li>{@code POST /v1/messages}, Anthropic-style, with {@code anthropic-ratelimit-*} headers;</li>
+ *   <li>either with {@code "stream": true}: the same admission, answered as the provider's server-sent
+ *       events, usage at the end (OpenAI with {@code stream_options.include_usage}, Anthropic in
+ *       {@code message_delta}).</li>
  * </ul>
  * Both share one set of exact sliding windows and one concurrency cap (see {@link MockProviderConfig}).
  * A request is charged {@code prompt_tokens + max_tokens} at arrival, prompt tokens being
  * {@code ceil(characters / 4)}; over a limit it gets 429 with {@code Retry-After}; bad input gets
- * 400, never 500. A request with {@code "stream": true} is answered with server-sent events in the
- * provider's shape: OpenAI chunks, ending with a usage chunk when {@code stream_options.include_usage}
- * is set, then {@code [DONE]}; Anthropic {@code message_start} (input usage), content deltas,
- * {@code message_delta} (output usage) and {@code message_stop}.
+ * 400, never 500.
  *
  * <pre>{@code
  * try (MockProvider p = MockProvider.start(MockProviderConfig.builder()

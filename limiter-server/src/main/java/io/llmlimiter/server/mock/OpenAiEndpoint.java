@@ -1,11 +1,18 @@
 package io.llmlimiter.server.mock;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 
 import java.time.Instant;
+import java.util.AbstractMap.SimpleImmutableEntry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /**
- * OpenAI-compatible {@code POST /v1/chat/completions}: {@code chat.completion} answers and
+ * OpenAI-compatible {@code POST /v1/chat/completions}: {@code chat.completion} answers (or a
+ * {@code chat.completion.chunk} event stream for {@code "stream": true}) and
  * {@code {"error":{message,type,param,code}}} errors. This class is thread-safe.
  */
 final class OpenAiEndpoint extends ProviderEndpoint {
@@ -43,60 +50,55 @@ final class OpenAiEndpoint extends ProviderEndpoint {
         return body;
     }
 
+    /**
+     * OpenAI's {@code chat.completion.chunk} stream: a role chunk, content chunks, a chunk with the
+     * finish reason, then (with {@code stream_options.include_usage}) a chunk with empty choices and
+     * the usage, then {@code [DONE]}.
+     */
     @Override
-    java.util.List<java.util.Map.Entry<String, String>> streamEvents(long id, ChatRequest req, long completionTokens,
-                                                                boolean truncated) {
-        java.util.List<java.util.Map.Entry<String, String>> events = new java.util.ArrayList<>();
+    List<Map.Entry<String, JsonNode>> streamEvents(long id, ChatRequest req, long completionTokens, boolean truncated) {
         long created = Instant.now().getEpochSecond();
-        java.util.List<String> pieces = new java.util.ArrayList<>(pieces(completionText(completionTokens)));
-        pieces.add(0, null);
-        for (int i = 0; i <= pieces.size(); i++) {
-            ObjectNode chunk = chunk(id, req, created);
-            ObjectNode choice = chunk.putArray("choices").addObject();
+        List<Map.Entry<String, JsonNode>> events = new ArrayList<>();
+        ObjectNode first = chunk(id, created, req);
+        ObjectNode role = first.withArray("choices").addObject();
+        role.put("index", 0);
+        role.putObject("delta").put("role", "assistant").put("content", "");
+        role.putNull("finish_reason");
+        events.add(new SimpleImmutableEntry<>(null, first));
+        for (String piece : completionPieces(completionTokens)) {
+            ObjectNode c = chunk(id, created, req);
+            ObjectNode choice = c.withArray("choices").addObject();
             choice.put("index", 0);
-            ObjectNode delta = choice.putObject("delta");
-            if (i == 0) {
-                delta.put("role", "assistant");
-                delta.put("content", "");
-            } else if (i < pieces.size()) {
-                delta.put("content", pieces.get(i));
-            }
-            choice.putNull("logprobs");
-            if (i == pieces.size()) {
-                choice.put("finish_reason", truncated ? "length" : "stop");
-            } else {
-                choice.putNull("finish_reason");
-            }
-            if (req.includeUsage()) {
-                chunk.putNull("usage");
-            }
-            events.add(data(json(chunk)));
+            choice.putObject("delta").put("content", piece);
+            choice.putNull("finish_reason");
+            events.add(new SimpleImmutableEntry<>(null, c));
         }
+        ObjectNode last = chunk(id, created, req);
+        ObjectNode finish = last.withArray("choices").addObject();
+        finish.put("index", 0);
+        finish.putObject("delta");
+        finish.put("finish_reason", truncated ? "length" : "stop");
+        events.add(new SimpleImmutableEntry<>(null, last));
         if (req.includeUsage()) {
-            ObjectNode last = chunk(id, req, created);
-            last.putArray("choices");
-            ObjectNode usage = last.putObject("usage");
+            ObjectNode u = chunk(id, created, req);
+            u.putArray("choices");
+            ObjectNode usage = u.putObject("usage");
             usage.put("prompt_tokens", req.promptTokens());
             usage.put("completion_tokens", completionTokens);
             usage.put("total_tokens", req.promptTokens() + completionTokens);
-            events.add(data(json(last)));
+            events.add(new SimpleImmutableEntry<>(null, u));
         }
-        events.add(data("[DONE]"));
+        events.add(new SimpleImmutableEntry<>(null, TextNode.valueOf("[DONE]")));
         return events;
     }
 
-    /** An unnamed event: OpenAI sends data lines only. */
-    private static java.util.Map.Entry<String, String> data(String data) {
-        return new java.util.AbstractMap.SimpleEntry<>(null, data);
-    }
-
-    private static ObjectNode chunk(long id, ChatRequest req, long created) {
-        ObjectNode chunk = MAPPER.createObjectNode();
-        chunk.put("id", "chatcmpl-mock" + id);
-        chunk.put("object", "chat.completion.chunk");
-        chunk.put("created", created);
-        chunk.put("model", req.model());
-        return chunk;
+    private static ObjectNode chunk(long id, long created, ChatRequest req) {
+        ObjectNode c = MAPPER.createObjectNode();
+        c.put("id", "chatcmpl-mock" + id);
+        c.put("object", "chat.completion.chunk");
+        c.put("created", created);
+        c.put("model", req.model());
+        return c;
     }
 
     @Override
