@@ -15,6 +15,7 @@ import com.anthropic.models.messages.Message;
 import com.anthropic.models.messages.MessageCreateParams;
 import com.anthropic.models.messages.RawMessageStreamEvent;
 import io.llmlimiter.client.Accounting;
+import io.llmlimiter.client.Estimate;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LlmLimiter;
 import io.llmlimiter.client.RetrySettings;
@@ -151,6 +152,28 @@ class LimitedAnthropicTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> stats(t).getOrDefault("completed", 0L) == 1);
         assertThat(stats(t)).containsEntry("actual_output_tokens", 20L).containsKey("actual_input_tokens");
         assertThat(limiter.admin().usage(t).inFlight()).isZero();
+    }
+
+    @Test
+    void theProvidersRateLimitHeadersOnTheRawResponseReachTheFleet() {
+        try (MockProvider strict = MockProvider.start(MockProviderConfig.builder().requests(2, Duration.ofSeconds(60))
+                .noTokenLimit().completionTokens(5).build())) {
+            Target t = Targets.forEndpoint(URI.create(strict.baseUrl()), "claude-headers");
+            limiter.admin().putConfig(LimitConfig.builder(t).limits("requests=100/1s").build());
+            AnthropicClient c = LimitedAnthropic.client(limiter,
+                    AnthropicOkHttpClient.builder().apiKey("test-key").baseUrl(strict.baseUrl()).build());
+
+            c.messages().create(params("claude-headers", 10));
+
+            // anthropic-ratelimit-requests-remaining: 1 of 2: the fleet holds back until the provider's reset.
+            await().atMost(Duration.ofSeconds(5)).until(() -> limiter.tryAcquire(t, Estimate.requestOnly())
+                    .map(p -> {
+                        p.close();
+                        return false;
+                    }).orElse(true));
+            assertThat(stats(t)).containsKey("refused_provider");
+            c.close();
+        }
     }
 
     @Test

@@ -15,6 +15,7 @@ import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import io.llmlimiter.client.Accounting;
+import io.llmlimiter.client.Estimate;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LlmLimiter;
 import io.llmlimiter.client.RetrySettings;
@@ -175,6 +176,28 @@ class LimitedOpenAiTest {
         }
         assertThat(provider.totalCalls()).isEqualTo(2);
         assertThat(stats(t)).containsEntry("admitted", 2L).containsEntry("retries", 1L);
+    }
+
+    @Test
+    void theProvidersRateLimitHeadersOnTheRawResponseReachTheFleet() {
+        try (MockProvider strict = MockProvider.start(MockProviderConfig.builder().requests(2, Duration.ofSeconds(60))
+                .noTokenLimit().completionTokens(5).build())) {
+            String url = strict.baseUrl() + "/v1";
+            Target t = Targets.forEndpoint(URI.create(url), "gpt-4o-headers");
+            limiter.admin().putConfig(LimitConfig.builder(t).limits("requests=100/1s").build());
+            OpenAIClient c = LimitedOpenAi.client(limiter, ClientOptions.builder().apiKey("test-key").baseUrl(url));
+
+            c.chat().completions().create(params("gpt-4o-headers", 10));
+
+            // x-ratelimit-remaining-requests: 1 of 2: the fleet holds back until the provider's reset.
+            await().atMost(Duration.ofSeconds(5)).until(() -> limiter.tryAcquire(t, Estimate.requestOnly())
+                    .map(p -> {
+                        p.close();
+                        return false;
+                    }).orElse(true));
+            assertThat(stats(t)).containsKey("refused_provider");
+            c.close();
+        }
     }
 
     @Test
