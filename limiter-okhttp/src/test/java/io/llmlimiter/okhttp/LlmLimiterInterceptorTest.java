@@ -163,6 +163,31 @@ class LlmLimiterInterceptorTest {
     }
 
     @Test
+    void anEnqueuedCallIsRetriedOnTheDispatcherThread() throws Exception {
+        Target t = target("gpt-4o-enqueue", 3);
+        provider.failNext(503, 1);
+        java.util.concurrent.CompletableFuture<Integer> code = new java.util.concurrent.CompletableFuture<>();
+
+        http.newCall(chat("gpt-4o-enqueue", 100)).enqueue(new okhttp3.Callback() {
+            @Override
+            public void onFailure(okhttp3.Call call, java.io.IOException e) {
+                code.completeExceptionally(e);
+            }
+
+            @Override
+            public void onResponse(okhttp3.Call call, Response response) {
+                try (response) {
+                    code.complete(response.code());
+                }
+            }
+        });
+
+        assertThat(code.get(30, TimeUnit.SECONDS)).isEqualTo(200);
+        assertThat(provider.totalCalls()).isEqualTo(2);
+        assertThat(stats(t)).containsEntry("admitted", 2L).containsEntry("retries", 1L);
+    }
+
+    @Test
     void requestsThatAreNoChatRequestPassThroughUnbudgeted() throws Exception {
         Request list = new Request.Builder().url(provider.baseUrl() + "/v1/models").build();
         try (Response r = http.newCall(list).execute()) {
