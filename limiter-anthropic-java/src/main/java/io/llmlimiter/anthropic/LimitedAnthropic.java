@@ -23,8 +23,8 @@ import java.util.function.BiFunction;
  * AnthropicClient client = LimitedAnthropic.client(limiter, AnthropicOkHttpClient.builder().apiKey(key).build());
  * }</pre>
  *
- * <p>Which calls are budgeted: a request whose JSON body names a {@code model} (messages,
- * batches are not), under the target {@code Targets.forEndpoint(baseUrl, model)} (e.g.
+ * <p>Which calls are budgeted: a request whose JSON body names a {@code model} (messages; not
+ * batches, whose body names none, nor {@code count_tokens}), under the target {@code Targets.forEndpoint(baseUrl, model)} (e.g.
  * {@code anthropic/claude-sonnet-4-5}), with the estimate of
  * {@link io.llmlimiter.client.http.ModelRequest} ({@code max_tokens} is the output). Others (listing
  * models, files) pass through unbudgeted. A streamed answer holds its permit until the stream ends

@@ -41,7 +41,8 @@ public record ModelRequest(String model, Estimate estimate, boolean stream) {
 
     /**
      * Reads a request body. Only a JSON object naming a {@code model} is a model call; anything else
-     * (other content types, multipart uploads, bodies without a model) is not.
+     * (other content types, multipart uploads, bodies without a model, and token counting at a path
+     * ending in {@code /count_tokens}, which providers do not count as a call) is not.
      *
      * @param path the URL path, e.g. {@code /v1/chat/completions} (embeddings produce no output)
      * @param contentType the request's content type, or null
@@ -50,6 +51,9 @@ public record ModelRequest(String model, Estimate estimate, boolean stream) {
      * @return the model call, or empty when the body is not one
      */
     public static Optional<ModelRequest> read(String path, String contentType, byte[] body, long defaultOutputTokens) {
+        if (path != null && path.endsWith("/count_tokens")) {
+            return Optional.empty();
+        }
         if (body == null || body.length == 0 || (contentType != null && !contentType.toLowerCase(java.util.Locale.ROOT)
                 .contains("json"))) {
             return Optional.empty();

@@ -56,6 +56,7 @@ class ModelRequestTest {
     @Test
     void bodiesThatNameNoModelAreNoModelCalls() {
         assertThat(read("/v1/files", "{\"purpose\":\"batch\"}")).isEmpty();
+        assertThat(read("/v1/messages/count_tokens", "{\"model\":\"claude-sonnet-4-5\",\"messages\":[]}")).isEmpty();
         assertThat(read("/v1/chat/completions", "not json")).isEmpty();
         assertThat(read("/v1/chat/completions", "[1,2]")).isEmpty();
         assertThat(ModelRequest.read("/v1/audio/transcriptions", "multipart/form-data; boundary=x",
