@@ -1,0 +1,62 @@
+package io.llmlimiter.openai;
+
+import com.openai.client.OpenAIClient;
+import com.openai.core.ClientOptions;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import io.llmlimiter.client.LlmLimiter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A worker JVM of the multi-process test: threads call the provider through the limited SDK client
+ * from a common start time, then print {@code ok N errors M}.
+ *
+ * <p>Arguments: redisUri baseUrl model threads callsPerThread startEpochMillis
+ */
+public final class OpenAiWorker {
+
+    private OpenAiWorker() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String redis = args[0];
+        String baseUrl = args[1];
+        String model = args[2];
+        int threads = Integer.parseInt(args[3]);
+        int calls = Integer.parseInt(args[4]);
+        long start = Long.parseLong(args[5]);
+        AtomicInteger ok = new AtomicInteger();
+        AtomicInteger errors = new AtomicInteger();
+        try (LlmLimiter limiter = LlmLimiter.builder().redis(redis).build()) {
+            OpenAIClient client = LimitedOpenAi.client(limiter, ClientOptions.builder().apiKey("test-key").baseUrl(baseUrl));
+            List<Thread> workers = new ArrayList<>();
+            for (int i = 0; i < threads; i++) {
+                Thread t = new Thread(() -> {
+                    try {
+                        Thread.sleep(Math.max(0, start - System.currentTimeMillis()));
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    for (int c = 0; c < calls; c++) {
+                        try {
+                            client.chat().completions().create(ChatCompletionCreateParams.builder().model(model)
+                                    .addUserMessage("Say something short.").maxCompletionTokens(50).build());
+                            ok.incrementAndGet();
+                        } catch (RuntimeException e) {
+                            errors.incrementAndGet();
+                            System.out.println("ERROR " + e);
+                        }
+                    }
+                });
+                t.start();
+                workers.add(t);
+            }
+            for (Thread t : workers) {
+                t.join();
+            }
+            client.close();
+        }
+        System.out.println("ok " + ok.get() + " errors " + errors.get());
+    }
+}
