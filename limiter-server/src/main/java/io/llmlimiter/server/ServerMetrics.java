@@ -42,6 +42,8 @@ public final class ServerMetrics {
 
     private final MeterRegistry registry;
     private final LimiterAdmin admin;
+    private final Snapshots snapshots;
+    private Snapshots.Reading shown;
     private final MultiGauge windowUsed;
     private final MultiGauge windowLimit;
     private final MultiGauge windowEffective;
@@ -59,8 +61,18 @@ public final class ServerMetrics {
      * @param admin the limiter's admin, read by {@link #refresh()}
      */
     public ServerMetrics(MeterRegistry registry, LimiterAdmin admin) {
+        this(registry, admin, new Snapshots(admin));
+    }
+
+    /**
+     * @param registry where the meters go
+     * @param admin the limiter's admin, for the health check
+     * @param snapshots the shared, briefly cached reading of every target
+     */
+    ServerMetrics(MeterRegistry registry, LimiterAdmin admin, Snapshots snapshots) {
         this.registry = registry;
         this.admin = admin;
+        this.snapshots = snapshots;
         this.windowUsed = MultiGauge.builder(PREFIX + "target.window.used")
                 .description("Amount used in the sliding window of each limit").register(registry);
         this.windowLimit = MultiGauge.builder(PREFIX + "target.window.limit")
@@ -117,16 +129,26 @@ public final class ServerMetrics {
                 .register(registry).record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     }
 
-    /** Reads every target's usage and counters from Redis into the meters. */
+    /**
+     * Puts every target's usage and counters into the meters, from a reading at most about a second
+     * old (one batch of Redis reads shared with the stats routes).
+     */
     public synchronized void refresh() {
         health = RedisHealth.check(admin);
         if (!health.reachable()) {
             return;
         }
-        List<TargetSnapshot> snaps = new ArrayList<>();
-        for (Target t : admin.targets()) {
-            TargetSnapshot.read(admin, t).ifPresent(snaps::add);
+        Snapshots.Reading reading;
+        try {
+            reading = snapshots.get();
+        } catch (RuntimeException e) {
+            return;
         }
+        if (reading == shown) {
+            return;
+        }
+        shown = reading;
+        List<TargetSnapshot> snaps = reading.targets();
         List<MultiGauge.Row<?>> used = new ArrayList<>();
         List<MultiGauge.Row<?>> limit = new ArrayList<>();
         List<MultiGauge.Row<?>> effective = new ArrayList<>();

@@ -1,0 +1,77 @@
+package io.llmlimiter.server;
+
+import io.llmlimiter.client.LimiterAdmin;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.LongSupplier;
+
+/**
+ * Every target's snapshot, read in one batch (the target list, then every target's reads sent
+ * together) and kept for about a second: {@code /api/v1/stats}, {@code /metrics}, the dashboard
+ * and the history sampler all share it, so their cost does not grow with how often they are asked.
+ * Reads never take the config store's lock; concurrent callers of a stale reading wait for one
+ * read instead of each sending their own. Thread-safe.
+ */
+final class Snapshots {
+
+    /** How long a reading is served before the next caller reads again. */
+    static final Duration MAX_AGE = Duration.ofSeconds(1);
+
+    /**
+     * Every target's snapshot at one moment.
+     *
+     * @param at when the reading was taken (the server's clock)
+     * @param nanos {@link System#nanoTime()} when it was taken
+     * @param targets the snapshots, by target name
+     */
+    record Reading(Instant at, long nanos, List<TargetSnapshot> targets) {
+        Reading {
+            targets = List.copyOf(targets);
+        }
+    }
+
+    private final LimiterAdmin admin;
+    private final long maxAgeNanos;
+    private final LongSupplier nanoTime;
+    private final Object reading = new Object();
+    private volatile Reading last;
+
+    /** @param admin the limiter's admin */
+    Snapshots(LimiterAdmin admin) {
+        this(admin, MAX_AGE, System::nanoTime);
+    }
+
+    Snapshots(LimiterAdmin admin, Duration maxAge, LongSupplier nanoTime) {
+        this.admin = Objects.requireNonNull(admin, "admin");
+        this.maxAgeNanos = maxAge.toNanos();
+        this.nanoTime = nanoTime;
+    }
+
+    /**
+     * @return a reading no older than {@link #MAX_AGE}
+     * @throws io.llmlimiter.client.LimiterUnavailableException when Redis does not answer
+     */
+    Reading get() {
+        Reading r = last;
+        if (fresh(r)) {
+            return r;
+        }
+        synchronized (reading) {
+            r = last;
+            if (fresh(r)) {
+                return r;
+            }
+            long start = nanoTime.getAsLong();
+            List<TargetSnapshot> snaps = admin.read(admin.targets()).stream().map(TargetSnapshot::of).toList();
+            r = new Reading(Instant.now(), start, snaps);
+            last = r;
+            return r;
+        }
+    }
+
+    private boolean fresh(Reading r) {
+        return r != null && nanoTime.getAsLong() - r.nanos() < maxAgeNanos;
+    }
+}
