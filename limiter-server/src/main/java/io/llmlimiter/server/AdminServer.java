@@ -97,6 +97,12 @@ public final class AdminServer implements AutoCloseable {
                             + " is not allowed on " + ctx.path() + "; see /openapi.json"));
                 }
             });
+            // A change made here shows at once in the next stats, metrics and history reads.
+            cfg.routes.after("/api/v1/*", ctx -> {
+                if (!ctx.method().name().equals("GET") && !ctx.method().name().equals("HEAD")) {
+                    snapshots.invalidate();
+                }
+            });
             cfg.routes.after(metrics::endRequest);
         });
         this.routes = List.copyOf(added);

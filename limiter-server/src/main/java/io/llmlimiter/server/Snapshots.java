@@ -71,6 +71,11 @@ final class Snapshots {
         }
     }
 
+    /** Makes the next {@link #get()} read again: after a change made through this server. */
+    void invalidate() {
+        last = null;
+    }
+
     private boolean fresh(Reading r) {
         return r != null && nanoTime.getAsLong() - r.nanos() < maxAgeNanos;
     }
