@@ -242,8 +242,7 @@
         height: 200,
         scales: { x: { time: true } },
         series: [{}].concat(specs.map(function (c) {
-          return { label: c.label, stroke: c.stroke, width: c.limit ? 1.5 : 2, dash: c.limit ? [6, 4] : undefined,
-            points: { show: false } };
+          return { label: c.label, stroke: c.stroke, width: c.limit ? 1.5 : 2, dash: c.limit ? [6, 4] : undefined };
         })),
         axes: [{}, { size: 60 }]
       };
