@@ -52,7 +52,7 @@ public final class AdminServer implements AutoCloseable {
     private AdminServer(Builder b) throws IOException {
         Path auditPath = b.auditLog != null ? b.auditLog : b.configFile.toAbsolutePath().resolveSibling("audit.log");
         this.store = ConfigStore.open(b.admin, new ConfigFile(b.configFile), new AuditLog(auditPath, Clock.systemUTC()));
-        Snapshots snapshots = new Snapshots(b.admin);
+        Snapshots snapshots = new Snapshots(b.admin, b.registry);
         this.metrics = new ServerMetrics(b.registry, b.admin, snapshots);
         this.history = new HistorySampler(snapshots);
         this.reconciler = new ConfigReconciler(store, b.registry);

@@ -1,10 +1,14 @@
 package io.llmlimiter.server;
 
 import io.llmlimiter.client.LimiterAdmin;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
@@ -33,18 +37,29 @@ final class Snapshots {
     }
 
     private final LimiterAdmin admin;
+    private final Timer reads;
     private final long maxAgeNanos;
     private final LongSupplier nanoTime;
     private final Object reading = new Object();
     private volatile Reading last;
 
-    /** @param admin the limiter's admin */
-    Snapshots(LimiterAdmin admin) {
-        this(admin, MAX_AGE, System::nanoTime);
+    /**
+     * @param admin the limiter's admin
+     * @param registry where the time each reading took is recorded ({@code llmlimiter.server.snapshot.read})
+     */
+    Snapshots(LimiterAdmin admin, MeterRegistry registry) {
+        this(admin, registry, MAX_AGE, System::nanoTime);
     }
 
     Snapshots(LimiterAdmin admin, Duration maxAge, LongSupplier nanoTime) {
+        this(admin, new SimpleMeterRegistry(), maxAge, nanoTime);
+    }
+
+    private Snapshots(LimiterAdmin admin, MeterRegistry registry, Duration maxAge, LongSupplier nanoTime) {
         this.admin = Objects.requireNonNull(admin, "admin");
+        this.reads = Timer.builder(ServerMetrics.PREFIX + "server.snapshot.read")
+                .description("Reading every target's config, usage, counters and waits from Redis in one batch")
+                .register(registry);
         this.maxAgeNanos = maxAge.toNanos();
         this.nanoTime = nanoTime;
     }
@@ -65,6 +80,7 @@ final class Snapshots {
             }
             long start = nanoTime.getAsLong();
             List<TargetSnapshot> snaps = admin.read(admin.targets()).stream().map(TargetSnapshot::of).toList();
+            reads.record(nanoTime.getAsLong() - start, TimeUnit.NANOSECONDS);
             r = new Reading(Instant.now(), start, snaps);
             last = r;
             return r;

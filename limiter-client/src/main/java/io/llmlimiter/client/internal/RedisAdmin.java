@@ -123,22 +123,26 @@ final class RedisAdmin implements LimiterAdmin {
     }
 
     /**
-     * Sends the config, usage and counter reads of every target at once on the shared (pipelined)
-     * connection, then waits for all of them: one batch, not a round trip per target.
+     * Sends the config, usage, counter and wait reads of every target at once on the shared
+     * (pipelined) connection, then waits for all of them: one batch, not a round trip per target.
+     * The replies are parsed on the calling thread, never on Lettuce's.
      */
     @Override
     public List<TargetReading> read(List<Target> targets) {
-        List<CompletableFuture<Optional<LimitConfig>>> configs = new ArrayList<>(targets.size());
+        var commands = limiter.scripts().commands();
+        List<CompletableFuture<String>> configs = new ArrayList<>(targets.size());
         List<CompletableFuture<List<Object>>> usages = new ArrayList<>(targets.size());
-        List<CompletableFuture<Map<String, Long>>> stats = new ArrayList<>(targets.size());
+        List<CompletableFuture<Map<String, String>>> stats = new ArrayList<>(targets.size());
         List<CompletableFuture<Map<String, String>>> waits = new ArrayList<>(targets.size());
         for (Target t : targets) {
-            configs.add(configAsync(t));
-            usages.add(limiter.scripts().run(LuaScript.USAGE, ScriptOutputType.MULTI, Keys.of(t), ""));
-            stats.add(statsAsync(t));
-            waits.add(limiter.scripts().commands().hgetall(WaitTimes.key(t)).toCompletableFuture());
+            Keys keys = Keys.of(t);
+            configs.add(commands.hget(keys.config(), "json").toCompletableFuture());
+            usages.add(limiter.scripts().run(LuaScript.USAGE, ScriptOutputType.MULTI, keys, ""));
+            stats.add(commands.hgetall(keys.stats()).toCompletableFuture());
+            waits.add(commands.hgetall(WaitTimes.key(t)).toCompletableFuture());
         }
-        List<CompletableFuture<?>> all = new ArrayList<>(configs);
+        List<CompletableFuture<?>> all = new ArrayList<>(4 * targets.size());
+        all.addAll(configs);
         all.addAll(usages);
         all.addAll(stats);
         all.addAll(waits);
@@ -146,10 +150,12 @@ final class RedisAdmin implements LimiterAdmin {
         long now = System.currentTimeMillis();
         List<TargetReading> out = new ArrayList<>(targets.size());
         for (int i = 0; i < targets.size(); i++) {
-            Optional<LimitConfig> config = configs.get(i).join();
-            if (config.isPresent()) {
+            String json = configs.get(i).join();
+            if (json != null) {
                 Target t = targets.get(i);
-                out.add(new TargetReading(config.get(), parseUsage(t, usages.get(i).join()), stats.get(i).join(),
+                Map<String, Long> counters = new TreeMap<>();
+                stats.get(i).join().forEach((k, v) -> counters.put(k, Long.parseLong(v)));
+                out.add(new TargetReading(ConfigJson.parse(json, t), parseUsage(t, usages.get(i).join()), counters,
                         combineWaits(t, waits.get(i).join(), now)));
             }
         }
