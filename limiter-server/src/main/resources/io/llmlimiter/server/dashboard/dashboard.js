@@ -353,6 +353,7 @@
     $('forget').addEventListener('click', function () {
       sessionStorage.removeItem(TOKEN_KEY);
       $('targets-body').textContent = '';
+      closeDetail();
       setStatus('auth-status', 'Token forgotten.', 'muted');
     });
     $('edit-form').addEventListener('submit', save);
