@@ -38,7 +38,13 @@ final class WaitTimes {
 
     /** Starts publishing once a second on the limiter's timer. */
     void start() {
-        limiter.timer().scheduleWithFixedDelay(this::publish, 1, 1, TimeUnit.SECONDS);
+        limiter.timer().scheduleWithFixedDelay(() -> {
+            try {
+                publish();
+            } catch (RuntimeException e) {
+                // Redis unreachable or the connection closing: the history misses a second, publishing goes on.
+            }
+        }, 1, 1, TimeUnit.SECONDS);
     }
 
     /**
