@@ -1,6 +1,5 @@
 package io.llmlimiter.server;
 
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -14,8 +13,8 @@ final class HistoryRing {
     enum Series {
         /** Admissions per second. */
         ADMITTED_PER_S("admitted_per_s"),
-        /** Tokens charged against the limits per second (admission charges, counted as calls complete). */
-        CHARGED_TOKENS_PER_S("charged_tokens_per_s"),
+        /** Tokens estimated at admission (the admission charge) per second, counted as calls complete. */
+        ESTIMATED_TOKENS_PER_S("estimated_tokens_per_s"),
         /** Tokens the provider reported (input + output) per second. */
         ACTUAL_TOKENS_PER_S("actual_tokens_per_s"),
         /** The effective request limit, as an average rate (amount / window), per second. */
@@ -159,11 +158,6 @@ final class HistoryRing {
                 n += d >= 0 ? d : totals[i];
             }
             return n;
-        }
-
-        @Override
-        public String toString() {
-            return "View" + Arrays.toString(times);
         }
     }
 }

@@ -119,7 +119,7 @@ final class HistorySampler implements AutoCloseable {
         float[] v = new float[HistoryRing.Series.values().length];
         double seconds = previous.counters == null ? Double.NaN : (at - previous.atMillis) / 1000.0;
         set(v, HistoryRing.Series.ADMITTED_PER_S, rate(s, previous, seconds, "admitted"));
-        set(v, HistoryRing.Series.CHARGED_TOKENS_PER_S, rate(s, previous, seconds, "estimated_tokens"));
+        set(v, HistoryRing.Series.ESTIMATED_TOKENS_PER_S, rate(s, previous, seconds, "estimated_tokens"));
         set(v, HistoryRing.Series.ACTUAL_TOKENS_PER_S,
                 rate(s, previous, seconds, "actual_input_tokens") + rate(s, previous, seconds, "actual_output_tokens"));
         set(v, HistoryRing.Series.PROVIDER_429_PER_MIN, 60 * rate(s, previous, seconds, "provider_429"));

@@ -52,7 +52,7 @@ class HistorySamplerTest {
         assertThat(v.times()).containsExactly(T0.toEpochMilli(), T0.plusSeconds(5).toEpochMilli());
         assertThat(v.of(HistoryRing.Series.ADMITTED_PER_S)[0]).isNaN();
         assertThat(last(v, HistoryRing.Series.ADMITTED_PER_S)).isEqualTo(10f);
-        assertThat(last(v, HistoryRing.Series.CHARGED_TOKENS_PER_S)).isEqualTo(500f);
+        assertThat(last(v, HistoryRing.Series.ESTIMATED_TOKENS_PER_S)).isEqualTo(500f);
         assertThat(last(v, HistoryRing.Series.REFUSED_PER_MIN)).isEqualTo(60f);
         assertThat(last(v, HistoryRing.Series.PROVIDER_429_PER_MIN)).isEqualTo(60f);
         // Limits as average rates: the learned 30 per 60 s is 0.5/s beside the configured 1/s.

@@ -202,7 +202,7 @@
       { key: 'request_limit_configured_per_s', label: 'limit (configured)/s', stroke: CONFIGURED, limit: true }
     ],
     'chart-tokens': [
-      { key: 'charged_tokens_per_s', label: 'charged tokens/s', stroke: '#2f5bd3' },
+      { key: 'estimated_tokens_per_s', label: 'estimated tokens/s', stroke: '#2f5bd3' },
       { key: 'actual_tokens_per_s', label: 'reported tokens/s', stroke: '#1f8a4c' },
       { key: 'token_limit_per_s', label: 'limit (effective)/s', stroke: LIMIT, limit: true },
       { key: 'token_limit_configured_per_s', label: 'limit (configured)/s', stroke: CONFIGURED, limit: true }
