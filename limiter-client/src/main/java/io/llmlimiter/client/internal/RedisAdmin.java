@@ -28,6 +28,10 @@ final class RedisAdmin implements LimiterAdmin {
     private static final Target DEFAULT_TARGET = new Target("default", "default");
 
     private final RedisLimiter limiter;
+    // The configs of the last batched reads, by the JSON they were parsed from: a config that did not
+    // change is not parsed again. Holds at most the targets of the reads; a read of every target
+    // (at least as many as held) drops the others.
+    private final Map<Target, Map.Entry<String, LimitConfig>> parsed = new java.util.concurrent.ConcurrentHashMap<>();
 
     RedisAdmin(RedisLimiter limiter) {
         this.limiter = limiter;
@@ -155,11 +159,24 @@ final class RedisAdmin implements LimiterAdmin {
                 Target t = targets.get(i);
                 Map<String, Long> counters = new TreeMap<>();
                 stats.get(i).join().forEach((k, v) -> counters.put(k, Long.parseLong(v)));
-                out.add(new TargetReading(ConfigJson.parse(json, t), parseUsage(t, usages.get(i).join()), counters,
+                out.add(new TargetReading(parsedConfig(t, json), parseUsage(t, usages.get(i).join()), counters,
                         combineWaits(t, waits.get(i).join(), now)));
             }
         }
+        if (targets.size() >= parsed.size()) {
+            parsed.keySet().retainAll(new java.util.HashSet<>(targets));
+        }
         return out;
+    }
+
+    private LimitConfig parsedConfig(Target target, String json) {
+        Map.Entry<String, LimitConfig> known = parsed.get(target);
+        if (known != null && known.getKey().equals(json)) {
+            return known.getValue();
+        }
+        LimitConfig config = ConfigJson.parse(json, target);
+        parsed.put(target, Map.entry(json, config));
+        return config;
     }
 
     /** A client's report older than this is dropped: that client is gone (or its clock is far off). */
