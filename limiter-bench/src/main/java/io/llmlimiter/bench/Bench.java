@@ -71,7 +71,7 @@ public final class Bench {
     }
 
     /**
-     * Runs one phase only: {@code scripts} or {@code memory}.
+     * Runs one phase only: {@code scripts}, {@code memory} or {@code server}.
      *
      * @param phase the phase
      * @return the results: the phase's node, {@code env} and {@code settings}
@@ -83,6 +83,10 @@ public final class Bench {
             env(probe, false);
             if ("memory".equals(phase)) {
                 memory(ctx);
+            } else if ("server".equals(phase)) {
+                boolean smoke = "smoke".equals(settings.mode());
+                root.set("server", new ServerPhase(log, endpoint.uri(), smoke ? 100 : 1000, smoke ? 3 : 15)
+                        .run(ctx.namespace("limiter", "server")));
             } else {
                 scripts(ctx);
             }

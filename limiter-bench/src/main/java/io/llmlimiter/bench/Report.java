@@ -155,8 +155,28 @@ public final class Report {
         if (root.has("memory")) {
             memory(md, root.path("memory"));
         }
+        if (root.has("server")) {
+            server(md, root.path("server"));
+        }
         scriptsTable(md, root.path("scripts"));
         return md.toString();
+    }
+
+    private static void server(StringBuilder md, JsonNode s) {
+        md.append(String.format(Locale.ROOT, "%n### Admin server reads at %,d targets (ms per request, %d requests each)%n%n",
+                s.path("targets").asInt(), s.path("requests").asInt()))
+                .append("| route | p50, reading stale | max, reading stale | p50, reading cached | max, reading cached "
+                        + "| body bytes |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
+        for (String route : new String[] {"metrics", "stats"}) {
+            md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %,d |%n",
+                    route.equals("metrics") ? "/metrics" : "/api/v1/stats",
+                    s.path(route + "_stale").path("p50_ms").asDouble(), s.path(route + "_stale").path("max_ms").asDouble(),
+                    s.path(route + "_cached").path("p50_ms").asDouble(), s.path(route + "_cached").path("max_ms").asDouble(),
+                    s.path(route + "_bytes").asLong()));
+        }
+        md.append(String.format(Locale.ROOT, "%nOne batched read of every target (config, usage, counters, waits): "
+                + "mean %.1f ms, max %.1f ms over %d reads.%n", s.path("snapshot_read_mean_ms").asDouble(),
+                s.path("snapshot_read_max_ms").asDouble(), s.path("snapshot_reads").asLong()));
     }
 
     private static void scriptsTable(StringBuilder md, JsonNode s) {

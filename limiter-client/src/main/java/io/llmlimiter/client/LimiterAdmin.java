@@ -1,5 +1,6 @@
 package io.llmlimiter.client;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -73,6 +74,22 @@ public interface LimiterAdmin {
      *     {@code provider_429}, {@code retries}, token totals
      */
     Map<String, Long> stats(Target target);
+
+    /**
+     * Reads many targets at once: each one's config, usage, counters and recent waits. A Redis-backed admin sends
+     * every read of every target together (one pipelined batch) and waits once, so the cost does
+     * not grow by a round trip per target.
+     *
+     * @param targets the targets to read
+     * @return a reading of each target that has a config, in the order given
+     */
+    default List<TargetReading> read(List<Target> targets) {
+        List<TargetReading> out = new ArrayList<>();
+        for (Target t : targets) {
+            config(t).ifPresent(c -> out.add(new TargetReading(c, usage(t), stats(t), TargetReading.Waits.NONE)));
+        }
+        return out;
+    }
 
     /**
      * Forgets a target's window state (request log, token sums, cooldown, waiting line); the

@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The admin server: REST under {@code /api/v1} (bearer token), {@code /health}, {@code /metrics},
- * {@code /openapi.json} and the dashboard at {@code /}, over a {@link ConfigStore} kept in step with
+ * {@code /openapi.json} and the dashboard at {@code /} (with each target's last 15 minutes, sampled
+ * in memory by a {@link HistorySampler}), over a {@link ConfigStore} kept in step with
  * Redis by a {@link ConfigReconciler}. Started and stopped programmatically, so the {@code serve}
  * and {@code demo} commands and tests run it in-process:
  *
@@ -42,6 +43,7 @@ public final class AdminServer implements AutoCloseable {
     private final ConfigStore store;
     private final ConfigReconciler reconciler;
     private final ServerMetrics metrics;
+    private final HistorySampler history;
     private final List<String> routes;
     private final String host;
     private final Javalin metricsApp;
@@ -50,7 +52,9 @@ public final class AdminServer implements AutoCloseable {
     private AdminServer(Builder b) throws IOException {
         Path auditPath = b.auditLog != null ? b.auditLog : b.configFile.toAbsolutePath().resolveSibling("audit.log");
         this.store = ConfigStore.open(b.admin, new ConfigFile(b.configFile), new AuditLog(auditPath, Clock.systemUTC()));
-        this.metrics = new ServerMetrics(b.registry, b.admin);
+        Snapshots snapshots = new Snapshots(b.admin, b.registry);
+        this.metrics = new ServerMetrics(b.registry, b.admin, snapshots);
+        this.history = new HistorySampler(snapshots);
         this.reconciler = new ConfigReconciler(store, b.registry);
         this.host = b.host;
         List<String> added = Collections.synchronizedList(new ArrayList<>());
@@ -75,7 +79,8 @@ public final class AdminServer implements AutoCloseable {
             // Target names and limits are the operator's business: on the main port /metrics needs the token too.
             cfg.routes.beforeMatched(SystemRoutes.METRICS, auth);
             new TargetRoutes(store).register(cfg.routes);
-            new StatsRoutes(store).register(cfg.routes);
+            new StatsRoutes(store, snapshots).register(cfg.routes);
+            new HistoryRoutes(history).register(cfg.routes);
             new TransferRoutes(store).register(cfg.routes);
             system.register(cfg.routes);
             new Dashboard().register(cfg.routes);
@@ -92,12 +97,19 @@ public final class AdminServer implements AutoCloseable {
                             + " is not allowed on " + ctx.path() + "; see /openapi.json"));
                 }
             });
+            // A change made here shows at once in the next stats, metrics and history reads.
+            cfg.routes.after("/api/v1/*", ctx -> {
+                if (!ctx.method().name().equals("GET") && !ctx.method().name().equals("HEAD")) {
+                    snapshots.invalidate();
+                }
+            });
             cfg.routes.after(metrics::endRequest);
         });
         this.routes = List.copyOf(added);
         // One pass before serving: a started server guarantees Redis holds the file's configs.
         reconciler.reconcileOnce();
         reconciler.start(b.reconcileInterval);
+        history.start();
         this.metricsApp = b.metricsPort < 0 ? null : metricsOnly(system);
         this.metricsHost = b.metricsHost != null ? b.metricsHost : b.host;
         try {
@@ -108,6 +120,7 @@ public final class AdminServer implements AutoCloseable {
         } catch (RuntimeException e) {
             app.stop();
             reconciler.close();
+            history.close();
             throw e;
         }
         LOG.info("admin server listening on {} (config file {}, audit log {})", url(), store.file().path(), auditPath);
@@ -187,6 +200,7 @@ public final class AdminServer implements AutoCloseable {
         }
         app.stop();
         reconciler.close();
+        history.close();
     }
 
     /** Builds and starts an {@link AdminServer}. Not thread-safe. */

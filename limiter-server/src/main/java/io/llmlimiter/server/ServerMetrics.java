@@ -10,14 +10,12 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
@@ -42,42 +40,35 @@ public final class ServerMetrics {
 
     private final MeterRegistry registry;
     private final LimiterAdmin admin;
-    private final MultiGauge windowUsed;
-    private final MultiGauge windowLimit;
-    private final MultiGauge windowEffective;
-    private final MultiGauge margin;
-    private final MultiGauge inFlight;
-    private final MultiGauge maxConcurrent;
-    private final MultiGauge waiting;
-    private final MultiGauge cooldown;
-    private final Map<Target, Map<String, Long>> counters = new ConcurrentHashMap<>();
-    private final Map<Target, List<Meter>> counterMeters = new HashMap<>();
+    private final Snapshots snapshots;
+    // Mutable state, guarded by this: the reading the meters show and each target's meters.
+    private Snapshots.Reading shown;
+    private final Map<Target, TargetMeters> meters = new HashMap<>();
+    // Read by the meters' value functions while a scrape runs.
+    private volatile Map<Target, TargetSnapshot> latest = Map.of();
     private volatile RedisHealth health = new RedisHealth(false, java.time.Duration.ZERO);
+
+    /** A target's meters, registered for one shape of its limits (resources, windows, reasons). */
+    private record TargetMeters(List<String> shape, List<Meter> meters) {
+    }
 
     /**
      * @param registry where the meters go
      * @param admin the limiter's admin, read by {@link #refresh()}
      */
     public ServerMetrics(MeterRegistry registry, LimiterAdmin admin) {
+        this(registry, admin, new Snapshots(admin, registry));
+    }
+
+    /**
+     * @param registry where the meters go
+     * @param admin the limiter's admin, for the health check
+     * @param snapshots the shared, briefly cached reading of every target
+     */
+    ServerMetrics(MeterRegistry registry, LimiterAdmin admin, Snapshots snapshots) {
         this.registry = registry;
         this.admin = admin;
-        this.windowUsed = MultiGauge.builder(PREFIX + "target.window.used")
-                .description("Amount used in the sliding window of each limit").register(registry);
-        this.windowLimit = MultiGauge.builder(PREFIX + "target.window.limit")
-                .description("Amount allowed in the sliding window of each limit").register(registry);
-        this.windowEffective = MultiGauge.builder(PREFIX + "target.window.effective")
-                .description("Amount admissions are checked against now: the configured limit, or less when learned "
-                        + "from the provider (reason: configured, 429 or headers)").register(registry);
-        this.margin = MultiGauge.builder(PREFIX + "target.delivery.margin").baseUnit("seconds")
-                .description("How much longer than its window every window counts an admission").register(registry);
-        this.inFlight = MultiGauge.builder(PREFIX + "target.inflight")
-                .description("Calls holding a lease now").register(registry);
-        this.maxConcurrent = MultiGauge.builder(PREFIX + "target.max.concurrent")
-                .description("Configured concurrency cap, 0 for none").register(registry);
-        this.waiting = MultiGauge.builder(PREFIX + "target.waiting")
-                .description("Callers waiting in line").register(registry);
-        this.cooldown = MultiGauge.builder(PREFIX + "target.cooldown.remaining").baseUnit("seconds")
-                .description("Time left in the pause after a provider 429").register(registry);
+        this.snapshots = snapshots;
         Gauge.builder(PREFIX + "redis.up", this, m -> m.health.reachable() ? 1 : 0)
                 .description("1 when Redis answered the last check").register(registry);
         Gauge.builder(PREFIX + "redis.latency", this, m -> m.health.latency().toNanos() / 1e9).baseUnit("seconds")
@@ -117,68 +108,100 @@ public final class ServerMetrics {
                 .register(registry).record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     }
 
-    /** Reads every target's usage and counters from Redis into the meters. */
+    /**
+     * Puts every target's usage and counters into the meters, from a reading at most about a second
+     * old (one batch of Redis reads shared with the stats routes). A target's meters are registered
+     * when it first appears or its limits change, and removed when it goes; in between a refresh
+     * only swaps the values they read.
+     */
     public synchronized void refresh() {
         health = RedisHealth.check(admin);
         if (!health.reachable()) {
             return;
         }
-        List<TargetSnapshot> snaps = new ArrayList<>();
-        for (Target t : admin.targets()) {
-            TargetSnapshot.read(admin, t).ifPresent(snaps::add);
+        Snapshots.Reading reading;
+        try {
+            reading = snapshots.get();
+        } catch (RuntimeException e) {
+            return;
         }
-        List<MultiGauge.Row<?>> used = new ArrayList<>();
-        List<MultiGauge.Row<?>> limit = new ArrayList<>();
-        List<MultiGauge.Row<?>> effective = new ArrayList<>();
-        List<MultiGauge.Row<?>> margins = new ArrayList<>();
-        List<MultiGauge.Row<?>> inflight = new ArrayList<>();
-        List<MultiGauge.Row<?>> max = new ArrayList<>();
-        List<MultiGauge.Row<?>> wait = new ArrayList<>();
-        List<MultiGauge.Row<?>> cool = new ArrayList<>();
-        Map<Target, Map<String, Long>> seen = new HashMap<>();
-        for (TargetSnapshot s : snaps) {
-            Tags target = Tags.of("target", s.target().toString());
-            for (TargetUsage.WindowUsage w : s.usage().windows()) {
-                Tags tags = target.and("resource", w.limit().resource().label(), "window", Durations.format(w.limit().window()));
-                used.add(MultiGauge.Row.of(tags, w.used()));
-                limit.add(MultiGauge.Row.of(tags, w.limit().amount()));
-                effective.add(MultiGauge.Row.of(tags.and("reason", TargetSnapshot.reason(w)), w.effective()));
-            }
-            margins.add(MultiGauge.Row.of(target, s.usage().deliveryMargin().toMillis() / 1000.0));
-            inflight.add(MultiGauge.Row.of(target, s.usage().inFlight()));
-            max.add(MultiGauge.Row.of(target, s.config().maxConcurrent()));
-            wait.add(MultiGauge.Row.of(target, s.usage().waiting()));
-            cool.add(MultiGauge.Row.of(target, s.cooldownRemaining().toMillis() / 1000.0));
-            seen.put(s.target(), s.counters());
+        if (reading == shown) {
+            return;
         }
-        windowUsed.register(used, true);
-        windowLimit.register(limit, true);
-        windowEffective.register(effective, true);
-        margin.register(margins, true);
-        inFlight.register(inflight, true);
-        maxConcurrent.register(max, true);
-        waiting.register(wait, true);
-        cooldown.register(cool, true);
-        updateCounters(seen);
-    }
-
-    private void updateCounters(Map<Target, Map<String, Long>> seen) {
-        counters.putAll(seen);
-        for (Target t : new ArrayList<>(counterMeters.keySet())) {
-            if (!seen.containsKey(t)) {
-                counterMeters.remove(t).forEach(registry::remove);
-                counters.remove(t);
+        shown = reading;
+        Map<Target, TargetSnapshot> next = new HashMap<>();
+        reading.targets().forEach(s -> next.put(s.target(), s));
+        latest = next;
+        for (Target t : new ArrayList<>(meters.keySet())) {
+            if (!next.containsKey(t)) {
+                meters.remove(t).meters().forEach(registry::remove);
             }
         }
-        for (Target t : seen.keySet()) {
-            counterMeters.computeIfAbsent(t, this::registerCounters);
+        for (TargetSnapshot s : reading.targets()) {
+            List<String> shape = shape(s);
+            TargetMeters m = meters.get(s.target());
+            if (m == null || !m.shape().equals(shape)) {
+                if (m != null) {
+                    m.meters().forEach(registry::remove);
+                }
+                meters.put(s.target(), new TargetMeters(shape, register(s)));
+            }
         }
     }
 
-    private List<Meter> registerCounters(Target t) {
-        List<Meter> meters = new ArrayList<>();
+    private static List<String> shape(TargetSnapshot s) {
+        List<String> shape = new ArrayList<>();
+        for (TargetUsage.WindowUsage w : s.usage().windows()) {
+            shape.add(w.limit().resource().label() + " " + Durations.format(w.limit().window()) + " " + TargetSnapshot.reason(w));
+        }
+        return shape;
+    }
+
+    /** @return the value of a target's snapshot now, NaN once the target is gone */
+    private double value(Target t, ToDoubleFunction<TargetSnapshot> f) {
+        TargetSnapshot s = latest.get(t);
+        return s == null ? Double.NaN : f.applyAsDouble(s);
+    }
+
+    private double window(Target t, int index, ToDoubleFunction<TargetUsage.WindowUsage> f) {
+        TargetSnapshot s = latest.get(t);
+        return s == null || index >= s.usage().windows().size() ? Double.NaN : f.applyAsDouble(s.usage().windows().get(index));
+    }
+
+    private List<Meter> register(TargetSnapshot snap) {
+        Target t = snap.target();
+        Tags target = Tags.of("target", t.toString());
+        List<Meter> out = new ArrayList<>();
+        List<TargetUsage.WindowUsage> windows = snap.usage().windows();
+        for (int i = 0; i < windows.size(); i++) {
+            TargetUsage.WindowUsage w = windows.get(i);
+            int index = i;
+            Tags tags = target.and("resource", w.limit().resource().label(), "window", Durations.format(w.limit().window()));
+            out.add(Gauge.builder(PREFIX + "target.window.used", this, m -> m.window(t, index, TargetUsage.WindowUsage::used))
+                    .tags(tags).description("Amount used in the sliding window of each limit").register(registry));
+            out.add(Gauge.builder(PREFIX + "target.window.limit", this,
+                            m -> m.window(t, index, x -> x.limit().amount()))
+                    .tags(tags).description("Amount allowed in the sliding window of each limit").register(registry));
+            out.add(Gauge.builder(PREFIX + "target.window.effective", this,
+                            m -> m.window(t, index, TargetUsage.WindowUsage::effective))
+                    .tags(tags.and("reason", TargetSnapshot.reason(w)))
+                    .description("Amount admissions are checked against now: the configured limit, or less when learned "
+                            + "from the provider (reason: configured, 429 or headers)").register(registry));
+        }
+        out.add(Gauge.builder(PREFIX + "target.delivery.margin", this,
+                        m -> m.value(t, s -> s.usage().deliveryMargin().toMillis() / 1000.0)).tags(target).baseUnit("seconds")
+                .description("How much longer than its window every window counts an admission").register(registry));
+        out.add(Gauge.builder(PREFIX + "target.inflight", this, m -> m.value(t, s -> s.usage().inFlight())).tags(target)
+                .description("Calls holding a lease now").register(registry));
+        out.add(Gauge.builder(PREFIX + "target.max.concurrent", this, m -> m.value(t, s -> s.config().maxConcurrent()))
+                .tags(target).description("Configured concurrency cap, 0 for none").register(registry));
+        out.add(Gauge.builder(PREFIX + "target.waiting", this, m -> m.value(t, s -> s.usage().waiting())).tags(target)
+                .description("Callers waiting in line").register(registry));
+        out.add(Gauge.builder(PREFIX + "target.cooldown.remaining", this,
+                        m -> m.value(t, s -> s.cooldownRemaining().toMillis() / 1000.0)).tags(target).baseUnit("seconds")
+                .description("Time left in the pause after a provider 429").register(registry));
         for (String name : TargetSnapshot.COUNTERS) {
-            ToDoubleFunction<ServerMetrics> value = m -> m.counters.getOrDefault(t, Map.of()).getOrDefault(name, 0L);
+            ToDoubleFunction<ServerMetrics> value = m -> m.value(t, s -> s.counter(name));
             boolean tokens = name.endsWith("_tokens");
             FunctionCounter.Builder<ServerMetrics> b = tokens
                     ? FunctionCounter.builder(PREFIX + "target.tokens", this, value)
@@ -187,8 +210,8 @@ public final class ServerMetrics {
                     : FunctionCounter.builder(PREFIX + "target.events", this, value)
                             .tags("target", t.toString(), "event", name)
                             .description("Admissions, refusals by reason, completions, provider 429s and retries");
-            meters.add(b.register(registry));
+            out.add(b.register(registry));
         }
-        return meters;
+        return out;
     }
 }

@@ -6,12 +6,12 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.client.internal.ConfigJson;
-import java.time.Instant;
 
 /**
- * Live stats, read from Redis on every request: current concurrency, usage in every configured
+ * Live stats: current concurrency, usage in every configured
  * window, waiting callers, active cooldown, provider 429s and retries; and the reset of a target's
- * window state. Thread-safe (stateless apart from the store).
+ * window state. All targets come from the shared reading ({@link Snapshots}, at most about a
+ * second old); one target is read from Redis on every request. Thread-safe.
  */
 final class StatsRoutes {
 
@@ -23,10 +23,15 @@ final class StatsRoutes {
     static final String RESET = TargetRoutes.ONE + "/reset";
 
     private final ConfigStore store;
+    private final Snapshots snapshots;
 
-    /** @param store the store */
-    StatsRoutes(ConfigStore store) {
+    /**
+     * @param store the store
+     * @param snapshots the shared reading of every target
+     */
+    StatsRoutes(ConfigStore store, Snapshots snapshots) {
         this.store = store;
+        this.snapshots = snapshots;
     }
 
     /** @param r where the routes are added */
@@ -37,12 +42,11 @@ final class StatsRoutes {
     }
 
     private void all(Context ctx) {
+        Snapshots.Reading reading = snapshots.get();
         ObjectNode out = ConfigJson.MAPPER.createObjectNode();
-        out.put("at", Instant.now().toString());
+        out.put("at", reading.at().toString());
         ArrayNode targets = out.putArray("targets");
-        for (Target t : store.admin().targets()) {
-            TargetSnapshot.read(store.admin(), t).ifPresent(s -> targets.add(s.toJson()));
-        }
+        reading.targets().forEach(s -> targets.add(s.toJson()));
         Bodies.send(ctx, 200, out);
     }
 

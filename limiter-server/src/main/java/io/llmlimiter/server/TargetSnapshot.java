@@ -6,6 +6,7 @@ import io.llmlimiter.client.Durations;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LimiterAdmin;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.TargetReading;
 import io.llmlimiter.client.TargetUsage;
 import io.llmlimiter.client.internal.ConfigJson;
 import java.time.Duration;
@@ -14,14 +15,17 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * One target's config, live usage and counters, read from Redis at one moment: what the stats
- * routes, the dashboard and the metrics show. Immutable and thread-safe.
+ * One target's config, live usage, counters and recent admission waits, read from Redis at one
+ * moment: what the stats routes, the dashboard, the history and the metrics show. Immutable and
+ * thread-safe.
  *
  * @param config the target's config
  * @param usage its usage now
  * @param counters its counters ({@code admitted}, {@code refused_*}, {@code provider_429}, ...)
+ * @param waits the admission waits clients reported for it over about the last 15 seconds
  */
-public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, Long> counters) {
+public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, Long> counters,
+                             TargetReading.Waits waits) {
 
     /** The counters every target reports, zero until they happen. */
     public static final List<String> COUNTERS = List.of("admitted", "refused_window", "refused_concurrency",
@@ -34,16 +38,20 @@ public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, 
     }
 
     /**
+     * @param r a reading
+     * @return its snapshot
+     */
+    public static TargetSnapshot of(TargetReading r) {
+        return new TargetSnapshot(r.config(), r.usage(), r.counters(), r.waits());
+    }
+
+    /**
      * @param admin the limiter's admin
      * @param target a target
-     * @return its snapshot, or empty when it has no config
+     * @return its snapshot (one batch of reads), or empty when it has no config
      */
     public static Optional<TargetSnapshot> read(LimiterAdmin admin, Target target) {
-        Optional<LimitConfig> config = admin.config(target);
-        if (config.isEmpty()) {
-            return Optional.empty();
-        }
-        return Optional.of(new TargetSnapshot(config.get(), admin.usage(target), admin.stats(target)));
+        return admin.read(List.of(target)).stream().findFirst().map(TargetSnapshot::of);
     }
 
     /** @return the target */
@@ -107,6 +115,11 @@ public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, 
                     .put("effective", w.effective())
                     .put("reason", reason(w));
         }
+        ObjectNode w = o.putObject("waits");
+        w.put("admissions", waits.admissions());
+        w.put("clients", waits.clients());
+        w.put("p50_ms", waits.p50().toNanos() / 1e6);
+        w.put("p99_ms", waits.p99().toNanos() / 1e6);
         o.put("provider_429", counter("provider_429"));
         o.put("retries", counter("retries"));
         ObjectNode c = o.putObject("counters");

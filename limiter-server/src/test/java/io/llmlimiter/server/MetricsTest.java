@@ -1,6 +1,7 @@
 package io.llmlimiter.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.llmlimiter.client.Estimate;
 import io.llmlimiter.client.Permit;
@@ -61,6 +62,9 @@ class MetricsTest {
         try (Permit p = s.limiter.acquire(t, Estimate.of(100, 20), Duration.ofSeconds(5))) {
             s.limiter.reportRateLimited(t, Duration.ofMinutes(2));
 
+            // Metrics come from a reading at most about a second old.
+            await().atMost(Duration.ofSeconds(5)).until(() -> scrape().contains(
+                    "llmlimiter_target_events_total{event=\"provider_429\",target=\"metrics/m1\"} 1.0"));
             String m = scrape();
 
             assertThat(m).contains("llmlimiter_target_window_limit{resource=\"requests\",target=\"metrics/m1\",window=\"60s\"} 50.0");
@@ -96,6 +100,8 @@ class MetricsTest {
             return "ok";
         });
 
+        await().atMost(Duration.ofSeconds(5)).until(() -> scrape().contains(
+                "llmlimiter_target_events_total{event=\"learned_429\",target=\"metrics/learned\"} 1.0"));
         String m = scrape();
         // The binding limit (requests, the fuller of the two) halves at most: 20 of 40.
         assertThat(m).contains("llmlimiter_target_window_limit{resource=\"requests\",target=\"metrics/learned\",window=\"60s\"} 40.0");

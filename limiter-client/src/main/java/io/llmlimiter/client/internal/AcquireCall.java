@@ -251,6 +251,7 @@ final class AcquireCall {
             long expiry = (Long) reply.get(2);
             limiter.metrics().acquired(target, Duration.ofNanos(System.nanoTime() - startNanos));
             limiter.admitted(target);
+            limiter.waitTimes().record(target, System.nanoTime() - startNanos);
             succeed(new RedisPermit(limiter, target, keys, requestId, estimate, admitted, expiry - admitted));
             return;
         }

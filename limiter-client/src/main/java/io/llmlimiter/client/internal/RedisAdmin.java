@@ -9,6 +9,7 @@ import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LimiterAdmin;
 import io.llmlimiter.client.Resource;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.TargetReading;
 import io.llmlimiter.client.TargetUsage;
 import io.llmlimiter.scripts.LuaScript;
 import java.time.Duration;
@@ -27,6 +28,10 @@ final class RedisAdmin implements LimiterAdmin {
     private static final Target DEFAULT_TARGET = new Target("default", "default");
 
     private final RedisLimiter limiter;
+    // The configs of the last batched reads, by the JSON they were parsed from: a config that did not
+    // change is not parsed again. Holds at most the targets of the reads; a read of every target
+    // (at least as many as held) drops the others.
+    private final Map<Target, Map.Entry<String, LimitConfig>> parsed = new java.util.concurrent.ConcurrentHashMap<>();
 
     RedisAdmin(RedisLimiter limiter) {
         this.limiter = limiter;
@@ -110,11 +115,126 @@ final class RedisAdmin implements LimiterAdmin {
 
     @Override
     public Map<String, Long> stats(Target target) {
-        Map<String, String> raw = limiter.await(target, "stats",
-                limiter.scripts().commands().hgetall(Keys.of(target).stats()).toCompletableFuture());
-        Map<String, Long> out = new TreeMap<>();
-        raw.forEach((k, v) -> out.put(k, Long.parseLong(v)));
+        return limiter.await(target, "stats", statsAsync(target));
+    }
+
+    private CompletableFuture<Map<String, Long>> statsAsync(Target target) {
+        return limiter.scripts().commands().hgetall(Keys.of(target).stats()).toCompletableFuture().thenApply(raw -> {
+            Map<String, Long> out = new TreeMap<>();
+            raw.forEach((k, v) -> out.put(k, Long.parseLong(v)));
+            return out;
+        });
+    }
+
+    /**
+     * Sends the config, usage, counter and wait reads of every target at once on the shared
+     * (pipelined) connection, then waits for all of them: one batch, not a round trip per target.
+     * The replies are parsed on the calling thread, never on Lettuce's.
+     */
+    @Override
+    public List<TargetReading> read(List<Target> targets) {
+        var commands = limiter.scripts().commands();
+        List<CompletableFuture<String>> configs = new ArrayList<>(targets.size());
+        List<CompletableFuture<List<Object>>> usages = new ArrayList<>(targets.size());
+        List<CompletableFuture<Map<String, String>>> stats = new ArrayList<>(targets.size());
+        List<CompletableFuture<Map<String, String>>> waits = new ArrayList<>(targets.size());
+        for (Target t : targets) {
+            Keys keys = Keys.of(t);
+            configs.add(commands.hget(keys.config(), "json").toCompletableFuture());
+            usages.add(limiter.scripts().run(LuaScript.USAGE, ScriptOutputType.MULTI, keys, ""));
+            stats.add(commands.hgetall(keys.stats()).toCompletableFuture());
+            waits.add(commands.hgetall(WaitTimes.key(t)).toCompletableFuture());
+        }
+        List<CompletableFuture<?>> all = new ArrayList<>(4 * targets.size());
+        all.addAll(configs);
+        all.addAll(usages);
+        all.addAll(stats);
+        all.addAll(waits);
+        limiter.await(null, "read " + targets.size() + " targets", CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)));
+        long now = System.currentTimeMillis();
+        List<TargetReading> out = new ArrayList<>(targets.size());
+        for (int i = 0; i < targets.size(); i++) {
+            String json = configs.get(i).join();
+            if (json != null) {
+                Target t = targets.get(i);
+                Map<String, Long> counters = new TreeMap<>();
+                stats.get(i).join().forEach((k, v) -> counters.put(k, Long.parseLong(v)));
+                out.add(new TargetReading(parsedConfig(t, json), parseUsage(t, usages.get(i).join()), counters,
+                        combineWaits(t, waits.get(i).join(), now)));
+            }
+        }
+        if (targets.size() >= parsed.size()) {
+            parsed.keySet().retainAll(new java.util.HashSet<>(targets));
+        }
         return out;
+    }
+
+    private LimitConfig parsedConfig(Target target, String json) {
+        Map.Entry<String, LimitConfig> known = parsed.get(target);
+        if (known != null && known.getKey().equals(json)) {
+            return known.getValue();
+        }
+        LimitConfig config = ConfigJson.parse(json, target);
+        parsed.put(target, Map.entry(json, config));
+        return config;
+    }
+
+    /** A client's report older than this is dropped: that client is gone (or its clock is far off). */
+    static final long STALE_WAITS_MS = 60_000;
+
+    /**
+     * Combines the clients' reports (see {@link WaitTimes}): admissions add up, p50 is the median
+     * of the clients' p50s weighted by their admissions, p99 the highest p99. Reports older than a
+     * minute are deleted (in the background) and ignored.
+     */
+    TargetReading.Waits combineWaits(Target target, Map<String, String> raw, long nowMillis) {
+        List<long[]> reports = new ArrayList<>();
+        for (Map.Entry<String, String> e : raw.entrySet()) {
+            long[] r = parseWaits(e.getValue());
+            if (r == null || nowMillis - r[3] > STALE_WAITS_MS) {
+                limiter.scripts().commands().hdel(WaitTimes.key(target), e.getKey());
+            } else if (r[0] > 0) {
+                reports.add(r);
+            }
+        }
+        return combine(reports);
+    }
+
+    /** @return {n, p50_us, p99_us, at_ms}, or null when the value is not a report */
+    static long[] parseWaits(String value) {
+        String[] p = value.split(" ");
+        if (p.length != 4) {
+            return null;
+        }
+        try {
+            return new long[] {Long.parseLong(p[0]), Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3])};
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    static TargetReading.Waits combine(List<long[]> reports) {
+        if (reports.isEmpty()) {
+            return TargetReading.Waits.NONE;
+        }
+        long n = 0;
+        long p99 = 0;
+        for (long[] r : reports) {
+            n += r[0];
+            p99 = Math.max(p99, r[2]);
+        }
+        reports.sort((a, b) -> Long.compare(a[1], b[1]));
+        long half = (n + 1) / 2;
+        long seen = 0;
+        long p50 = 0;
+        for (long[] r : reports) {
+            seen += r[0];
+            if (seen >= half) {
+                p50 = r[1];
+                break;
+            }
+        }
+        return new TargetReading.Waits(n, reports.size(), Duration.ofNanos(p50 * 1000), Duration.ofNanos(p99 * 1000));
     }
 
     @Override

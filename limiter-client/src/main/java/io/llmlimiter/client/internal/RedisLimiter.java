@@ -54,6 +54,7 @@ public final class RedisLimiter implements LlmLimiter {
     private final Options options;
     private final ProviderLimits providerLimits = new ProviderLimits();
     private final LimiterMetrics metrics;
+    private final WaitTimes waitTimes = new WaitTimes(this);
     private final CallExecutor executor = new CallExecutor(this);
     private final Map<Target, CachedConfig> configs = new ConcurrentHashMap<>();
     private final DegradedMode degraded;
@@ -128,6 +129,7 @@ public final class RedisLimiter implements LlmLimiter {
         this.degraded = options.degradedShare() > 0
                 ? new DegradedMode(options.degradedShare(), metrics.registry()) : null;
         this.callbacks = new Callbacks(options.executor(), () -> closedException(null));
+        waitTimes.start();
     }
 
     /**
@@ -366,6 +368,11 @@ public final class RedisLimiter implements LlmLimiter {
 
     LimiterMetrics metrics() {
         return metrics;
+    }
+
+    /** @return this client's recent admission waits, published for the admin server's history */
+    WaitTimes waitTimes() {
+        return waitTimes;
     }
 
     /** @return the provider-stated limits told to the fleet, for rate-limiting those reports */

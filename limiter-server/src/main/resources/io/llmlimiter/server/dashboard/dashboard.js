@@ -1,6 +1,8 @@
 // llm-limiter dashboard: polls /api/v1/stats every second with the admin token kept in
 // sessionStorage, and edits limits through PATCH/PUT /api/v1/targets/{provider}/{model} (a model's
-// own slashes sent as %2F).
+// own slashes sent as %2F). A target's detail view (its config, effective limits, refusals by reason
+// and the charts of its last 15 minutes, drawn with uPlot) polls that target's config, stats and
+// history every 5 seconds.
 // Everything shown is set with textContent, never as HTML.
 (function () {
   'use strict';
@@ -91,6 +93,10 @@
       if (s.delivery_margin_ms !== undefined) {
         name.appendChild(el('div', 'margin muted', 'margin ' + s.delivery_margin_ms + ' ms'));
       }
+      var details = el('button', 'link details', 'History and details');
+      details.type = 'button';
+      details.addEventListener('click', function () { openDetail(s.target); });
+      name.appendChild(details);
       tr.appendChild(name);
       var usage = el('td', 'usage');
       s.windows.forEach(function (w) { usage.appendChild(windowRow(w)); });
@@ -182,6 +188,159 @@
     }).catch(function (e) { setStatus('edit-status', 'Request failed: ' + e, 'error'); });
   }
 
+  // ---- Target detail: config, effective limits, refusals and history charts ----
+
+  var detailTarget = null;
+  var charts = {};
+  var LIMIT = '#c62828';
+  var CONFIGURED = '#c77800';
+  // Each chart: its series, taken from the history's arrays; limits are drawn dashed.
+  var CHARTS = {
+    'chart-requests': [
+      { key: 'admitted_per_s', label: 'admitted/s', stroke: '#2f5bd3' },
+      { key: 'request_limit_per_s', label: 'limit (effective)/s', stroke: LIMIT, limit: true },
+      { key: 'request_limit_configured_per_s', label: 'limit (configured)/s', stroke: CONFIGURED, limit: true }
+    ],
+    'chart-tokens': [
+      { key: 'estimated_tokens_per_s', label: 'estimated tokens/s', stroke: '#2f5bd3' },
+      { key: 'actual_tokens_per_s', label: 'reported tokens/s', stroke: '#1f8a4c' },
+      { key: 'token_limit_per_s', label: 'limit (effective)/s', stroke: LIMIT, limit: true },
+      { key: 'token_limit_configured_per_s', label: 'limit (configured)/s', stroke: CONFIGURED, limit: true }
+    ],
+    'chart-waiting': [
+      { key: 'waiting', label: 'waiting', stroke: '#2f5bd3' },
+      { key: 'in_flight', label: 'in flight', stroke: '#1f8a4c' },
+      { key: 'max_concurrent', label: 'concurrency cap', stroke: LIMIT, limit: true }
+    ],
+    'chart-429': [
+      { key: 'provider_429_per_min', label: 'provider 429s/min', stroke: LIMIT },
+      { key: 'refused_per_min', label: 'refusals/min', stroke: CONFIGURED }
+    ],
+    'chart-wait': [
+      { key: 'wait_p50_ms', label: 'p50 ms', stroke: '#2f5bd3' },
+      { key: 'wait_p99_ms', label: 'p99 ms', stroke: LIMIT }
+    ]
+  };
+
+  function hasValue(values) {
+    return values.some(function (v) { return v !== null; });
+  }
+
+  function drawChart(id, history) {
+    var box = $(id);
+    // A limit the target does not have (no token limit, no concurrency cap) is left out.
+    var specs = CHARTS[id].filter(function (c) { return !c.limit || hasValue(history.series[c.key] || []); });
+    var data = [history.t].concat(specs.map(function (c) { return history.series[c.key] || []; }));
+    var labels = specs.map(function (c) { return c.label; }).join('|');
+    var chart = charts[id];
+    if (chart && chart.labels === labels) {
+      chart.plot.setData(data);
+    } else {
+      if (chart) { chart.plot.destroy(); }
+      var opts = {
+        width: Math.max(320, box.clientWidth || 480),
+        height: 200,
+        scales: { x: { time: true } },
+        series: [{}].concat(specs.map(function (c) {
+          return { label: c.label, stroke: c.stroke, width: c.limit ? 1.5 : 2, dash: c.limit ? [6, 4] : undefined };
+        })),
+        axes: [{}, { size: 60 }]
+      };
+      box.textContent = '';
+      charts[id] = { labels: labels, plot: new uPlot(opts, data, box) };
+    }
+    box.setAttribute('data-series', labels);
+    box.setAttribute('data-points', String(data[1].filter(function (v) { return v !== null; }).length));
+  }
+
+  function clearCharts() {
+    Object.keys(charts).forEach(function (id) {
+      charts[id].plot.destroy();
+      $(id).textContent = '';
+      $(id).removeAttribute('data-points');
+      $(id).removeAttribute('data-series');
+    });
+    charts = {};
+  }
+
+  function limitsTable(stats) {
+    var body = $('detail-limits').querySelector('tbody');
+    body.textContent = '';
+    stats.windows.forEach(function (w) {
+      var tr = el('tr');
+      tr.setAttribute('data-resource', w.resource);
+      tr.appendChild(el('td', null, w.resource + ' per ' + w.window + ' (counted for ' + w.counted_for + ')'));
+      tr.appendChild(el('td', 'configured', String(w.amount)));
+      tr.appendChild(el('td', 'effective' + (w.effective < w.amount ? ' learned' : ''), String(w.effective)));
+      tr.appendChild(el('td', 'reason', w.reason === 'configured' ? 'as configured' : (REASONS[w.reason] || w.reason)));
+      tr.appendChild(el('td', 'used', String(w.used)));
+      body.appendChild(tr);
+    });
+    var cap = el('tr');
+    cap.setAttribute('data-resource', 'concurrency');
+    cap.appendChild(el('td', null, 'concurrent calls'));
+    var max = stats.concurrency.max_concurrent;
+    cap.appendChild(el('td', 'configured', max === 0 ? 'no cap' : String(max)));
+    cap.appendChild(el('td', 'effective', max === 0 ? 'no cap' : String(max)));
+    cap.appendChild(el('td', 'reason', stats.cooldown.active ? 'cooling down after a provider 429' : 'as configured'));
+    cap.appendChild(el('td', 'used', String(stats.concurrency.in_flight)));
+    body.appendChild(cap);
+  }
+
+  function refusalsTable(history) {
+    var body = $('detail-refusals').querySelector('tbody');
+    body.textContent = '';
+    Object.keys(history.refusals).forEach(function (reason) {
+      var r = history.refusals[reason];
+      var tr = el('tr');
+      tr.setAttribute('data-reason', reason);
+      tr.appendChild(el('td', null, reason));
+      tr.appendChild(el('td', 'last-1m', String(r.last_1m)));
+      tr.appendChild(el('td', 'last-5m', String(r.last_5m)));
+      tr.appendChild(el('td', 'last-15m', String(r.last_15m)));
+      body.appendChild(tr);
+    });
+  }
+
+  function openDetail(target) {
+    if (detailTarget !== target) {
+      clearCharts();
+      $('detail-config').textContent = '';
+      $('detail-limits').querySelector('tbody').textContent = '';
+      $('detail-refusals').querySelector('tbody').textContent = '';
+    }
+    detailTarget = target;
+    $('detail-target').textContent = target;
+    $('detail').hidden = false;
+    loadDetail();
+  }
+
+  function closeDetail() {
+    detailTarget = null;
+    $('detail').hidden = true;
+    clearCharts();
+  }
+
+  function loadDetail() {
+    var target = detailTarget;
+    var path = target === null ? null : targetPath(target);
+    if (path === null || !token()) { return; }
+    Promise.all([api('GET', path), api('GET', path + '/stats'), api('GET', path + '/history')]).then(function (res) {
+      if (detailTarget !== target) { return; }
+      if (!res[0].ok) { setStatus('detail-status', problemText(res[0]), 'error'); return; }
+      $('detail-config').textContent = JSON.stringify(res[0].body, null, 2);
+      if (res[1].ok) { limitsTable(res[1].body); }
+      if (!res[2].ok || res[2].body.t.length < 2) {
+        setStatus('detail-status', 'The history starts with the next samples (one every 5 s).', 'muted');
+        return;
+      }
+      setStatus('detail-status', 'Sampled ' + new Date(res[2].body.t[res[2].body.t.length - 1] * 1000).toLocaleTimeString() +
+        '. Rates are counter differences between samples; limits are drawn as their average rate (amount ÷ window).', 'muted');
+      refusalsTable(res[2].body);
+      Object.keys(CHARTS).forEach(function (id) { drawChart(id, res[2].body); });
+    }).catch(function (e) { setStatus('detail-status', 'Request failed: ' + e, 'error'); });
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
     $('token-form').addEventListener('submit', function (ev) {
       ev.preventDefault();
@@ -194,10 +353,13 @@
     $('forget').addEventListener('click', function () {
       sessionStorage.removeItem(TOKEN_KEY);
       $('targets-body').textContent = '';
+      closeDetail();
       setStatus('auth-status', 'Token forgotten.', 'muted');
     });
     $('edit-form').addEventListener('submit', save);
+    $('detail-close').addEventListener('click', closeDetail);
     refresh();
     setInterval(refresh, 1000);
+    setInterval(loadDetail, 5000);
   });
 }());
