@@ -251,7 +251,7 @@ final class AcquireCall {
             long expiry = (Long) reply.get(2);
             limiter.metrics().acquired(target, Duration.ofNanos(System.nanoTime() - startNanos));
             limiter.admitted(target);
-            succeed(new RedisPermit(limiter, target, keys, requestId, estimate, admitted, expiry - admitted));
+            succeed(new RedisPermit(limiter, target, keys, requestId, estimate, admitted, expiry == 0 ? 0 : expiry - admitted));
             return;
         }
         if (result.isDone()) {

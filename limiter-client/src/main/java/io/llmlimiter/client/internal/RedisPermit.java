@@ -43,9 +43,12 @@ final class RedisPermit implements Permit {
         this.estimate = estimate;
         this.admittedMicros = admittedMicros;
         long every = Math.max(1000, ttlMicros / 3);
-        ScheduledFuture<?> r;
+        ScheduledFuture<?> r = null;
         try {
-            r = limiter.timer().scheduleWithFixedDelay(this::renew, every, every, TimeUnit.MICROSECONDS);
+            // A target without a concurrency cap takes no lease (expiry 0): nothing to renew.
+            if (ttlMicros > 0) {
+                r = limiter.timer().scheduleWithFixedDelay(this::renew, every, every, TimeUnit.MICROSECONDS);
+            }
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // The limiter is closed: nothing renews, the lease expires at its TTL.
             r = null;
