@@ -252,7 +252,7 @@ final class AcquireCall {
             limiter.metrics().acquired(target, Duration.ofNanos(System.nanoTime() - startNanos));
             limiter.admitted(target);
             limiter.waitTimes().record(target, System.nanoTime() - startNanos);
-            succeed(new RedisPermit(limiter, target, keys, requestId, estimate, admitted, expiry - admitted));
+            succeed(new RedisPermit(limiter, target, keys, requestId, estimate, admitted, expiry == 0 ? 0 : expiry - admitted));
             return;
         }
         if (result.isDone()) {

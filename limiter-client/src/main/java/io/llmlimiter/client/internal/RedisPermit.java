@@ -33,6 +33,8 @@ final class RedisPermit implements Permit {
     private final long admittedMicros;
     private final AtomicBoolean done = new AtomicBoolean();
     private volatile ScheduledFuture<?> renewal;
+    /** False on a target without a concurrency cap: no lease was taken. */
+    private final boolean leased;
 
     RedisPermit(RedisLimiter limiter, Target target, Keys keys, String leaseId, Estimate estimate,
                 long admittedMicros, long ttlMicros) {
@@ -42,10 +44,14 @@ final class RedisPermit implements Permit {
         this.leaseId = leaseId;
         this.estimate = estimate;
         this.admittedMicros = admittedMicros;
+        this.leased = ttlMicros > 0;
         long every = Math.max(1000, ttlMicros / 3);
-        ScheduledFuture<?> r;
+        ScheduledFuture<?> r = null;
         try {
-            r = limiter.timer().scheduleWithFixedDelay(this::renew, every, every, TimeUnit.MICROSECONDS);
+            // A target without a concurrency cap takes no lease (expiry 0): nothing to renew.
+            if (ttlMicros > 0) {
+                r = limiter.timer().scheduleWithFixedDelay(this::renew, every, every, TimeUnit.MICROSECONDS);
+            }
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // The limiter is closed: nothing renews, the lease expires at its TTL.
             r = null;
@@ -114,7 +120,7 @@ final class RedisPermit implements Permit {
                         Long.toString(estimate.inputTokens()), Long.toString(estimate.outputTokens()))
                 .whenComplete((reply, e) -> {
                     if (e == null) {
-                        if ((Long) reply.get(0) == 0 && attempt == 1) {
+                        if (leased && (Long) reply.get(0) == 0 && attempt == 1) {
                             log.warn("{} lease {} had already expired when its call completed; raise lease_ttl if "
                                     + "calls outlive it", target, leaseId);
                         }

@@ -93,6 +93,33 @@ class ScriptBoundsTest {
     }
 
     @Test
+    void aBatchAmongTenThousandExpiredLeasesFillsTheCapExactly() {
+        h.config("requests=1000000/1h", 5, 1_000, "keep");
+        Map<String, String> held = new HashMap<>();
+        List<ScoredValue<String>> leases = new ArrayList<>();
+        for (int k = 0; k < 10_000; k++) {
+            held.put("dead" + k, "0|0|0|0");
+            leases.add(ScoredValue.just(1_000_000, "dead" + k));
+        }
+        @SuppressWarnings("unchecked")
+        ScoredValue<String>[] values = leases.toArray(new ScoredValue[0]);
+        h.redis().zadd(h.keys.keys()[3], (Object[]) values);
+        h.redis().hset(h.keys.keys()[4], held);
+
+        String[] batch = new String[8];
+        for (int j = 0; j < batch.length; j++) {
+            batch[j] = "live" + j + ":0:0:0";
+        }
+        // None of the 10k expired leases counts: the head and four more fill the cap of 5.
+        assertThat(h.acquireBatch(2_000, false, batch).subList(0, 5)).containsExactly(1L, 2_000_000L, 3_000_000L, 0L, 4L);
+        assertThat(h.usage(2_010).get(1)).isEqualTo(5L);
+        assertThat(h.acquire("sixth", 0, 2_020)).startsWith(0L, "concurrency", 3_000_000L);
+        // A resend of the batch returns the same five and takes nothing more.
+        assertThat(h.acquireBatch(2_030, false, batch).subList(0, 5)).containsExactly(1L, 2_000_000L, 3_000_000L, 1L, 4L);
+        assertThat(h.usage(2_040).get(1)).isEqualTo(5L);
+    }
+
+    @Test
     void aHundredThousandAbandonedTicketsAreClearedAndTheLiveWaiterGoesFirst() {
         h.config("requests=100/1s", 0, 60_000, "keep");
         List<ScoredValue<String>> q = new ArrayList<>();
@@ -137,8 +164,11 @@ class ScriptBoundsTest {
             h.redis().zadd(h.keys.keys()[6], (Object[]) b);
         }
         assertThat(h.acquire("new", 0, 0, 0, 2_000, false)).startsWith(0L, "queued", 3_500_000L, "w0");
-        assertThat(h.acquire("w0", 0, 0, 0, 2_000, true).get(0)).isEqualTo(1L);
+        // The head of a hundred thousand live tickets admits its batch; only its ticket leaves.
+        assertThat(h.acquireBatch(2_000, true, "w0:0:0:0", "x1:0:0:0", "x2:0:0:0"))
+                .containsExactly(1L, 2_000_000L, 0L, 0L, 2L, 2_000_001L, 2_000_002L);
         assertThat(h.usage(2_100).get(2)).isEqualTo(99_999L);
+        assertThat(h.acquire("new", 0, 0, 0, 2_200, false)).startsWith(0L, "queued", 3_700_000L, "w1");
     }
 
     @Test
@@ -163,13 +193,38 @@ class ScriptBoundsTest {
         assertThat(h.acquire("b", 25, 25, 0, now + 2, false))
                 .startsWith(0L, "window", 1_000_000L + 86_400_000_000L, "r:100001:86400000");
 
-        assertThat(h.complete("a", 50, 0, now + 3)).containsExactly(1L, 50L, 50L, 0L);
+        // No concurrency cap: no lease to release (0); the usage is recorded.
+        assertThat(h.complete("a", 50, 0, now + 3)).containsExactly(0L, 50L, 50L, 0L);
         u = h.usage(now + 4);
         assertThat(usedOf(u, "t:2000000:86400000")).isEqualTo(1_000_050);
         // The request window was the binding one at a's admission: it held 100,000 before a, and the
         // fleet keeps 95% of that.
         assertThat(h.learn429((Long) a.get(1), now + 5)).contains("r:100001:86400000", 95_000L, "429")
                 .doesNotContain("headers");
+    }
+
+    @Test
+    void aBatchOverAHundredThousandEntriesAdmitsTheExactPrefixAndCompletesInOneCall() {
+        fillLog(100_000, 1_000_000, 100, 10);
+        h.config("tokens=1000050/1d", 0, 60_000, "actual");
+        String[] batch = new String[10];
+        for (int j = 0; j < batch.length; j++) {
+            batch[j] = "b" + j + ":10:10:0";
+        }
+        // Room for 50 tokens: the head and four more.
+        List<Object> r = h.acquireBatch(20_000, false, batch);
+        assertThat(r.subList(0, 5)).containsExactly(1L, 20_000_000L, 0L, 0L, 4L);
+        assertThat(usedOf(h.usage(20_001), "t:1000050:86400000")).isEqualTo(1_000_050L);
+        assertThat(h.acquire("late", 1, 1, 0, 20_002, false)).startsWith(0L, "window", 1_000_000L + 86_400_000_000L);
+
+        List<List<String>> done = new ArrayList<>();
+        for (int j = 0; j < 5; j++) {
+            done.add(ScriptHarness.completion("b" + j, true, 2, 0, (Long) r.get(j == 0 ? 1 : 4 + j), 10, 10, 0, false));
+        }
+        List<Object> c = h.completeBatch(20_003, done);
+        assertThat(c).hasSize(20).containsSequence(0L, 2L, 2L, 0L);
+        List<Object> u = h.usage(20_004);
+        assertThat(usedOf(u, "t:1000050:86400000")).isEqualTo(1_000_010L).isEqualTo(brute("t", 86_400_000_000L, (Long) u.get(0)));
     }
 
     @Test
@@ -208,13 +263,35 @@ class ScriptBoundsTest {
         for (int step = 0; step < steps; step++) {
             now += random.nextInt(200);
             int op = random.nextInt(20);
-            if (op < 10) {
+            if (op < 7) {
                 long in = random.nextInt(3_000);
                 long out = random.nextInt(1_000);
                 String id = "r" + now + "-" + step;
                 if ((Long) h.acquire(id, in + out, in, out, now, false).get(0) == 1L) {
                     open.add(id);
                 }
+            } else if (op < 10) {
+                // A batch: the admitted prefix is logged entry by entry, so the sums stay exact.
+                String[] batch = new String[1 + random.nextInt(4)];
+                for (int j = 0; j < batch.length; j++) {
+                    long in = random.nextInt(3_000);
+                    long out = random.nextInt(1_000);
+                    batch[j] = "r" + now + "-" + step + "-" + j + ":" + (in + out) + ":" + in + ":" + out;
+                }
+                List<Object> r = h.acquireBatch(now, false, batch);
+                if ((Long) r.get(0) == 1L) {
+                    for (int j = 0; j <= (Long) r.get(4); j++) {
+                        open.add(batch[j].substring(0, batch[j].indexOf(':')));
+                    }
+                }
+            } else if (op < 12 && open.size() >= 2) {
+                List<List<String>> done = new ArrayList<>();
+                for (int j = 0; j < 2; j++) {
+                    String id = open.remove(random.nextInt(open.size()));
+                    done.add(ScriptHarness.completion(id, true, random.nextInt(4_000), random.nextInt(1_500), -1, 0, 0,
+                            0, false));
+                }
+                assertThat(h.completeBatch(now, done)).hasSize(8);
             } else if (op < 19 && !open.isEmpty()) {
                 String id = open.remove(random.nextInt(open.size()));
                 h.complete(id, random.nextInt(4_000), random.nextInt(1_500), now);
