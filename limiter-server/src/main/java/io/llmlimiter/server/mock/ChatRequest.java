@@ -16,8 +16,22 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * @param model the model named, or {@value #DEFAULT_MODEL} when the body names none
  * @param promptTokens the estimated prompt tokens
  * @param maxTokens the requested {@code max_tokens}, or {@code null} when absent
+ * @param stream whether the answer is to be streamed as server-sent events ({@code "stream": true})
+ * @param includeUsage whether an OpenAI stream ends with a usage chunk
+ *     ({@code "stream_options": {"include_usage": true}}); Anthropic streams always report usage
  */
-record ChatRequest(String model, long promptTokens, Long maxTokens) {
+record ChatRequest(String model, long promptTokens, Long maxTokens, boolean stream, boolean includeUsage) {
+
+    /**
+     * A request answered in one body.
+     *
+     * @param model the model named
+     * @param promptTokens the estimated prompt tokens
+     * @param maxTokens the requested {@code max_tokens}, or {@code null} when absent
+     */
+    ChatRequest(String model, long promptTokens, Long maxTokens) {
+        this(model, promptTokens, maxTokens, false, false);
+    }
 
     /** The model reported when a request names none; the mock is lenient about it. */
     static final String DEFAULT_MODEL = "mock-model";
@@ -66,7 +80,13 @@ record ChatRequest(String model, long promptTokens, Long maxTokens) {
         }
         Long maxTokens = maxTokens(root, anthropic);
         String modelName = model == null || model.isNull() ? DEFAULT_MODEL : model.asText();
-        return new ChatRequest(modelName, (chars + 3) / 4, maxTokens);
+        JsonNode stream = root.get("stream");
+        if (stream != null && !stream.isNull() && !stream.isBoolean()) {
+            throw new BadRequestException("stream", "stream: must be a boolean");
+        }
+        boolean streamed = stream != null && stream.asBoolean(false);
+        boolean includeUsage = streamed && root.path("stream_options").path("include_usage").asBoolean(false);
+        return new ChatRequest(modelName, (chars + 3) / 4, maxTokens, streamed, includeUsage);
     }
 
     private static Long maxTokens(JsonNode root, boolean anthropic) throws BadRequestException {

@@ -14,7 +14,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * and tests. It listens on 127.0.0.1 and serves
  * <ul>
  *   <li>{@code POST /v1/chat/completions}, OpenAI-compatible, with {@code x-ratelimit-*} headers;</li>
- *   <li>{@code POST /v1/messages}, Anthropic-style, with {@code anthropic-ratelimit-*} headers.</li>
+ *   <li>{@code POST /v1/messages}, Anthropic-style, with {@code anthropic-ratelimit-*} headers;</li>
+ *   <li>either with {@code "stream": true}: the same admission, answered as the provider's server-sent
+ *       events, usage at the end (OpenAI with {@code stream_options.include_usage}, Anthropic in
+ *       {@code message_delta}).</li>
  * </ul>
  * Both share one set of exact sliding windows and one concurrency cap (see {@link MockProviderConfig}).
  * A request is charged {@code prompt_tokens + max_tokens} at arrival, prompt tokens being

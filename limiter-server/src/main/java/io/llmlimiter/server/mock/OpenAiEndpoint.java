@@ -1,11 +1,18 @@
 package io.llmlimiter.server.mock;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 
 import java.time.Instant;
+import java.util.AbstractMap.SimpleImmutableEntry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 /**
- * OpenAI-compatible {@code POST /v1/chat/completions}: {@code chat.completion} answers and
+ * OpenAI-compatible {@code POST /v1/chat/completions}: {@code chat.completion} answers (or a
+ * {@code chat.completion.chunk} event stream for {@code "stream": true}) and
  * {@code {"error":{message,type,param,code}}} errors. This class is thread-safe.
  */
 final class OpenAiEndpoint extends ProviderEndpoint {
@@ -41,6 +48,57 @@ final class OpenAiEndpoint extends ProviderEndpoint {
         usage.put("completion_tokens", completionTokens);
         usage.put("total_tokens", req.promptTokens() + completionTokens);
         return body;
+    }
+
+    /**
+     * OpenAI's {@code chat.completion.chunk} stream: a role chunk, content chunks, a chunk with the
+     * finish reason, then (with {@code stream_options.include_usage}) a chunk with empty choices and
+     * the usage, then {@code [DONE]}.
+     */
+    @Override
+    List<Map.Entry<String, JsonNode>> streamEvents(long id, ChatRequest req, long completionTokens, boolean truncated) {
+        long created = Instant.now().getEpochSecond();
+        List<Map.Entry<String, JsonNode>> events = new ArrayList<>();
+        ObjectNode first = chunk(id, created, req);
+        ObjectNode role = first.withArray("choices").addObject();
+        role.put("index", 0);
+        role.putObject("delta").put("role", "assistant").put("content", "");
+        role.putNull("finish_reason");
+        events.add(new SimpleImmutableEntry<>(null, first));
+        for (String piece : completionPieces(completionTokens)) {
+            ObjectNode c = chunk(id, created, req);
+            ObjectNode choice = c.withArray("choices").addObject();
+            choice.put("index", 0);
+            choice.putObject("delta").put("content", piece);
+            choice.putNull("finish_reason");
+            events.add(new SimpleImmutableEntry<>(null, c));
+        }
+        ObjectNode last = chunk(id, created, req);
+        ObjectNode finish = last.withArray("choices").addObject();
+        finish.put("index", 0);
+        finish.putObject("delta");
+        finish.put("finish_reason", truncated ? "length" : "stop");
+        events.add(new SimpleImmutableEntry<>(null, last));
+        if (req.includeUsage()) {
+            ObjectNode u = chunk(id, created, req);
+            u.putArray("choices");
+            ObjectNode usage = u.putObject("usage");
+            usage.put("prompt_tokens", req.promptTokens());
+            usage.put("completion_tokens", completionTokens);
+            usage.put("total_tokens", req.promptTokens() + completionTokens);
+            events.add(new SimpleImmutableEntry<>(null, u));
+        }
+        events.add(new SimpleImmutableEntry<>(null, TextNode.valueOf("[DONE]")));
+        return events;
+    }
+
+    private static ObjectNode chunk(long id, long created, ChatRequest req) {
+        ObjectNode c = MAPPER.createObjectNode();
+        c.put("id", "chatcmpl-mock" + id);
+        c.put("object", "chat.completion.chunk");
+        c.put("created", created);
+        c.put("model", req.model());
+        return c;
     }
 
     @Override

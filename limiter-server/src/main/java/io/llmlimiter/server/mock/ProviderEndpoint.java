@@ -1,6 +1,7 @@
 package io.llmlimiter.server.mock;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
@@ -8,13 +9,17 @@ import io.javalin.http.Handler;
 import io.javalin.http.HttpResponseException;
 
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One chat endpoint. The flow is shared: arrival delay, forced fault, parse (400 on bad input), atomic admission
- * (429 when over a limit), latency while holding a concurrency slot, answer. Subclasses supply the
+ * (429 when over a limit), latency while holding a concurrency slot, answer (one JSON body, or server-sent
+ * events for {@code "stream": true}). Subclasses supply the
  * provider's body shapes. This class is thread-safe.
  */
 abstract class ProviderEndpoint implements Handler {
@@ -25,6 +30,8 @@ abstract class ProviderEndpoint implements Handler {
     private static final String[] WORDS = {"mock", "answer", "from", "the", "rate", "limited", "provider"};
     /** Caps the generated text; usage still reports the full completion token count. */
     private static final int MAX_WORDS = 2048;
+    /** How many content pieces a streamed answer comes in (at most). */
+    private static final int STREAM_PIECES = 4;
 
     private final String path;
     private final HeaderStyle nativeStyle;
@@ -113,7 +120,61 @@ abstract class ProviderEndpoint implements Handler {
             controller.release();
         }
         long completion = config.completionTokensFor(maxTokens);
+        if (req.stream()) {
+            return sendEvents(ctx, streamEvents(ids.incrementAndGet(), req, completion, completion == maxTokens));
+        }
         return send(ctx, 200, successBody(ids.incrementAndGet(), req, completion, completion == maxTokens));
+    }
+
+    /**
+     * The answer of a request with {@code "stream": true}, as the provider streams it.
+     *
+     * @param id a number unique within this endpoint, for the response id
+     * @param req the request
+     * @param completionTokens the completion tokens used
+     * @param truncated whether the answer stopped at {@code max_tokens}
+     * @return the events in order: the SSE event name (null for none) and its JSON data; an OpenAI
+     *     stream's closing {@code [DONE]} is a {@link com.fasterxml.jackson.databind.node.TextNode}
+     */
+    abstract List<Map.Entry<String, JsonNode>> streamEvents(long id, ChatRequest req, long completionTokens,
+                                                             boolean truncated);
+
+    /**
+     * @param tokens the completion tokens
+     * @return the answer text cut in a few pieces, as a stream delivers it
+     */
+    static List<String> completionPieces(long tokens) {
+        String text = completionText(tokens);
+        List<String> pieces = new ArrayList<>();
+        int step = Math.max(1, (text.length() + STREAM_PIECES - 1) / STREAM_PIECES);
+        for (int i = 0; i < text.length(); i += step) {
+            pieces.add(text.substring(i, Math.min(text.length(), i + step)));
+        }
+        return pieces;
+    }
+
+    /**
+     * Writes a whole event stream; the rate-limit headers set before stay on the response.
+     *
+     * @param ctx the response to write
+     * @param events the events, as {@link #streamEvents} gives them
+     * @return 200
+     */
+    static int sendEvents(Context ctx, List<Map.Entry<String, JsonNode>> events) {
+        StringBuilder b = new StringBuilder();
+        try {
+            for (Map.Entry<String, JsonNode> e : events) {
+                if (e.getKey() != null) {
+                    b.append("event: ").append(e.getKey()).append('\n');
+                }
+                String data = e.getValue().isTextual() ? e.getValue().asText() : MAPPER.writeValueAsString(e.getValue());
+                b.append("data: ").append(data).append("\n\n");
+            }
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+        ctx.status(200).contentType("text/event-stream").header("Cache-Control", "no-cache").result(b.toString());
+        return 200;
     }
 
     /**

@@ -324,6 +324,101 @@ class MockProviderTest {
         provider.resetCounters();
     }
 
+    @Test
+    void anOpenAiStreamEndsWithTheUsageChunkWhenAskedFor() throws Exception {
+        provider = MockProvider.start(MockProviderConfig.builder()
+                .requests(5, Duration.ofSeconds(2))
+                .tokens(10_000, Duration.ofSeconds(2))
+                .build());
+        ObjectNode req = (ObjectNode) MAPPER.readTree(chat("x".repeat(41), 100));
+        req.put("stream", true);
+        req.putObject("stream_options").put("include_usage", true);
+
+        HttpResponse<String> r = post(CHAT, req.toString());
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(header(r, "Content-Type")).startsWith("text/event-stream");
+        assertThat(header(r, "x-ratelimit-remaining-requests")).isEqualTo("4");
+        List<String> data = dataLines(r.body());
+        assertThat(data.get(data.size() - 1)).isEqualTo("[DONE]");
+        List<JsonNode> chunks = new ArrayList<>();
+        for (String d : data.subList(0, data.size() - 1)) {
+            chunks.add(MAPPER.readTree(d));
+        }
+        StringBuilder text = new StringBuilder();
+        for (JsonNode c : chunks) {
+            assertThat(c.path("object").asText()).isEqualTo("chat.completion.chunk");
+            text.append(c.at("/choices/0/delta/content").asText(""));
+        }
+        assertThat(chunks.get(0).at("/choices/0/delta/role").asText()).isEqualTo("assistant");
+        assertThat(text.toString()).startsWith("mock answer");
+        JsonNode last = chunks.get(chunks.size() - 1);
+        assertThat(last.path("choices")).isEmpty();
+        assertThat(last.at("/usage/prompt_tokens").asLong()).isEqualTo(11);
+        assertThat(last.at("/usage/completion_tokens").asLong()).isEqualTo(60);
+        assertThat(chunks.get(chunks.size() - 2).at("/choices/0/finish_reason").asText()).isEqualTo("stop");
+
+        req.remove("stream_options");
+        List<String> withoutUsage = dataLines(post(CHAT, req.toString()).body());
+        assertThat(withoutUsage).noneMatch(d -> d.contains("\"usage\""));
+    }
+
+    @Test
+    void anAnthropicStreamReportsOutputTokensInMessageDelta() throws Exception {
+        provider = MockProvider.start(MockProviderConfig.builder()
+                .requests(5, Duration.ofSeconds(2))
+                .tokens(10_000, Duration.ofSeconds(2))
+                .build());
+        ObjectNode req = (ObjectNode) MAPPER.readTree(chat("x".repeat(41), 100));
+        req.put("stream", true);
+
+        HttpResponse<String> r = post(MESSAGES, req.toString());
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        List<String> events = new ArrayList<>();
+        for (String line : r.body().split("\n")) {
+            if (line.startsWith("event: ")) {
+                events.add(line.substring(7));
+            }
+        }
+        assertThat(events).startsWith("message_start", "content_block_start", "content_block_delta")
+                .endsWith("content_block_stop", "message_delta", "message_stop");
+        List<String> data = dataLines(r.body());
+        assertThat(MAPPER.readTree(data.get(0)).at("/message/usage/input_tokens").asLong()).isEqualTo(11);
+        JsonNode delta = MAPPER.readTree(data.get(data.size() - 2));
+        assertThat(delta.at("/usage/output_tokens").asLong()).isEqualTo(60);
+        assertThat(delta.at("/delta/stop_reason").asText()).isEqualTo("end_turn");
+    }
+
+    @Test
+    void aStreamedRequestIsAdmittedAndRefusedLikeAnyOther() throws Exception {
+        provider = MockProvider.start(MockProviderConfig.builder()
+                .requests(1, Duration.ofSeconds(30))
+                .tokens(10_000, Duration.ofSeconds(30))
+                .build());
+        ObjectNode req = (ObjectNode) MAPPER.readTree(chat("hello", 10));
+        req.put("stream", true);
+
+        assertThat(post(CHAT, req.toString()).statusCode()).isEqualTo(200);
+        HttpResponse<String> refused = post(CHAT, req.toString());
+
+        assertThat(refused.statusCode()).isEqualTo(429);
+        assertThat(header(refused, "Retry-After")).isNotNull();
+        assertThat(MAPPER.readTree(refused.body()).at("/error/code").asText()).isEqualTo("rate_limit_exceeded");
+        req.put("stream", "yes");
+        assertThat(post(CHAT, req.toString()).statusCode()).isEqualTo(400);
+    }
+
+    private static List<String> dataLines(String sse) {
+        List<String> data = new ArrayList<>();
+        for (String line : sse.split("\n")) {
+            if (line.startsWith("data: ")) {
+                data.add(line.substring(6));
+            }
+        }
+        return data;
+    }
+
     private HttpResponse<String> post(String path, String body) throws IOException, InterruptedException {
         return HTTP.send(request(path, body), HttpResponse.BodyHandlers.ofString());
     }
