@@ -16,7 +16,8 @@ import org.springframework.ai.chat.model.ChatResponse;
 import org.springframework.ai.chat.prompt.Prompt;
 import org.springframework.ai.openai.OpenAiChatModel;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.SpringBootConfiguration;
+import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -52,7 +53,8 @@ class SpringAiAppTest {
             .requests(20, Duration.ofSeconds(2)).tokens(100_000, Duration.ofSeconds(2)).maxOutputTokens(1000).build());
     private static final Target TARGET = Targets.forEndpoint(URI.create(PROVIDER.baseUrl()), "gpt-4o-mini");
 
-    @SpringBootApplication
+    @SpringBootConfiguration
+    @EnableAutoConfiguration
     static class App {
     }
 
