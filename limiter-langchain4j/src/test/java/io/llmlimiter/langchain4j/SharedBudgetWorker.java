@@ -19,7 +19,9 @@ import java.util.concurrent.Future;
 /**
  * One JVM of {@link SharedBudgetTest}: a LangChain4j OpenAI model under the budget, called from a
  * few threads. Arguments: Redis URI, provider base URL, model, limits, threads, calls per thread,
- * start time (epoch ms), result file. Writes {@code ok <calls>} or the first error.
+ * a directory, this worker's name. Once started and warmed up by one call it writes
+ * {@code <name>.ready} there and waits for {@code go}; then it writes {@code ok <calls>} (or the
+ * first error) to {@code <name>.txt}.
  */
 public final class SharedBudgetWorker {
 
@@ -33,14 +35,23 @@ public final class SharedBudgetWorker {
         String limits = args[3];
         int threads = Integer.parseInt(args[4]);
         int calls = Integer.parseInt(args[5]);
-        long start = Long.parseLong(args[6]);
-        Path out = Path.of(args[7]);
+        Path dir = Path.of(args[6]);
+        Path out = dir.resolve(args[7] + ".txt");
         Target target = Targets.forEndpoint(URI.create(baseUrl), modelName);
         try (LlmLimiter limiter = LlmLimiter.builder().redis(redis)
                 .config(LimitConfig.builder(target).limits(limits).build()).build()) {
             ChatModel model = LlmLimited.chatModel(OpenAiChatModel.builder().baseUrl(baseUrl + "/v1")
                     .apiKey("test-key").modelName(modelName).maxTokens(20).maxRetries(0).build(), limiter, target);
-            Thread.sleep(Math.max(0, start - System.currentTimeMillis()));
+            // A fresh JVM's first call reaches the provider long after its admission (the HTTP client
+            // and JSON mapping initialise in between), beyond the delivery margin when three JVMs
+            // start on a busy machine. One call, under the budget like every other, warms it first.
+            if (!model.chat("Warm up.").startsWith("mock answer")) {
+                throw new IllegalStateException("unexpected warm-up answer");
+            }
+            Files.writeString(dir.resolve(args[7] + ".ready"), "ready");
+            while (!Files.exists(dir.resolve("go"))) {
+                Thread.sleep(20);
+            }
             ExecutorService pool = Executors.newFixedThreadPool(threads);
             List<Future<String>> answers = new ArrayList<>();
             for (int i = 0; i < threads * calls; i++) {
