@@ -2,6 +2,7 @@ package io.llmlimiter.langchain4j;
 
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.exception.InvalidRequestException;
+import dev.langchain4j.model.anthropic.AnthropicChatModel;
 import dev.langchain4j.model.anthropic.AnthropicStreamingChatModel;
 import dev.langchain4j.model.chat.ChatModel;
 import dev.langchain4j.model.chat.ChatRequestOptions;
@@ -94,6 +95,40 @@ class LlmLimitedTest {
                     .containsEntry("actual_output_tokens", 24L)
                     .containsEntry("actual_input_tokens", (long) response.tokenUsage().inputTokenCount());
         });
+    }
+
+    @Test
+    void theHeadersOfTheRawResponseReachTheLimiter() {
+        // The provider allows 20 requests a minute and says so in x-ratelimit-limit-requests; the
+        // limiter was configured with 100: the stated limit caps it for the whole fleet.
+        provider.reconfigure(MockProviderConfig.builder().requests(20, Duration.ofMinutes(1))
+                .tokens(100_000, Duration.ofMinutes(1)).build());
+        Target minute = Targets.forEndpoint(URI.create(provider.baseUrl()), "gpt-4o");
+        limiter.admin().putConfig(LimitConfig.builder(minute).limits("requests=100/60s").build());
+        ChatModel model = LlmLimited.chatModel(openAi().modelName("gpt-4o").build(), limiter, minute);
+
+        model.chat("hello");
+
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(limiter.admin().usage(minute).windows())
+                .singleElement().satisfies(w -> {
+                    assertThat(w.effective()).isEqualTo(20);
+                    assertThat(w.reason()).isEqualTo("headers");
+                }));
+    }
+
+    @Test
+    void anAnthropicCallSucceedsAndItsUsageIsRecorded() {
+        Target claude = Targets.forEndpoint(URI.create(provider.baseUrl()), "claude-sonnet-4-5");
+        limiter.admin().putConfig(LimitConfig.builder(claude).limits("requests=20/2s,tokens=100000/2s").build());
+        ChatModel model = LlmLimited.chatModel(AnthropicChatModel.builder().baseUrl(provider.baseUrl() + "/v1/")
+                .apiKey("test-key").modelName("claude-sonnet-4-5").maxTokens(50).maxRetries(0).build(), limiter, claude);
+
+        ChatResponse response = model.chat(ChatRequest.builder().messages(UserMessage.from("Hello.")).build());
+
+        assertThat(response.aiMessage().text()).startsWith("mock answer");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(limiter.admin().stats(claude))
+                .containsEntry("admitted", 1L).containsEntry("completed", 1L)
+                .containsEntry("actual_output_tokens", 30L));
     }
 
     @Test
