@@ -25,7 +25,7 @@ import java.util.Locale;
 /**
  * Configures an {@link LlmLimiter} from {@code llmlimiter.*}, its meters in the application's
  * {@link MeterRegistry}, an actuator health indicator for its Redis ({@code llmlimiter}), and puts
- * every Spring AI {@link ChatModel} bean under the budget.
+ * every Spring AI {@link ChatModel} bean under the budget. The beans it makes are thread-safe.
  */
 @AutoConfiguration
 @ConditionalOnProperty(prefix = "llmlimiter", name = "enabled", matchIfMissing = true)

@@ -18,6 +18,8 @@ import java.util.List;
  *   spring-ai:
  *     enabled: true          # every ChatModel bean under the budget
  * </pre>
+ *
+ * <p>A mutable bean bound once at startup; not thread-safe while being bound.
  */
 @ConfigurationProperties(prefix = "llmlimiter")
 public class LlmLimiterProperties {

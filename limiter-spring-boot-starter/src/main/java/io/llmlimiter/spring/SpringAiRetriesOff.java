@@ -13,7 +13,7 @@ import java.util.Map;
  * admitted call, unseen by the budget) and Spring AI's retry template
  * ({@code spring.ai.retry.max-attempts=0}, used by models that still have one). These take
  * precedence over the application's own settings; set {@code llmlimiter.spring-ai.disable-model-retries=false}
- * (or {@code llmlimiter.spring-ai.enabled=false}) to keep them.
+ * (or {@code llmlimiter.spring-ai.enabled=false}) to keep them. Stateless and thread-safe.
  */
 public class SpringAiRetriesOff implements EnvironmentPostProcessor {
 
