@@ -32,7 +32,9 @@ class SnapshotsTest {
     void oneBatchReadsEveryTargetAndIsServedUntilItIsASecondOld(RedisProcess redis) {
         try (LlmLimiter limiter = LlmLimiter.builder().redis(redis.uri()).build()) {
             for (int i = 0; i < 50; i++) {
-                limiter.admin().putConfig(LimitConfig.builder(Target.parse("snap/m" + i)).limits("requests=10/60s").build());
+                // A concurrency cap, so an admission holds a lease the reading can count in flight.
+                limiter.admin().putConfig(LimitConfig.builder(Target.parse("snap/m" + i)).limits("requests=10/60s")
+                        .maxConcurrent(4).build());
             }
             CountingAdmin admin = new CountingAdmin(limiter.admin());
             AtomicLong nanos = new AtomicLong();
