@@ -152,7 +152,7 @@ public final class ServeCommand implements Callable<Integer> {
             LlmLimiter limiter = null;
             try {
                 limiter = LlmLimiter.builder().redis(uri).meterRegistry(registry).build();
-                AdminServer.Builder b = AdminServer.builder().admin(limiter.admin()).token(token).configFile(configFile)
+                AdminServer.Builder b = AdminServer.builder().admin(limiter.admin()).redis(uri).token(token).configFile(configFile)
                         .meterRegistry(registry).host(host).port(port).reconcileInterval(reconcileInterval);
                 if (auditLog != null) {
                     b.auditLog(auditLog);
@@ -167,7 +167,7 @@ public final class ServeCommand implements Callable<Integer> {
                 LOG.info("Redis {}; dashboard at {}/", Redacted.uri(uri), server.url());
                 server.metricsUrl().ifPresent(m -> LOG.info("metrics without a token at {}", m));
                 return new Running(server, limiter, embedded);
-            } catch (LimiterUnavailableException e) {
+            } catch (LimiterUnavailableException | io.lettuce.core.RedisConnectionException e) {
                 if (limiter != null) {
                     limiter.close();
                 }
