@@ -126,11 +126,13 @@ class ConfigRevisionTest {
         copyPersistence(aside, redis.workDir());
         redis.restart();
         // Redis rolled back: the old configs, the deleted target, no created one.
-        assertThat(rps(CHANGED)).isEqualTo(1);
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(15)).ignoreExceptions()
+                .untilAsserted(() -> assertThat(rps(CHANGED)).isEqualTo(1));
         assertThat(worker.admin().config(DELETED)).isPresent();
         assertThat(worker.admin().config(CREATED)).isEmpty();
 
-        a.server().reconciler().reconcileOnce();
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(15)).ignoreExceptions()
+                .until(() -> a.server().reconciler().reconcileOnce() >= 0);
 
         assertThat(rps(CHANGED)).isEqualTo(2);
         assertThat(rps(KEPT)).isEqualTo(1);
