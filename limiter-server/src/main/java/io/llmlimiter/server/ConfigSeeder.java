@@ -146,6 +146,7 @@ final class ConfigSeeder {
             } else if (live.config() != null && !live.config().autoCreated()) {
                 Stamp s = live.revisioned() ? live.meta().stamp() : clock.stamp();
                 set = e.getKey().equals(ConfigSet.DEFAULT_NAME) ? set.withDefault(live.config(), s) : set.with(live.config(), s);
+                audit.append("adopt", e.getKey(), "startup", null, live.config());
             }
         }
         for (LimitConfig c : seed.targets().values()) {

@@ -51,7 +51,7 @@ public final class ConfigStore {
     private final ConfigFile file;
     private final AuditLog audit;
     private final ReentrantLock lock = new ReentrantLock();
-    private ConfigSet onDisk;
+    private volatile ConfigSet onDisk;
 
     private ConfigStore(LimiterAdmin admin, RedisConfigs redis, RevisionClock clock, ConfigFile file, AuditLog audit,
                         ConfigSet onDisk) {
@@ -112,7 +112,7 @@ public final class ConfigStore {
 
     /** @return what the config file holds now */
     public ConfigSet onDisk() {
-        return locked(() -> onDisk);
+        return onDisk;
     }
 
     /** @return what the config file holds now; called with the lock held */

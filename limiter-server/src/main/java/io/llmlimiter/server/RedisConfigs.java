@@ -1,5 +1,6 @@
 package io.llmlimiter.server;
 
+import io.lettuce.core.ClientOptions;
 import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisCommandExecutionException;
@@ -147,6 +148,8 @@ final class RedisConfigs implements AutoCloseable {
                 }
             }
             RedisClusterClient c = RedisClusterClient.create(seeds);
+            c.setOptions(io.lettuce.core.cluster.ClusterClientOptions.builder()
+                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
             try {
                 return new RedisConfigs(null, null, c, c.connect(), timeout);
             } catch (RuntimeException e) {
@@ -155,6 +158,8 @@ final class RedisConfigs implements AutoCloseable {
             }
         }
         RedisClient c = RedisClient.create(RedisURI.create(uri));
+        // Never queued while disconnected: a config change fails at once rather than running later.
+        c.setOptions(ClientOptions.builder().disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
         try {
             return new RedisConfigs(c, c.connect(), null, null, timeout);
         } catch (RuntimeException e) {
