@@ -148,8 +148,8 @@ final class RedisConfigs implements AutoCloseable {
                 }
             }
             RedisClusterClient c = RedisClusterClient.create(seeds);
-            c.setOptions(io.lettuce.core.cluster.ClusterClientOptions.builder()
-                    .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS).build());
+            // Node connections open lazily, so commands are not rejected while one connects; they wait at
+            // most the timeout.
             try {
                 return new RedisConfigs(null, null, c, c.connect(), timeout);
             } catch (RuntimeException e) {
