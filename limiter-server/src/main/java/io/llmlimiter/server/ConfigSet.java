@@ -175,8 +175,8 @@ public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targ
         for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
             String f = it.next();
             if (!Set.of("provider", "model", "deleted", "revision", "updated_at").contains(f)) {
-                throw new IllegalArgumentException(name + ": a deleted target holds only provider, model, deleted, "
-                        + "revision and updated_at, got '" + f + "'");
+                throw new IllegalArgumentException(name + ": " + f + ": a deleted target holds only provider, model, "
+                        + "deleted, revision and updated_at");
             }
         }
         try {
