@@ -203,6 +203,10 @@ public final class ConfigReconciler implements AutoCloseable {
                     audits.add(() -> store.audit().append("purge", name, "reconciler", null, null));
                     continue;
                 }
+            } else if (r.config() != null && r.meta() != null && r.meta().deleted() && !isDefault
+                    && (!file.present() || r.meta().stamp().revision() > file.stamp().revision())) {
+                // Deleted by a server after the file's revision; a config a client wrote since stays the client's.
+                toFile = new Side(null, r.meta().stamp());
             } else if (r.config() != null && r.config().autoCreated() && !isDefault) {
                 // Written by a client for a target it found unconfigured: never adopted, never wins.
                 if (file.config() != null) {

@@ -212,6 +212,28 @@ class ConfigRevisionTest {
     }
 
     @Test
+    void aTargetAClientDefaultedAfterItsDeleteIsNotRestoredFromAStaleFile() throws IOException {
+        Path fileA = newFile();
+        Path fileB = newFile();
+        Running a = server(fileA);
+        a.server().store().put(config(DELETED, 1), "test");
+        Running b = server(fileB);
+        a.server().store().delete(DELETED, "A");
+        // A worker uses the target again: it writes the default config, marked as such.
+        worker.tryAcquire(DELETED, Estimate.requestOnly()).ifPresent(p -> p.close());
+        assertThat(worker.admin().config(DELETED).orElseThrow().autoCreated()).isTrue();
+
+        // B, whose file still holds the target, takes over.
+        a.close();
+        running.remove(a);
+        b.server().reconciler().reconcileOnce();
+
+        assertThat(b.server().reconciler().leader()).isTrue();
+        assertThat(worker.admin().config(DELETED).orElseThrow().autoCreated()).isTrue();
+        assertThat(file(fileB).tombstones()).containsKey(DELETED);
+    }
+
+    @Test
     void aLapsedLeaseIsTakenOverByAnotherServer() throws IOException {
         Running a = server(newFile());
         Running b = server(newFile());
