@@ -218,7 +218,7 @@ final class RedisConfigs implements AutoCloseable {
                 }
                 TransactionResult tx = await(a.exec());
                 if (tx.wasDiscarded()) {
-                    throw new IllegalStateException("Redis discarded the read of the configs");
+                    throw new RedisException("Redis discarded the read of the configs");
                 }
             } else {
                 RedisClusterAsyncCommands<String, String> a = cluster.async();
@@ -513,7 +513,8 @@ final class RedisConfigs implements AutoCloseable {
             if (e.getCause() instanceof RuntimeException r) {
                 throw r;
             }
-            throw new IllegalStateException(e.getCause());
+            // A connection reset and the like: Redis could not be reached.
+            throw new io.lettuce.core.RedisConnectionException(String.valueOf(e.getCause().getMessage()), e.getCause());
         } catch (TimeoutException e) {
             throw new io.lettuce.core.RedisCommandTimeoutException("Redis did not answer within " + timeout);
         } catch (InterruptedException e) {
