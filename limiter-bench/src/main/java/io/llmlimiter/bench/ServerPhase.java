@@ -71,7 +71,7 @@ final class ServerPhase {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         try (LlmLimiter limiter = LlmLimiter.builder().redis(redisUri).build()) {
             fill(limiter, namespace);
-            try (AdminServer server = AdminServer.builder().admin(limiter.admin()).token(token)
+            try (AdminServer server = AdminServer.builder().admin(limiter.admin()).redis(redisUri).token(token)
                     .configFile(dir.resolve("llm_configs.json")).meterRegistry(registry).host("127.0.0.1").port(0)
                     .metricsPort(0).reconcileInterval(Duration.ofMinutes(10)).start()) {
                 HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();

@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * and {@code demo} commands and tests run it in-process:
  *
  * <pre>{@code
- * try (AdminServer server = AdminServer.builder().admin(limiter.admin()).token(token).port(0).start()) {
+ * try (AdminServer server = AdminServer.builder().admin(limiter.admin()).redis(uri).token(token).port(0).start()) {
  *     System.out.println("dashboard at " + server.url());
  * }
  * }</pre>
@@ -40,6 +40,7 @@ public final class AdminServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
 
     private final Javalin app;
+    private final RedisConfigs redisConfigs;
     private final ConfigStore store;
     private final ConfigReconciler reconciler;
     private final ServerMetrics metrics;
@@ -51,11 +52,18 @@ public final class AdminServer implements AutoCloseable {
 
     private AdminServer(Builder b) throws IOException {
         Path auditPath = b.auditLog != null ? b.auditLog : b.configFile.toAbsolutePath().resolveSibling("audit.log");
-        this.store = ConfigStore.open(b.admin, new ConfigFile(b.configFile), new AuditLog(auditPath, Clock.systemUTC()));
+        this.redisConfigs = RedisConfigs.open(b.redis, Duration.ofSeconds(10));
+        try {
+            this.store = ConfigStore.open(b.admin, redisConfigs, new ConfigFile(b.configFile),
+                    new AuditLog(auditPath, Clock.systemUTC()));
+        } catch (IOException | RuntimeException e) {
+            redisConfigs.close();
+            throw e;
+        }
         Snapshots snapshots = new Snapshots(b.admin, b.registry);
         this.metrics = new ServerMetrics(b.registry, b.admin, snapshots);
         this.history = new HistorySampler(snapshots);
-        this.reconciler = new ConfigReconciler(store, b.registry);
+        this.reconciler = new ConfigReconciler(store, b.registry, b.reconcileInterval, b.tombstoneRetention);
         this.host = b.host;
         List<String> added = Collections.synchronizedList(new ArrayList<>());
         BearerAuth auth = new BearerAuth(b.token);
@@ -121,6 +129,7 @@ public final class AdminServer implements AutoCloseable {
             app.stop();
             reconciler.close();
             history.close();
+            redisConfigs.close();
             throw e;
         }
         LOG.info("admin server listening on {} (config file {}, audit log {})", url(), store.file().path(), auditPath);
@@ -201,6 +210,7 @@ public final class AdminServer implements AutoCloseable {
         app.stop();
         reconciler.close();
         history.close();
+        redisConfigs.close();
     }
 
     /** Builds and starts an {@link AdminServer}. Not thread-safe. */
@@ -213,6 +223,8 @@ public final class AdminServer implements AutoCloseable {
         private String host = "0.0.0.0";
         private int port = 7070;
         private Duration reconcileInterval = Duration.ofSeconds(1);
+        private Duration tombstoneRetention = ConfigReconciler.DEFAULT_TOMBSTONE_RETENTION;
+        private String redis;
         private int metricsPort = -1;
         private String metricsHost;
 
@@ -225,6 +237,33 @@ public final class AdminServer implements AutoCloseable {
          */
         public Builder admin(LimiterAdmin admin) {
             this.admin = Objects.requireNonNull(admin, "admin");
+            return this;
+        }
+
+        /**
+         * @param uri the Redis the limiter uses ({@code redis://}, {@code rediss://},
+         *     {@code redis-sentinel://}, {@code redis-cluster://}); required: the server writes configs
+         *     and their revisions over its own connection, in transactions
+         * @return this builder
+         */
+        public Builder redis(String uri) {
+            if (uri == null || uri.isBlank()) {
+                throw new IllegalArgumentException("redis uri must not be blank");
+            }
+            this.redis = uri;
+            return this;
+        }
+
+        /**
+         * @param retention how long Redis and the file keep a deleted target's tombstone once both
+         *     hold it (default 7 days): a server or a Redis copy away for longer may bring it back
+         * @return this builder
+         */
+        public Builder tombstoneRetention(Duration retention) {
+            if (retention == null || retention.isNegative()) {
+                throw new IllegalArgumentException("tombstoneRetention must not be negative, got " + retention);
+            }
+            this.tombstoneRetention = retention;
             return this;
         }
 
@@ -333,8 +372,8 @@ public final class AdminServer implements AutoCloseable {
          * @throws IllegalArgumentException when the config file is not valid, naming the entry and field
          */
         public AdminServer start() throws IOException {
-            if (admin == null || token == null) {
-                throw new IllegalStateException("admin and token are required");
+            if (admin == null || token == null || redis == null) {
+                throw new IllegalStateException("admin, redis and token are required");
             }
             if (registry == null) {
                 registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

@@ -25,6 +25,8 @@ final class Bodies {
     static final int CONFIG_MAX_BYTES = 64 * 1024;
     /** The largest body an import accepts. */
     static final int IMPORT_MAX_BYTES = 4 * 1024 * 1024;
+    /** The most of a refused body read and discarded before answering (see {@code drain}). */
+    static final int DRAIN_MAX_BYTES = 16 * 1024 * 1024;
 
     /** The media type of config bodies. */
     static final String JSON = "application/json";
@@ -89,6 +91,7 @@ final class Bodies {
         if (length != null) {
             try {
                 if (Long.parseLong(length.trim()) > maxBytes) {
+                    drain(ctx);
                     throw tooLarge(maxBytes);
                 }
             } catch (NumberFormatException e) {
@@ -103,12 +106,36 @@ final class Bodies {
             while ((n = in.read(buf)) > 0) {
                 out.write(buf, 0, n);
                 if (out.size() > maxBytes) {
+                    drain(in, DRAIN_MAX_BYTES - out.size());
                     throw tooLarge(maxBytes);
                 }
             }
             return out.toByteArray();
         } catch (IOException e) {
             throw ProblemException.field(Kind.BAD_REQUEST, "body", "body could not be read");
+        }
+    }
+
+    /**
+     * Reads and discards what the client still sends of a body that is refused (up to
+     * {@value #DRAIN_MAX_BYTES} bytes in all), so that it finishes sending and then reads the 413:
+     * a server that answers and closes while the client is still uploading makes the client see a
+     * reset connection instead of the answer, at random. Larger bodies are cut off.
+     */
+    private static void drain(Context ctx) {
+        try (InputStream in = ctx.bodyInputStream()) {
+            drain(in, DRAIN_MAX_BYTES);
+        } catch (IOException e) {
+            // The client went away: nobody reads the answer anyway.
+        }
+    }
+
+    private static void drain(InputStream in, long max) throws IOException {
+        byte[] buf = new byte[64 * 1024];
+        long left = max;
+        int n;
+        while (left > 0 && (n = in.read(buf, 0, (int) Math.min(buf.length, left))) > 0) {
+            left -= n;
         }
     }
 

@@ -21,6 +21,10 @@ import java.util.Optional;
  * temporary file in the same directory, are forced to disk and moved over the old file in one
  * atomic rename, so a crash leaves either the old or the new file, never half of one.
  *
+ * <p>After each write, a copy of what was written is kept beside it ({@code .<name>.synced}): at
+ * start, the entries that differ from that copy are the ones edited by hand while the server was
+ * down (see {@link ConfigSeeder}).
+ *
  * <p>Not synchronized: {@link ConfigStore} serializes all writes.
  */
 public final class ConfigFile {
@@ -35,6 +39,36 @@ public final class ConfigFile {
     /** @return the file's path */
     public Path path() {
         return path;
+    }
+
+    /** @return the copy of what the server last wrote */
+    Path syncedPath() {
+        return path.resolveSibling("." + path.getFileName() + ".synced");
+    }
+
+    /**
+     * @return the file's modification time, ms since the epoch
+     * @throws UncheckedIOException when it cannot be read
+     */
+    long lastModifiedMs() {
+        try {
+            return Files.getLastModifiedTime(path).toMillis();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the modification time of " + path, e);
+        }
+    }
+
+    /** @return what the server last wrote, or empty when unknown (no copy, or not readable) */
+    Optional<ConfigSet> readSynced() {
+        Path synced = syncedPath();
+        if (!Files.exists(synced)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(parse(Files.readString(synced, StandardCharsets.UTF_8)));
+        } catch (IOException | IllegalArgumentException e) {
+            return Optional.empty();
+        }
     }
 
     /**
@@ -86,10 +120,17 @@ public final class ConfigFile {
      * @throws IOException when it cannot be written; the old file is then untouched
      */
     public void write(ConfigSet configs) throws IOException {
-        Path dir = path.getParent();
-        Files.createDirectories(dir);
         byte[] bytes = (ConfigJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(configs.toJson()) + "\n")
                 .getBytes(StandardCharsets.UTF_8);
+        replace(path, bytes);
+        // A crash between the two leaves the copy older: the entries written last then read as edited
+        // by hand at the file's modification time, which is when they were written anyway.
+        replace(syncedPath(), bytes);
+    }
+
+    private static void replace(Path path, byte[] bytes) throws IOException {
+        Path dir = path.getParent();
+        Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + path.getFileName(), ".tmp");
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {

@@ -10,7 +10,6 @@ import io.llmlimiter.client.internal.ConfigJson;
 import io.llmlimiter.server.ProblemException.Kind;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
@@ -19,8 +18,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Every config change goes through here: Redis first (clients read it there), then the config file,
- * then the audit log. A change that fails half way is rolled back, so Redis and the file never
- * disagree about a change the caller was told failed. Thread-safe: changes, and the
+ * then the audit log. Every change gets a revision from the {@link RevisionClock} and is written to
+ * Redis with it in one transaction ({@link RedisConfigs}): a batch (an import) is all or nothing. A
+ * change whose file write fails is undone in Redis (the previous configs written back with a newer
+ * revision), so Redis and the file never disagree about a change the caller was told failed; a
+ * change Redis refused never reaches the file. Thread-safe: changes, and the
  * {@link ConfigReconciler}'s passes, are serialized by one lock.
  */
 public final class ConfigStore {
@@ -36,33 +38,61 @@ public final class ConfigStore {
      * @param action the audit action, e.g. {@code replace}
      */
     record Change(Target target, LimitConfig before, LimitConfig after, String action) {
+
+        /** @return the target's name, or {@value ConfigSet#DEFAULT_NAME} */
+        String name() {
+            return target == null ? ConfigSet.DEFAULT_NAME : target.toString();
+        }
     }
 
     private final LimiterAdmin admin;
+    private final RedisConfigs redis;
+    private final RevisionClock clock;
     private final ConfigFile file;
     private final AuditLog audit;
     private final ReentrantLock lock = new ReentrantLock();
-    private ConfigSet onDisk;
+    private volatile ConfigSet onDisk;
 
-    private ConfigStore(LimiterAdmin admin, ConfigFile file, AuditLog audit, ConfigSet onDisk) {
+    private ConfigStore(LimiterAdmin admin, RedisConfigs redis, RevisionClock clock, ConfigFile file, AuditLog audit,
+                        ConfigSet onDisk) {
         this.admin = admin;
+        this.redis = redis;
+        this.clock = clock;
         this.file = file;
         this.audit = audit;
         this.onDisk = onDisk;
+        observe(onDisk);
     }
 
     /**
      * Loads the config file, or seeds it on first start (see {@link ConfigSeeder}).
      *
-     * @param admin the limiter's admin
+     * @param admin the limiter's admin, for reads
+     * @param redis the server's own Redis connection, for config writes
      * @param file the config file
      * @param audit the audit log
      * @return the store
      * @throws IllegalArgumentException when the file is not valid, naming the entry and field
      * @throws IOException when the file cannot be written
      */
-    public static ConfigStore open(LimiterAdmin admin, ConfigFile file, AuditLog audit) throws IOException {
-        return new ConfigStore(admin, file, audit, ConfigSeeder.load(admin, file, audit));
+    static ConfigStore open(LimiterAdmin admin, RedisConfigs redis, ConfigFile file, AuditLog audit) throws IOException {
+        RevisionClock clock = new RevisionClock(System::currentTimeMillis);
+        return new ConfigStore(admin, redis, clock, file, audit, ConfigSeeder.load(redis, file, audit, clock));
+    }
+
+    private void observe(ConfigSet set) {
+        set.stamps().values().forEach(st -> clock.observe(st.revision()));
+        set.tombstones().values().forEach(st -> clock.observe(st.revision()));
+    }
+
+    /** @return the server's Redis connection for configs */
+    RedisConfigs redis() {
+        return redis;
+    }
+
+    /** @return the revision clock */
+    RevisionClock clock() {
+        return clock;
     }
 
     /** @return the limiter's admin, for reads */
@@ -82,7 +112,7 @@ public final class ConfigStore {
 
     /** @return what the config file holds now */
     public ConfigSet onDisk() {
-        return locked(() -> onDisk);
+        return onDisk;
     }
 
     /** @return what the config file holds now; called with the lock held */
@@ -120,11 +150,11 @@ public final class ConfigStore {
      */
     public void create(LimitConfig c, String source) {
         locked(() -> {
-            if (admin.config(c.target()).isPresent()) {
+            if (current(c.target()) != null) {
                 throw ProblemException.field(Kind.CONFLICT, "provider", c.target()
                         + " already has a config; use PUT or PATCH /api/v1/targets/" + c.target() + " to change it");
             }
-            commit(List.of(new Change(c.target(), null, c, "create")), onDisk.with(c), source);
+            commit(List.of(new Change(c.target(), null, c, "create")), source);
             return null;
         });
     }
@@ -138,8 +168,8 @@ public final class ConfigStore {
      */
     public boolean put(LimitConfig c, String source) {
         return locked(() -> {
-            LimitConfig before = admin.config(c.target()).orElse(null);
-            commit(List.of(new Change(c.target(), before, c, before == null ? "create" : "replace")), onDisk.with(c), source);
+            LimitConfig before = current(c.target());
+            commit(List.of(new Change(c.target(), before, c, before == null ? "create" : "replace")), source);
             return before == null;
         });
     }
@@ -161,7 +191,10 @@ public final class ConfigStore {
             throw new IllegalArgumentException("body must be a JSON object of the fields to change");
         }
         return locked(() -> {
-            LimitConfig before = admin.config(t).orElseThrow(() -> notFound(t));
+            LimitConfig before = current(t);
+            if (before == null) {
+                throw notFound(t);
+            }
             ObjectNode tree = ConfigJson.tree(before);
             // A config someone edits is theirs, no longer the one a client wrote by default.
             tree.remove("source");
@@ -181,7 +214,7 @@ public final class ConfigStore {
                 }
             });
             LimitConfig after = ConfigJson.parse(tree, t);
-            commit(List.of(new Change(t, before, after, "patch")), onDisk.with(after), source);
+            commit(List.of(new Change(t, before, after, "patch")), source);
             return after;
         });
     }
@@ -195,8 +228,11 @@ public final class ConfigStore {
      */
     public void delete(Target t, String source) {
         locked(() -> {
-            LimitConfig before = admin.config(t).orElseThrow(() -> notFound(t));
-            commit(List.of(new Change(t, before, null, "delete")), onDisk.without(t), source);
+            LimitConfig before = current(t);
+            if (before == null) {
+                throw notFound(t);
+            }
+            commit(List.of(new Change(t, before, null, "delete")), source);
             return null;
         });
     }
@@ -210,8 +246,8 @@ public final class ConfigStore {
     public void putDefault(LimitConfig c, String source) {
         LimitConfig def = ConfigSet.asDefault(c);
         locked(() -> {
-            commit(List.of(new Change(null, admin.defaultConfig().orElse(null), def, "default")),
-                    onDisk.withDefault(def), source);
+            RedisConfigs.Entry live = read(ConfigSet.DEFAULT_NAME);
+            commit(List.of(new Change(null, live.config(), def, "default")), source);
             return null;
         });
     }
@@ -231,35 +267,85 @@ public final class ConfigStore {
     }
 
     /**
-     * Applies changes to Redis, then writes the file; on any failure undoes what was applied.
-     * Called with the lock held.
-     *
-     * @param changes the changes, applied in order
-     * @param next what the file holds afterwards
-     * @param source who asks, for the audit log
-     * @throws ProblemException 500 when the file cannot be written (Redis is rolled back)
+     * @param t a target
+     * @return its config in Redis now, or null; its revision is observed
      */
-    void commit(List<Change> changes, ConfigSet next, String source) {
-        List<Change> done = new ArrayList<>();
-        try {
-            for (Change c : changes) {
-                apply(c.target(), c.after());
-                done.add(c);
+    LimitConfig current(Target t) {
+        return read(t.toString()).config();
+    }
+
+    private RedisConfigs.Entry read(String name) {
+        RedisConfigs.Entry e = redis.read(List.of(name)).get(name);
+        if (e.meta() != null) {
+            clock.observe(e.meta().stamp().revision());
+        }
+        return e;
+    }
+
+    /**
+     * Applies changes to Redis under one new revision, in one transaction, then writes them to the
+     * file; on any failure nothing stays changed. Called with the lock held.
+     *
+     * @param changes the changes
+     * @param source who asks, for the audit log
+     * @throws ProblemException 500 when the file cannot be written (Redis is rolled back), 503 when
+     *     Redis refused or could not be reached (nothing changed, or the outcome is unknown and the
+     *     reconciler settles it: all of the change or none)
+     */
+    void commit(List<Change> changes, String source) {
+        if (changes.isEmpty()) {
+            return;
+        }
+        Stamp stamp = clock.stamp();
+        List<RedisConfigs.Write> writes = new ArrayList<>();
+        ConfigSet next = onDisk;
+        for (Change c : changes) {
+            writes.add(new RedisConfigs.Write(c.name(), c.after(), stamp));
+            if (c.target() == null) {
+                next = next.withDefault(c.after(), stamp);
+            } else if (c.after() == null) {
+                next = next.deleted(c.target(), stamp);
+            } else {
+                next = next.with(c.after(), stamp);
             }
-        } catch (RuntimeException e) {
-            rollback(done);
-            throw e;
+        }
+        try {
+            redis.apply(writes);
+        } catch (RedisConfigs.Failure f) {
+            if (f.unknown() && !redis.isCluster() && appliedAfterAll(writes.get(0).name(), stamp)) {
+                LOG.warn("Redis answered a config change late but had applied it: {}", f.getMessage());
+            } else {
+                if (f.applied() > 0) {
+                    rollback(changes.subList(0, f.applied()));
+                }
+                if (f.unknown()) {
+                    throw new ProblemException(Kind.REDIS_UNAVAILABLE, "Redis did not confirm the change ("
+                            + f.getMessage() + "); it is either wholly applied or not at all, and the config "
+                            + "file will follow Redis. Read the configs back before retrying.");
+                }
+                throw new ProblemException(Kind.REDIS_UNAVAILABLE, "Redis refused the change, nothing was changed: "
+                        + f.getMessage());
+            }
         }
         try {
             writeFile(next);
         } catch (IOException e) {
             LOG.error("cannot write the config file {}: {}; the change was rolled back", file.path(), e.toString());
-            rollback(done);
+            rollback(changes);
             throw new ProblemException(Kind.STORAGE_FAILED, "The config file could not be written; nothing was changed.");
         }
         for (Change c : changes) {
-            audit.append(c.action(), c.target() == null ? ConfigSet.DEFAULT_NAME : c.target().toString(), source,
-                    c.before(), c.after());
+            audit.append(c.action(), c.name(), source, c.before(), c.after());
+        }
+    }
+
+    /** Whether Redis holds the revision a transaction whose reply was lost wrote. */
+    private boolean appliedAfterAll(String name, Stamp stamp) {
+        try {
+            RedisConfigs.Entry e = redis.read(List.of(name)).get(name);
+            return e.meta() != null && e.meta().stamp().revision() == stamp.revision();
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 
@@ -276,28 +362,21 @@ public final class ConfigStore {
         }
     }
 
-    private void apply(Target t, LimitConfig c) {
-        if (t == null) {
-            if (c != null) {
-                admin.putDefaultConfig(c);
-            }
-        } else if (c == null) {
-            admin.deleteConfig(t);
-        } else {
-            admin.putConfig(c);
-        }
-    }
-
+    /** Writes the configs from before these changes back, with a newer revision. */
     private void rollback(List<Change> done) {
-        List<Change> reversed = new ArrayList<>(done);
-        Collections.reverse(reversed);
-        for (Change c : reversed) {
-            try {
-                apply(c.target(), c.before());
-            } catch (RuntimeException e) {
-                LOG.error("rollback of {} failed; the reconciler will restore it from the file: {}",
-                        c.target() == null ? ConfigSet.DEFAULT_NAME : c.target(), e.toString());
+        Stamp undo = clock.stamp();
+        List<RedisConfigs.Write> writes = new ArrayList<>();
+        for (Change c : done) {
+            // A default that was missing stays as written: Redis always needs one, the reconciler settles it.
+            if (c.target() != null || c.before() != null) {
+                writes.add(new RedisConfigs.Write(c.name(), c.before(), undo));
             }
+        }
+        try {
+            redis.apply(writes);
+        } catch (RuntimeException e) {
+            LOG.error("undoing a failed config change failed; the reconciler will make the config file follow Redis: {}",
+                    e.toString());
         }
     }
 

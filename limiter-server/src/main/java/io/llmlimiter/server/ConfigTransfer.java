@@ -1,7 +1,6 @@
 package io.llmlimiter.server;
 
 import io.llmlimiter.client.LimitConfig;
-import io.llmlimiter.client.LimiterAdmin;
 import io.llmlimiter.client.Target;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -9,8 +8,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Import and export of all configs at once, through the {@link ConfigStore}'s all-or-nothing
- * commit. Thread-safe (the store serializes).
+ * Import and export of all configs at once. An import is one {@link ConfigStore#commit}: one
+ * revision, one Redis transaction (all or nothing on a standalone or Sentinel-managed Redis; see
+ * {@link RedisConfigs} for a cluster), and the file is written only once Redis took all of it.
+ * An export reads every config in one transaction, a snapshot of one instant. Thread-safe (the
+ * store serializes).
  */
 public final class ConfigTransfer {
 
@@ -23,6 +25,8 @@ public final class ConfigTransfer {
 
     /**
      * Imports configs, all or nothing: either every change is in Redis and the file, or none is.
+     * Revisions in the input are ignored (an import is a change made now); an entry marked
+     * {@code "deleted": true} deletes its target.
      *
      * @param set the configs, already validated
      * @param replace whether targets missing from the set are deleted
@@ -30,48 +34,80 @@ public final class ConfigTransfer {
      * @return counts by outcome: {@code created}, {@code replaced}, {@code deleted}, {@code unchanged}
      */
     public Map<String, Integer> importAll(ConfigSet set, boolean replace, String source) {
-        LimiterAdmin admin = store.admin();
         return store.locked(() -> {
+            Map<String, RedisConfigs.Entry> live = store.redis().readAll();
             List<ConfigStore.Change> changes = new ArrayList<>();
             Map<String, Integer> counts = new HashMap<>(Map.of("created", 0, "replaced", 0, "deleted", 0, "unchanged", 0));
-            ConfigSet next = store.onDiskLocked();
             for (LimitConfig c : set.targets().values()) {
-                LimitConfig before = admin.config(c.target()).orElse(null);
+                LimitConfig before = configOf(live, c.target().toString());
                 String outcome = before == null ? "created" : c.equals(before) ? "unchanged" : "replaced";
                 counts.merge(outcome, 1, Integer::sum);
                 if (!outcome.equals("unchanged")) {
                     changes.add(new ConfigStore.Change(c.target(), before, c, "import"));
                 }
-                next = next.with(c);
+            }
+            for (Target t : set.tombstones().keySet()) {
+                LimitConfig before = configOf(live, t.toString());
+                if (before != null) {
+                    changes.add(new ConfigStore.Change(t, before, null, "import"));
+                    counts.merge("deleted", 1, Integer::sum);
+                }
             }
             if (replace) {
-                for (Target t : admin.targets()) {
-                    if (!set.targets().containsKey(t)) {
-                        changes.add(new ConfigStore.Change(t, admin.config(t).orElse(null), null, "import"));
+                for (String name : live.keySet()) {
+                    if (name.equals(ConfigSet.DEFAULT_NAME)) {
+                        continue;
+                    }
+                    Target t = Target.parse(name);
+                    LimitConfig before = configOf(live, name);
+                    if (before != null && !set.targets().containsKey(t) && !set.tombstones().containsKey(t)) {
+                        changes.add(new ConfigStore.Change(t, before, null, "import"));
                         counts.merge("deleted", 1, Integer::sum);
-                        next = next.without(t);
                     }
                 }
             }
             if (set.defaultConfig() != null) {
-                LimitConfig before = admin.defaultConfig().orElse(null);
+                LimitConfig before = configOf(live, ConfigSet.DEFAULT_NAME);
                 if (!set.defaultConfig().equals(before)) {
                     changes.add(new ConfigStore.Change(null, before, set.defaultConfig(), "import"));
                 }
-                next = next.withDefault(set.defaultConfig());
             }
-            store.commit(changes, next, source);
+            store.commit(changes, source);
             return counts;
         });
     }
 
-    /** @return every config in Redis now, and the default config, in the config file's shape */
+    private static LimitConfig configOf(Map<String, RedisConfigs.Entry> live, String name) {
+        RedisConfigs.Entry e = live.get(name);
+        return e == null ? null : e.config();
+    }
+
+    /**
+     * @return every config in Redis now, and the default config, in the config file's shape, with
+     *     the revision of each config written by a server (tombstones are left out)
+     */
     public ConfigSet export() {
-        LimiterAdmin admin = store.admin();
+        Map<String, RedisConfigs.Entry> live = store.redis().readAll();
         Map<Target, LimitConfig> m = new HashMap<>();
-        for (Target t : admin.targets()) {
-            admin.config(t).ifPresent(c -> m.put(t, c));
+        Map<String, Stamp> stamps = new HashMap<>();
+        LimitConfig def = null;
+        for (RedisConfigs.Entry e : live.values()) {
+            if (e.config() == null) {
+                continue;
+            }
+            if (e.revisioned()) {
+                stamps.put(e.name(), e.meta().stamp());
+            }
+            if (e.name().equals(ConfigSet.DEFAULT_NAME)) {
+                def = e.config();
+            } else {
+                m.put(e.config().target(), e.config());
+            }
         }
-        return new ConfigSet(ConfigSet.asDefault(store.defaultConfig()), m);
+        if (def == null) {
+            def = ConfigSet.asDefault(store.defaultConfig());
+            stamps.remove(ConfigSet.DEFAULT_NAME);
+        }
+        return new ConfigSet(def, m, stamps, Map.of());
     }
 }

@@ -84,6 +84,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "How often Redis is checked against the config file (default ${DEFAULT-VALUE})")
     private Duration reconcileInterval;
 
+    @Option(names = "--tombstone-retention", defaultValue = "7d", converter = DurationConverter.class,
+            description = "How long Redis and the config file keep a deleted target's tombstone once both hold it "
+                    + "(default ${DEFAULT-VALUE})")
+    private Duration tombstoneRetention;
+
     @Option(names = "--redis-wait", defaultValue = "30s", converter = DurationConverter.class,
             description = "How long to wait for Redis at startup (default ${DEFAULT-VALUE})")
     private Duration redisWait;
@@ -152,8 +157,8 @@ public final class ServeCommand implements Callable<Integer> {
             LlmLimiter limiter = null;
             try {
                 limiter = LlmLimiter.builder().redis(uri).meterRegistry(registry).build();
-                AdminServer.Builder b = AdminServer.builder().admin(limiter.admin()).token(token).configFile(configFile)
-                        .meterRegistry(registry).host(host).port(port).reconcileInterval(reconcileInterval);
+                AdminServer.Builder b = AdminServer.builder().admin(limiter.admin()).redis(uri).token(token).configFile(configFile)
+                        .meterRegistry(registry).host(host).port(port).reconcileInterval(reconcileInterval).tombstoneRetention(tombstoneRetention);
                 if (auditLog != null) {
                     b.auditLog(auditLog);
                 }
@@ -167,7 +172,7 @@ public final class ServeCommand implements Callable<Integer> {
                 LOG.info("Redis {}; dashboard at {}/", Redacted.uri(uri), server.url());
                 server.metricsUrl().ifPresent(m -> LOG.info("metrics without a token at {}", m));
                 return new Running(server, limiter, embedded);
-            } catch (LimiterUnavailableException e) {
+            } catch (LimiterUnavailableException | io.lettuce.core.RedisConnectionException e) {
                 if (limiter != null) {
                     limiter.close();
                 }

@@ -65,7 +65,7 @@ class ConfigDurabilityTest {
 
     private void startServerOn(Path file, Duration reconcile) throws IOException {
         serverLimiter = LlmLimiter.builder().redis(redis.uri()).build();
-        server = AdminServer.builder().admin(serverLimiter.admin()).token(TestServer.TOKEN).configFile(file)
+        server = AdminServer.builder().admin(serverLimiter.admin()).redis(redis.uri()).token(TestServer.TOKEN).configFile(file)
                 .host("127.0.0.1").port(0).reconcileInterval(reconcile).start();
     }
 
@@ -84,7 +84,8 @@ class ConfigDurabilityTest {
 
         int restored = server.reconciler().reconcileOnce();
 
-        assertThat(restored).isEqualTo(3);
+        // The three targets and the default config.
+        assertThat(restored).isEqualTo(4);
         assertThat(worker.admin().config(DEEPSEEK).orElseThrow().limits()).containsExactly(Limit.parse("requests=100/60s"));
         assertThat(worker.admin().config(GPT4).orElseThrow().limits()).containsExactly(Limit.parse("requests=500/60s"));
         assertThat(worker.admin().defaultConfig()).isPresent();
@@ -93,7 +94,9 @@ class ConfigDurabilityTest {
 
     @Test
     void aSingleLostConfigIsRestoredAndOneAWorkerDefaultedMeanwhileToo() {
-        raw.sync().del("llmlim:{openai/gpt-4}:cfg", "llmlim:{deepseek/deepseek-chat}:cfg");
+        // Lost, config and revision both (a deletion through a server would leave a tombstone).
+        raw.sync().del("llmlim:{openai/gpt-4}:cfg", "llmlim:{deepseek/deepseek-chat}:cfg", "llmlim:{openai/gpt-4}:rev",
+                "llmlim:{deepseek/deepseek-chat}:rev");
         worker.tryAcquire(DEEPSEEK, Estimate.requestOnly()).ifPresent(p -> p.close());
 
         server.reconciler().reconcileOnce();
@@ -138,7 +141,7 @@ class ConfigDurabilityTest {
         assertThat(worker.admin().config(Target.parse("durable/one"))).hasValue(custom);
         assertThat(worker.admin().config(GPT4)).isPresent();
         try (Stream<Path> files = Files.list(dir)) {
-            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("llm_configs.json", "audit.log");
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("llm_configs.json", ".llm_configs.json.synced", "audit.log");
         }
     }
 
@@ -164,7 +167,7 @@ class ConfigDurabilityTest {
         Path bad = Files.createTempDirectory("llmlim-badfile-").resolve("llm_configs.json");
         Files.writeString(bad, "{\"broken\":{\"provider\":\"p\",\"model\":\"m\",\"requests_per_minute\":0}}");
 
-        assertThatThrownBy(() -> AdminServer.builder().admin(worker.admin()).token(TestServer.TOKEN).configFile(bad)
+        assertThatThrownBy(() -> AdminServer.builder().admin(worker.admin()).redis(redis.uri()).token(TestServer.TOKEN).configFile(bad)
                 .host("127.0.0.1").port(0).start())
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("broken: requests_per_minute");

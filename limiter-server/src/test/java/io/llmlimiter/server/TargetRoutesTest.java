@@ -129,7 +129,10 @@ class TargetRoutesTest {
         HttpResponse<String> r = s.send("DELETE", "/api/v1/targets/crud/delete-1", null);
         assertThat(r.statusCode()).isEqualTo(204);
         assertThat(s.limiter.admin().config(Target.parse("crud/delete-1"))).isEmpty();
-        assertThat(Files.readString(s.configFile())).doesNotContain("crud/delete-1");
+        // The file keeps a tombstone, so no older copy brings the target back.
+        ConfigSet onDisk = new ConfigFile(s.configFile()).read().orElseThrow();
+        assertThat(onDisk.targets()).doesNotContainKey(Target.parse("crud/delete-1"));
+        assertThat(onDisk.tombstones()).containsKey(Target.parse("crud/delete-1"));
         assertThat(s.send("DELETE", "/api/v1/targets/crud/delete-1", null).statusCode()).isEqualTo(404);
     }
 

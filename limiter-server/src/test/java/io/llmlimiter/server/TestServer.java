@@ -30,7 +30,7 @@ final class TestServer implements AutoCloseable {
     private TestServer(String redisUri, Path dir, Duration reconcile) throws IOException {
         this.dir = dir;
         this.limiter = LlmLimiter.builder().redis(redisUri).build();
-        this.server = AdminServer.builder().admin(limiter.admin()).token(TOKEN).configFile(dir.resolve("llm_configs.json"))
+        this.server = AdminServer.builder().admin(limiter.admin()).redis(redisUri).token(TOKEN).configFile(dir.resolve("llm_configs.json"))
                 .meterRegistry(registry).host("127.0.0.1").port(0).reconcileInterval(reconcile).start();
     }
 

@@ -28,7 +28,11 @@ public record Keys(String[] keys, String channel) {
         return ofTag(target.toString());
     }
 
-    static Keys ofTag(String tag) {
+    /**
+     * @param tag a hash tag, e.g. a target name or {@code _default}
+     * @return the keys under it
+     */
+    public static Keys ofTag(String tag) {
         String base = PREFIX + "{" + tag + "}:";
         String[] keys = new String[SUFFIXES.length];
         for (int i = 0; i < keys.length; i++) {

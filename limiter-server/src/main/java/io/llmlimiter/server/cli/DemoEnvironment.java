@@ -63,7 +63,7 @@ public final class DemoEnvironment implements AutoCloseable {
             String uri = redisUri == null ? redis.uri() : redisUri;
             limiter = LlmLimiter.builder().redis(uri).build();
             String token = newToken();
-            AdminServer admin = AdminServer.builder().admin(limiter.admin()).token(token).host("127.0.0.1")
+            AdminServer admin = AdminServer.builder().admin(limiter.admin()).redis(uri).token(token).host("127.0.0.1")
                     .port(adminPort).configFile(dir.resolve("llm_configs.json")).start();
             return new DemoEnvironment(redis, uri, provider, limiter, admin, token, dir);
         } catch (IOException | RuntimeException e) {

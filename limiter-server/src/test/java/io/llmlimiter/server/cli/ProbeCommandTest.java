@@ -40,8 +40,8 @@ class ProbeCommandTest {
 
     private static final String TOKEN = "probe-test-token-0123456789";
 
-    private static AdminServer adminServer(LlmLimiter limiter, Path dir) throws java.io.IOException {
-        return AdminServer.builder().admin(limiter.admin()).token(TOKEN).host("127.0.0.1").port(0)
+    private static AdminServer adminServer(LlmLimiter limiter, String redis, Path dir) throws java.io.IOException {
+        return AdminServer.builder().admin(limiter.admin()).redis(redis).token(TOKEN).host("127.0.0.1").port(0)
                 .configFile(dir.resolve("configs.json")).start();
     }
 
@@ -50,7 +50,7 @@ class ProbeCommandTest {
             @TempDir Path dir) throws Exception {
         try (MockProvider provider = MockProvider.start(limits().headerStyle(HeaderStyle.OPENAI).build());
              LlmLimiter limiter = LlmLimiter.builder().redis(redis.uri()).build();
-             AdminServer admin = adminServer(limiter, dir)) {
+             AdminServer admin = adminServer(limiter, redis.uri(), dir)) {
             limiter.admin().putConfig(LimitConfig.builder(Target.parse("mock/probe")).limits("requests=1/1s")
                     .accounting(io.llmlimiter.client.Accounting.ACTUAL).build());
             JsonNode report = probe(provider, Map.of(ServeCommand.TOKEN_ENV, TOKEN),
@@ -76,7 +76,7 @@ class ProbeCommandTest {
             @TempDir Path dir) throws Exception {
         try (MockProvider provider = MockProvider.start(limits().headerStyle(HeaderStyle.OPENAI).build());
              LlmLimiter limiter = LlmLimiter.builder().redis(redis.uri()).build();
-             AdminServer admin = adminServer(limiter, dir)) {
+             AdminServer admin = adminServer(limiter, redis.uri(), dir)) {
             Result noToken = run(provider, Map.of(), "--max-calls", "20", "--apply", "--admin-url", admin.url());
             assertThat(noToken.code()).isNotZero();
             assertThat(noToken.err()).contains("--apply").contains(ServeCommand.TOKEN_ENV);
