@@ -60,6 +60,8 @@ public final class RedisLimiter implements LlmLimiter {
     private final RedisOutage outage = new RedisOutage();
     private final Callbacks callbacks;
     private final Map<Target, CompletableFuture<LimitConfig>> configReads = new ConcurrentHashMap<>();
+    private final Map<Target, LocalLine> lines = new ConcurrentHashMap<>();
+    private final StatsBatcher stats;
 
     /**
      * What {@link LlmLimiter.Builder} collected.
@@ -128,6 +130,7 @@ public final class RedisLimiter implements LlmLimiter {
         this.degraded = options.degradedShare() > 0
                 ? new DegradedMode(options.degradedShare(), metrics.registry()) : null;
         this.callbacks = new Callbacks(options.executor(), () -> closedException(null));
+        this.stats = new StatsBatcher(this);
     }
 
     /**
@@ -405,6 +408,7 @@ public final class RedisLimiter implements LlmLimiter {
         }
         // Lets the waiters' cancels reach Redis, so the line does not wait for their tickets to lapse.
         callbacks.close(commandTimeout);
+        stats.close(commandTimeout);
         timer.shutdownNow();
         connections.close();
         callbacks.shutdown();
@@ -554,6 +558,16 @@ public final class RedisLimiter implements LlmLimiter {
 
     ScriptRunner scripts() {
         return scripts;
+    }
+
+    /** @return this process's line of waiters for the target */
+    LocalLine line(Target target) {
+        return lines.computeIfAbsent(target, t -> new LocalLine());
+    }
+
+    /** @return the stats counters aggregated here and flushed once a second per target */
+    StatsBatcher stats() {
+        return stats;
     }
 
     WakeHub hub() {

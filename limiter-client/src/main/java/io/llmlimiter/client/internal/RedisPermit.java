@@ -16,9 +16,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A lease in Redis, renewed every third of its TTL until completed. Completing (or closing) always
- * sends the completion, also after the lease expired, so the usage is recorded and the in-flight
- * gauge goes down exactly once. This class is thread-safe.
+ * An admission in Redis. On a target with a concurrency cap it holds a lease, renewed every third
+ * of its TTL until completed, and completing (or closing) always sends the completion, also after
+ * the lease expired, so the usage is recorded and the in-flight gauge goes down exactly once. On a
+ * target without a cap it holds no lease (nothing renews), and under {@code keep} accounting a
+ * completion within the estimate changes nothing in the log: only its stats counters are added up
+ * and flushed later ({@link StatsBatcher}), no script is sent. This class is thread-safe.
  */
 final class RedisPermit implements Permit {
 
@@ -31,8 +34,10 @@ final class RedisPermit implements Permit {
     private final String leaseId;
     private final Estimate estimate;
     private final long admittedMicros;
+    /** Admitted without a lease (the target has no concurrency cap). */
+    private final boolean leaseFree;
     private final AtomicBoolean done = new AtomicBoolean();
-    private volatile ScheduledFuture<?> renewal;
+    private final ScheduledFuture<?> renewal;
 
     RedisPermit(RedisLimiter limiter, Target target, Keys keys, String leaseId, Estimate estimate,
                 long admittedMicros, long ttlMicros) {
@@ -42,6 +47,11 @@ final class RedisPermit implements Permit {
         this.leaseId = leaseId;
         this.estimate = estimate;
         this.admittedMicros = admittedMicros;
+        this.leaseFree = ttlMicros <= 0;
+        if (leaseFree) {
+            this.renewal = null;
+            return;
+        }
         long every = Math.max(1000, ttlMicros / 3);
         ScheduledFuture<?> r;
         try {
@@ -99,9 +109,34 @@ final class RedisPermit implements Permit {
         if (usage != null) {
             limiter.metrics().tokens(target, estimate.tokens(), usage.totalTokens());
         }
+        if (needsNoScript(usage)) {
+            limiter.stats().completed(target, estimate.tokens(), usage);
+            return CompletableFuture.completedFuture(null);
+        }
         CompletableFuture<Void> result = new CompletableFuture<>();
         send(usage, 1, result);
         return result;
+    }
+
+    /**
+     * @return whether the completion changes nothing in Redis but the stats counters: no lease, the
+     *     target's config (as last read) keeps the admission charge, and the usage is within it
+     */
+    private boolean needsNoScript(Usage usage) {
+        if (!leaseFree) {
+            return false;
+        }
+        io.llmlimiter.client.LimitConfig config = limiter.knownConfig(target);
+        if (config == null || config.accounting() != io.llmlimiter.client.Accounting.KEEP) {
+            return false;
+        }
+        return usage == null || (usage.inputTokens() <= estimate.inputTokens()
+                && usage.outputTokens() <= estimate.outputTokens() && usage.totalTokens() <= estimate.tokens());
+    }
+
+    /** @return whether the admission holds no lease */
+    boolean leaseFree() {
+        return leaseFree;
     }
 
     /** Sends the completion; a lost reply or a dropped connection is retried a few times. */
