@@ -78,7 +78,8 @@ class LocalLineTest {
             limiter.acquire(target, Estimate.requestOnly(), Duration.ofSeconds(1)).close();
             List<CompletableFuture<Permit>> waiters = new ArrayList<>();
             for (int i = 0; i < 30; i++) {
-                waiters.add(limiter.acquireAsync(target, Estimate.requestOnly(), Duration.ofSeconds(20)));
+                // Longer than the window, so the head waits instead of giving up at once.
+                waiters.add(limiter.acquireAsync(target, Estimate.requestOnly(), Duration.ofSeconds(60)));
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> limiter.admin().usage(target).waiting() == 1);
             long before = evalshaCalls(redis);
