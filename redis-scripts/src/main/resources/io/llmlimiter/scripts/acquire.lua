@@ -7,7 +7,9 @@
 --   KEYS[3] st      hash  clock, per-window token sums and cursors, learned limits, cooldown,
 --                         provider signals
 --   KEYS[4] leases  zset  request id -> lease expiry (us)
---   KEYS[5] ld      hash  request id -> "admit_us|tokens|input|output" for leases still held
+--   KEYS[5] ld      hash  request id -> "admit_us|tokens|input|output" for leases still held; on a
+--                         target without a concurrency cap (no leases): request id -> "admit_us"
+--                         for every admission still in the log (replays), trimmed with the log
 --   KEYS[6] q       zset  waiting tickets: request id -> arrival sequence
 --   KEYS[7] qx      zset  waiting tickets: request id -> ticket expiry (us)
 --   KEYS[8] stats   hash  counters for the admin API
@@ -18,9 +20,17 @@
 -- ARGV[6] "1" to take a waiting ticket when refused (a blocking acquire), "0" for try-acquire
 -- ARGV[7] ticket time-to-live in ms: a ticket lapses this long after its holder's last attempt
 -- ARGV[8] pub/sub channel on which the next waiter is woken
+-- ARGV[9] k, the number of further requests of the same process queued behind this one (0..64;
+--         missing = 0), ARGV[10..] k groups of four: id, tokens, input, output, in arrival order
 --
 -- Reply:
---   { 1, admit_us, lease_expiry_us, replayed(0|1) }     admitted
+--   { 1, admit_us, lease_expiry_us, replayed(0|1), n, admit_us_1, ..., admit_us_n }   admitted
+--        lease_expiry_us is 0 when the target has no concurrency cap (no lease is taken, nothing
+--        to renew or release); every lease of a batch expires at lease_expiry_us. n further
+--        requests were admitted too, always a prefix of the k (the first that does not fit ends
+--        the batch), each its own log entry as if admitted alone, at admit_us + 1, + 2, ...; a
+--        ticket, if any, is the first request's only. A replay of the same batch (same ids)
+--        returns the same admissions and counts nothing twice.
 --   { 0, reason, retry_at_us, limit, now_us }           refused; nothing was recorded
 --        reason: "window" (limit = "resource:amount:window_ms", the configured spec), "concurrency",
 --                "cooldown", "queued" (others arrived first), "provider" (limit = the resource)
@@ -44,6 +54,7 @@
 local id = ARGV[1]
 local est = { r = 1, t = tonumber(ARGV[2]), i = tonumber(ARGV[3]), o = tonumber(ARGV[4]) }
 local ticket_us = tonumber(ARGV[7]) * 1000
+local k = math.min(tonumber(ARGV[9] or 0) or 0, 64)
 
 local cfg = redis.call('HMGET', KEYS[1], 'limits', 'max_concurrent', 'lease_ttl_ms', 'margin_ms')
 if not cfg[1] then
@@ -64,13 +75,34 @@ if last and now <= last.s then
   now = last.s + 1
 end
 
--- A replayed command (client reconnect) finds its own lease and gets the same answer.
+-- A replayed command (client reconnect, or a resend after a lost reply) finds its own lease, or
+-- on a target without leases its admission record, and gets the same answer; so does every
+-- further request of its batch that was admitted with it.
 local held = redis.call('HGET', KEYS[5], id)
 if held then
-  local admitted = tonumber(string.match(held, '^(%d+)'))
-  local expiry = redis.call('ZSCORE', KEYS[4], id)
+  local admitted, leased = string.match(held, '^(%d+)(|?)')
+  local expiry = 0
+  if leased ~= '' then
+    expiry = redis.call('ZSCORE', KEYS[4], id)
+  end
   if expiry then
-    return { 1, admitted, tonumber(expiry), 1 }
+    local reply = { 1, tonumber(admitted), tonumber(expiry), 1, 0 }
+    if k > 0 then
+      local ids = {}
+      for j = 1, k do
+        ids[j] = ARGV[6 + 4 * j]
+      end
+      local recs = redis.call('HMGET', KEYS[5], unpack(ids))
+      for j = 1, k do
+        local a = recs[j] and string.match(recs[j], '^(%d+)')
+        if not a then
+          break
+        end
+        reply[5] = j
+        reply[5 + j] = tonumber(a)
+      end
+    end
+    return reply
   end
 end
 
@@ -86,10 +118,13 @@ local ttl = tonumber(cfg[3] or 60000) * 1000
 
 -- Leases whose holder stopped renewing them (a crashed worker) are dropped, a bounded batch per
 -- call; leftovers are never counted (live leases are those expiring after now).
-local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', fmt(now), 'LIMIT', 0, 100)
-if #expired > 0 then
-  redis.call('ZREM', KEYS[4], unpack(expired))
-  redis.call('HDEL', KEYS[5], unpack(expired))
+-- Without a cap no lease is taken, and leases left from before do not count.
+if maxc > 0 then
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', fmt(now), 'LIMIT', 0, 100)
+  if #expired > 0 then
+    redis.call('ZREM', KEYS[4], unpack(expired))
+    redis.call('HDEL', KEYS[5], unpack(expired))
+  end
 end
 
 local dirty = {}
@@ -189,8 +224,9 @@ local function fail(reason, at, limit)
   end
 end
 
+local live = 0
 if maxc > 0 then
-  local live = redis.call('ZCOUNT', KEYS[4], '(' .. fmt(now), '+inf')
+  live = redis.call('ZCOUNT', KEYS[4], '(' .. fmt(now), '+inf')
   if live >= maxc then
     local n = redis.call('ZCARD', KEYS[4])
     local first = redis.call('ZRANGE', KEYS[4], n - maxc, n - maxc, 'WITHSCORES')
@@ -233,9 +269,11 @@ end
 
 for _, l in ipairs(limits) do
   local eff = effective(st, l, now)
+  l.eff = eff
   local cap = math.max(eff, est[l.res])
   if l.res == 'r' then
     local used = redis.call('ZCOUNT', KEYS[2], '(' .. fmt(now - l.W), '+inf')
+    l.used = used
     if used + 1 > cap then
       local n = redis.call('ZCARD', KEYS[2])
       local nth = redis.call('ZRANGE', KEYS[2], n - cap, n - cap, 'WITHSCORES')
@@ -255,24 +293,101 @@ if why then
   return refuse(why, retry_at, which)
 end
 
--- Admit: record the request in the log, take a lease, charge the window sums.
-local c0 = last and last.c or { t = 0, i = 0, o = 0 }
-local entry = { id = id, a = { t = est.t, i = est.i, o = est.o },
-                c = { t = c0.t + est.t, i = c0.i + est.i, o = c0.o + est.o }, done = false }
-redis.call('ZADD', KEYS[2], fmt(now), unparse(entry))
-redis.call('ZADD', KEYS[4], fmt(now + ttl), id)
-redis.call('HSET', KEYS[5], id, fmt(now) .. '|' .. fmt(est.t) .. '|' .. fmt(est.i) .. '|' .. fmt(est.o))
-for _, s in pairs(sums) do
-  s.t, s.i, s.o = s.t + est.t, s.i + est.i, s.o + est.o
-  dirty[s.key] = s
+-- Admit: record the request in the log, take a lease (only under a concurrency cap), charge the
+-- window sums; then the further requests of the batch while each fits, exactly as if each were
+-- admitted alone one microsecond after the one before.
+local lease_free = maxc == 0
+local expiry = lease_free and 0 or now + ttl
+local cum = last and last.c or { t = 0, i = 0, o = 0 }
+local rem = {}
+for _, res in ipairs({ 'r', 't', 'i', 'o' }) do
+  if now < tonumber(st['p' .. res .. 'reset'] or 0) then
+    rem[res] = tonumber(st['p' .. res .. 'rem'])
+  end
+end
+local log_args, ld_args, lease_args = {}, {}, {}
+local times = {}
+local function admit(rid, e, at)
+  cum = { t = cum.t + e.t, i = cum.i + e.i, o = cum.o + e.o }
+  log_args[#log_args + 1] = fmt(at)
+  log_args[#log_args + 1] = unparse({ id = rid, a = { t = e.t, i = e.i, o = e.o }, c = cum, done = false })
+  ld_args[#ld_args + 1] = rid
+  if lease_free then
+    ld_args[#ld_args + 1] = fmt(at)
+  else
+    ld_args[#ld_args + 1] = fmt(at) .. '|' .. fmt(e.t) .. '|' .. fmt(e.i) .. '|' .. fmt(e.o)
+    lease_args[#lease_args + 1] = fmt(expiry)
+    lease_args[#lease_args + 1] = rid
+  end
+  for _, s in pairs(sums) do
+    s.t, s.i, s.o = s.t + e.t, s.i + e.i, s.o + e.o
+    dirty[s.key] = s
+  end
+  for res, v in pairs(rem) do
+    rem[res] = v - e[res]
+  end
+end
+admit(id, est, now)
+
+-- Whether a further request fits now, after the admissions before it (the same checks as above;
+-- it never waits, so it needs no ticket: the batch stops at the first that does not fit).
+local function fits(e, count)
+  if maxc > 0 and live + count >= maxc then
+    return false
+  end
+  for res, v in pairs(rem) do
+    if e[res] > v then
+      return false
+    end
+  end
+  for _, l in ipairs(limits) do
+    if e[l.res] > l.amount then
+      return false
+    end
+    local cap = math.max(l.eff, e[l.res])
+    if l.res == 'r' then
+      if l.used + count + 1 > cap then
+        return false
+      end
+    else
+      local s = sums[l.key]
+      if s[l.res] + s.e[l.res] + e[l.res] > cap then
+        return false
+      end
+    end
+  end
+  return true
+end
+
+local n = 0
+if k > 0 then
+  local ids = {}
+  for j = 1, k do
+    ids[j] = ARGV[6 + 4 * j]
+  end
+  -- A further id admitted before (a duplicate) ends the batch: nothing counts twice.
+  local known = redis.call('HMGET', KEYS[5], unpack(ids))
+  local seen = { [id] = true }
+  for j = 1, k do
+    local e = { r = 1, t = tonumber(ARGV[7 + 4 * j]), i = tonumber(ARGV[8 + 4 * j]), o = tonumber(ARGV[9 + 4 * j]) }
+    if known[j] or seen[ids[j]] or not fits(e, j) then
+      break
+    end
+    seen[ids[j]] = true
+    admit(ids[j], e, now + j)
+    times[j] = now + j
+    n = j
+  end
+end
+redis.call('ZADD', KEYS[2], unpack(log_args))
+redis.call('HSET', KEYS[5], unpack(ld_args))
+if not lease_free then
+  redis.call('ZADD', KEYS[4], unpack(lease_args))
 end
 local extra = {}
-for _, res in ipairs({ 'r', 't', 'i', 'o' }) do
-  local reset = tonumber(st['p' .. res .. 'reset'] or 0)
-  if now < reset then
-    extra[#extra + 1] = 'p' .. res .. 'rem'
-    extra[#extra + 1] = fmt(tonumber(st['p' .. res .. 'rem']) - est[res])
-  end
+for res, v in pairs(rem) do
+  extra[#extra + 1] = 'p' .. res .. 'rem'
+  extra[#extra + 1] = fmt(v)
 end
 
 -- The log keeps the longest effective window; older entries leave a bounded batch per admission
@@ -281,10 +396,11 @@ end
 local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', fmt(now - maxw), 'WITHSCORES', 'LIMIT', 0, 100)
 if #old > 0 then
   local pool = triple(st['P'])
-  local gone = {}
+  local gone, gone_ids = {}, {}
   for k = 1, #old, 2 do
     gone[#gone + 1] = old[k]
     local e = parse(old[k])
+    gone_ids[#gone_ids + 1] = e.id
     if e.done and e.q > 0 then
       local d = gain(e)
       pool.t, pool.i, pool.o = math.max(0, pool.t - d.t), math.max(0, pool.i - d.i), math.max(0, pool.o - d.o)
@@ -298,6 +414,10 @@ if #old > 0 then
     end
   end
   redis.call('ZREM', KEYS[2], unpack(gone))
+  if lease_free then
+    -- Admission records (replays) leave with their entries.
+    redis.call('HDEL', KEYS[5], unpack(gone_ids))
+  end
   if st['P'] then
     extra[#extra + 1] = 'P'
     extra[#extra + 1] = untriple(pool)
@@ -319,8 +439,12 @@ end
 save_state(extra)
 keep_ttl(KEYS[2], math.floor(maxw / 1000) + 2000)
 keep_ttl(KEYS[3], math.floor(keep / 1000) + 2000)
-keep_ttl(KEYS[4], math.floor(ttl / 1000) + 2000)
-keep_ttl(KEYS[5], math.floor(ttl / 1000) + 2000)
+if lease_free then
+  keep_ttl(KEYS[5], math.floor(maxw / 1000) + 2000)
+else
+  keep_ttl(KEYS[4], math.floor(ttl / 1000) + 2000)
+  keep_ttl(KEYS[5], math.floor(ttl / 1000) + 2000)
+end
 
 if queued then
   redis.call('ZREM', KEYS[6], id)
@@ -330,5 +454,9 @@ if queued then
     redis.call('PUBLISH', ARGV[8], head)
   end
 end
-redis.call('HINCRBY', KEYS[8], 'admitted', 1)
-return { 1, now, now + ttl, 0 }
+redis.call('HINCRBY', KEYS[8], 'admitted', 1 + n)
+local reply = { 1, now, expiry, 0, n }
+for j = 1, n do
+  reply[5 + j] = times[j]
+end
+return reply

@@ -1,7 +1,9 @@
--- complete.lua: release a lease and account the usage the provider reported.
+-- complete.lua: release a lease and account the usage the provider reported, for one request or
+-- a batch of requests of the target.
 --
 -- KEYS: the eight keys of the target, as listed in acquire.lua.
 --
+-- Single form:
 -- ARGV[1] request id (the lease id returned by acquire)
 -- ARGV[2] "1" when actual usage is given, "0" to release and keep the admission charge
 -- ARGV[3] actual input tokens, ARGV[4] actual output tokens, ARGV[5] cache-read input tokens
@@ -9,7 +11,13 @@
 -- ARGV[7] pub/sub channel on which the next waiter is woken
 -- ARGV[8] "1" when this is a resend after a lost reply
 -- ARGV[9] admission time (us) as acquire returned it, ARGV[10..12] admission charge: tokens,
---         input, output ("" or missing: only a held lease can be completed)
+--         input, output ("" or missing: only a held lease, or an admission on a target without
+--         leases, can be completed)
+--
+-- Batch form: ARGV[1] "batch", ARGV[2] now in microseconds or "", ARGV[3] channel, ARGV[4] n
+-- (at most 256), then n groups of ten: id, has_usage ("1"/"0"), input, output, cached, admit_us,
+-- tokens, input, output (the admission charge, as in the single form), resend ("1"/"0").
+-- Each request is completed exactly as the single form would; an id given twice counts once.
 --
 -- Accounting (cfg field "accounting"):
 --   "keep"   the admission charge stands; usage above the estimate is added (never undercount)
@@ -19,117 +27,208 @@
 -- after the lease expired (its holder was slow to renew), still corrects the log entry and the
 -- window sums and records the usage, unless the entry says it was already completed. When the
 -- entry has left the log too, the usage is recorded unless this is a resend.
--- Cost: O(log n) in the log; O(number of windows) in the state.
+-- Cost: O(log n) in the log per request; O(number of windows) in the state; a batch reads the
+-- leases, the config and the state once and writes each once.
 --
--- Reply: { released(1|0), charged_tokens, charged_input, charged_output }
---   released = 0 when the lease was already gone (completed before, or expired after its
+-- Reply: { released(1|0), charged_tokens, charged_input, charged_output }; the batch form replies
+--   n such groups, one list, in the order given.
+--   released = 0 when there was no lease (the target has no concurrency cap), or it was already gone (completed before, or expired after its
 --   holder stopped renewing it); charged_* are what the log entry holds now (0 when unknown).
 
 --#include lib.lua
 
-local id = ARGV[1]
-local has_usage = ARGV[2] == '1'
-local act_i, act_o, cached = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local now = clock(ARGV[6])
-
-local held = redis.call('HGET', KEYS[5], id)
-local admitted, charge
-if held then
-  local a, t, i, o = string.match(held, '^(%d+)|(%d+)|(%d+)|(%d+)$')
-  admitted, charge = tonumber(a), { t = tonumber(t), i = tonumber(i), o = tonumber(o) }
-  redis.call('HDEL', KEYS[5], id)
-  redis.call('ZREM', KEYS[4], id)
-elseif ARGV[9] and ARGV[9] ~= '' then
-  admitted = tonumber(ARGV[9])
-  charge = { t = tonumber(ARGV[10]), i = tonumber(ARGV[11]), o = tonumber(ARGV[12]) }
-end
-
-local entry = nil
-if admitted then
-  entry = at_time(admitted)
-  if entry and entry.id ~= id then
-    entry = nil
+local items = {}
+local now, channel
+if ARGV[1] == 'batch' then
+  now, channel = clock(ARGV[2]), ARGV[3]
+  local n = tonumber(ARGV[4])
+  if n > 256 then
+    return redis.error_reply('at most 256 completions per batch')
   end
-end
-
-local released = held and 1 or 0
-if entry and entry.done then
-  -- Completed before: this is a resend, or a second completion. Nothing counts twice.
-  return { released, entry.v.t, entry.v.i, entry.v.o }
-end
-if not entry and not held and ARGV[8] == '1' then
-  -- Nothing left to tell whether the first send counted; a resend never counts twice.
-  return { 0, 0, 0, 0 }
-end
-
-if has_usage then
-  redis.call('HINCRBY', KEYS[8], 'actual_input_tokens', act_i)
-  redis.call('HINCRBY', KEYS[8], 'actual_output_tokens', act_o)
-  if cached > 0 then
-    redis.call('HINCRBY', KEYS[8], 'cache_read_tokens', cached)
+  for j = 0, n - 1 do
+    local b = 4 + 10 * j
+    items[#items + 1] = { id = ARGV[b + 1], has_usage = ARGV[b + 2] == '1', i = tonumber(ARGV[b + 3]),
+                          o = tonumber(ARGV[b + 4]), cached = tonumber(ARGV[b + 5]), admit = ARGV[b + 6],
+                          t = ARGV[b + 7], ci = ARGV[b + 8], co = ARGV[b + 9], resend = ARGV[b + 10] == '1' }
   end
+else
+  now, channel = clock(ARGV[6]), ARGV[7]
+  items[1] = { id = ARGV[1], has_usage = ARGV[2] == '1', i = tonumber(ARGV[3]), o = tonumber(ARGV[4]),
+               cached = tonumber(ARGV[5]), resend = ARGV[8] == '1', admit = ARGV[9], t = ARGV[10],
+               ci = ARGV[11], co = ARGV[12] }
 end
-redis.call('HINCRBY', KEYS[8], 'completed', 1)
-if not charge then
-  return { 0, 0, 0, 0 }
+if #items == 0 then
+  return {}
 end
-redis.call('HINCRBY', KEYS[8], 'estimated_tokens', charge.t)
 
+local ids = {}
+for j, it in ipairs(items) do
+  ids[j] = it.id
+end
+local helds = redis.call('HMGET', KEYS[5], unpack(ids))
 local cfg = redis.call('HMGET', KEYS[1], 'max_concurrent', 'accounting')
+local maxc = tonumber(cfg[1] or 0)
 local actual = cfg[2] == 'actual'
-local nt, ni, no = charge.t, charge.i, charge.o
-if has_usage then
-  if actual then
-    nt, ni, no = act_i + act_o, act_i, act_o
-  else
-    nt, ni, no = math.max(charge.t, act_i + act_o), math.max(charge.i, act_i), math.max(charge.o, act_o)
-  end
-end
 
-if entry then
-  local a = entry.a
-  entry.v = { t = nt, i = ni, o = no }
-  entry.done = true
-  entry.q = 0
-  if nt ~= a.t or ni ~= a.i or no ~= a.o then
-    entry.q = redis.call('HINCRBY', KEYS[3], 'q', 1)
-    -- Correct the running sum of every window whose cursor has not yet passed the request, and
-    -- the pool of corrections that windows built later count conservatively.
-    local st = {}
+local st = nil
+local st_fields = {}
+local function state()
+  if not st then
+    st = {}
     local raw = redis.call('HGETALL', KEYS[3])
-    for k = 1, #raw, 2 do
-      st[raw[k]] = raw[k + 1]
-    end
-    local fields = {}
-    for f, v in pairs(st) do
-      local key = string.match(f, '^c(%d+)$')
-      if key and admitted > tonumber(v) and st['t' .. key] then
-        fields[#fields + 1] = 't' .. key; fields[#fields + 1] = fmt(tonumber(st['t' .. key]) + nt - a.t)
-        fields[#fields + 1] = 'i' .. key; fields[#fields + 1] = fmt(tonumber(st['i' .. key]) + ni - a.i)
-        fields[#fields + 1] = 'o' .. key; fields[#fields + 1] = fmt(tonumber(st['o' .. key]) + no - a.o)
-      end
-    end
-    local pool = triple(st['P'])
-    local d = gain(entry)
-    fields[#fields + 1] = 'P'
-    fields[#fields + 1] = untriple({ t = pool.t + d.t, i = pool.i + d.i, o = pool.o + d.o })
-    redis.call('HSET', KEYS[3], unpack(fields))
-    -- The state outlives the log (it may have been created just now).
-    local p = redis.call('PTTL', KEYS[2])
-    if p > 0 then
-      keep_ttl(KEYS[3], p + 2000)
+    for x = 1, #raw, 2 do
+      st[raw[x]] = raw[x + 1]
     end
   end
-  redis.call('ZREM', KEYS[2], unparse({ id = entry.id, a = entry.a, c = entry.c, done = false }))
-  redis.call('ZADD', KEYS[2], fmt(admitted), unparse(entry))
+  return st
 end
 
--- A freed lease, or tokens given back, may let the oldest waiter in; otherwise a completion
--- frees nothing and waking the line would only cost it a refused attempt.
-if (held and tonumber(cfg[1] or 0) > 0) or (actual and entry and (nt < charge.t or ni < charge.i or no < charge.o)) then
+local counts = { completed = 0, actual_input_tokens = 0, actual_output_tokens = 0, cache_read_tokens = 0,
+                 estimated_tokens = 0 }
+local freed, log_rem, log_add = {}, {}, {}
+local wake = false
+local done_ids = {}
+local reply = {}
+
+local function one(it, held)
+  local admitted, charge, leased
+  if held then
+    local a, t, i, o = string.match(held, '^(%d+)|(%d+)|(%d+)|(%d+)$')
+    if a then
+      leased = true
+      admitted, charge = tonumber(a), { t = tonumber(t), i = tonumber(i), o = tonumber(o) }
+      freed[#freed + 1] = it.id
+    else
+      -- An admission on a target without leases: its record stays for replays of the acquire.
+      admitted = tonumber(held)
+    end
+  end
+  if not charge and it.admit and it.admit ~= '' then
+    admitted = tonumber(it.admit)
+    charge = { t = tonumber(it.t), i = tonumber(it.ci), o = tonumber(it.co) }
+  end
+
+  local entry = nil
+  if admitted then
+    entry = at_time(admitted)
+    if entry and entry.id ~= it.id then
+      entry = nil
+    end
+  end
+  if entry and not charge then
+    charge = entry.a
+  end
+
+  local released = leased and 1 or 0
+  if entry and entry.done then
+    -- Completed before: this is a resend, or a second completion. Nothing counts twice.
+    return { released, entry.v.t, entry.v.i, entry.v.o }
+  end
+  if not entry and not leased and it.resend then
+    -- Nothing left to tell whether the first send counted; a resend never counts twice.
+    return { 0, 0, 0, 0 }
+  end
+
+  if it.has_usage then
+    counts.actual_input_tokens = counts.actual_input_tokens + it.i
+    counts.actual_output_tokens = counts.actual_output_tokens + it.o
+    counts.cache_read_tokens = counts.cache_read_tokens + it.cached
+  end
+  counts.completed = counts.completed + 1
+  if not charge then
+    return { 0, 0, 0, 0 }
+  end
+  counts.estimated_tokens = counts.estimated_tokens + charge.t
+
+  local nt, ni, no = charge.t, charge.i, charge.o
+  if it.has_usage then
+    if actual then
+      nt, ni, no = it.i + it.o, it.i, it.o
+    else
+      nt, ni, no = math.max(charge.t, it.i + it.o), math.max(charge.i, it.i), math.max(charge.o, it.o)
+    end
+  end
+
+  if entry then
+    local a = entry.a
+    log_rem[#log_rem + 1] = unparse({ id = entry.id, a = entry.a, c = entry.c, done = false })
+    entry.v = { t = nt, i = ni, o = no }
+    entry.done = true
+    entry.q = 0
+    if nt ~= a.t or ni ~= a.i or no ~= a.o then
+      local s = state()
+      entry.q = tonumber(s['q'] or 0) + 1
+      s['q'] = fmt(entry.q)
+      st_fields['q'] = true
+      -- Correct the running sum of every window whose cursor has not yet passed the request, and
+      -- the pool of corrections that windows built later count conservatively.
+      for f, v in pairs(s) do
+        local key = string.match(f, '^c(%d+)$')
+        if key and admitted > tonumber(v) and s['t' .. key] then
+          s['t' .. key] = fmt(tonumber(s['t' .. key]) + nt - a.t)
+          s['i' .. key] = fmt(tonumber(s['i' .. key]) + ni - a.i)
+          s['o' .. key] = fmt(tonumber(s['o' .. key]) + no - a.o)
+          st_fields['t' .. key], st_fields['i' .. key], st_fields['o' .. key] = true, true, true
+        end
+      end
+      local pool = triple(s['P'])
+      local d = gain(entry)
+      s['P'] = untriple({ t = pool.t + d.t, i = pool.i + d.i, o = pool.o + d.o })
+      st_fields['P'] = true
+    end
+    log_add[#log_add + 1] = fmt(admitted)
+    log_add[#log_add + 1] = unparse(entry)
+  end
+
+  -- A freed lease, or tokens given back, may let the oldest waiter in; otherwise a completion
+  -- frees nothing and waking the line would only cost it a refused attempt.
+  if (leased and maxc > 0) or (actual and entry and (nt < charge.t or ni < charge.i or no < charge.o)) then
+    wake = true
+  end
+  return { released, nt, ni, no }
+end
+
+for j, it in ipairs(items) do
+  local r = done_ids[it.id]
+  if not r then
+    r = one(it, helds[j])
+    done_ids[it.id] = r
+  end
+  for _, v in ipairs(r) do
+    reply[#reply + 1] = v
+  end
+end
+
+if #freed > 0 then
+  redis.call('HDEL', KEYS[5], unpack(freed))
+  redis.call('ZREM', KEYS[4], unpack(freed))
+end
+if #log_rem > 0 then
+  redis.call('ZREM', KEYS[2], unpack(log_rem))
+  redis.call('ZADD', KEYS[2], unpack(log_add))
+end
+if next(st_fields) then
+  local fields = {}
+  for f in pairs(st_fields) do
+    fields[#fields + 1] = f
+    fields[#fields + 1] = st[f]
+  end
+  redis.call('HSET', KEYS[3], unpack(fields))
+  -- The state outlives the log (it may have been created just now).
+  local p = redis.call('PTTL', KEYS[2])
+  if p > 0 then
+    keep_ttl(KEYS[3], p + 2000)
+  end
+end
+for f, v in pairs(counts) do
+  if v ~= 0 then
+    redis.call('HINCRBY', KEYS[8], f, v)
+  end
+end
+if wake then
   local head = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
   if head then
-    redis.call('PUBLISH', ARGV[7], head)
+    redis.call('PUBLISH', channel, head)
   end
 end
-return { released, nt, ni, no }
+return reply

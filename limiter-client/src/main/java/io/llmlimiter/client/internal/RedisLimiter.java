@@ -62,6 +62,7 @@ public final class RedisLimiter implements LlmLimiter {
     private final Map<Target, CompletableFuture<LimitConfig>> configReads = new ConcurrentHashMap<>();
     private final Map<Target, LocalLine> lines = new ConcurrentHashMap<>();
     private final StatsBatcher stats;
+    private final CompletionBatcher completions = new CompletionBatcher(this);
 
     /**
      * What {@link LlmLimiter.Builder} collected.
@@ -563,6 +564,11 @@ public final class RedisLimiter implements LlmLimiter {
     /** @return this process's line of waiters for the target */
     LocalLine line(Target target) {
         return lines.computeIfAbsent(target, t -> new LocalLine());
+    }
+
+    /** @return the completions sent to Redis, batched per target */
+    CompletionBatcher completions() {
+        return completions;
     }
 
     /** @return the stats counters aggregated here and flushed once a second per target */

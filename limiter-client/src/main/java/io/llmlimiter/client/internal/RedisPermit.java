@@ -114,7 +114,7 @@ final class RedisPermit implements Permit {
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> result = new CompletableFuture<>();
-        send(usage, 1, result);
+        send(usage, result);
         return result;
     }
 
@@ -139,31 +139,22 @@ final class RedisPermit implements Permit {
         return leaseFree;
     }
 
-    /** Sends the completion; a lost reply or a dropped connection is retried a few times. */
-    private void send(Usage usage, int attempt, CompletableFuture<Void> result) {
-        Usage u = usage == null ? Usage.of(0, 0) : usage;
-        limiter.scripts().<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, leaseId,
-                        usage == null ? "0" : "1", Long.toString(u.inputTokens()), Long.toString(u.outputTokens()),
-                        Long.toString(u.cacheReadTokens()), "", keys.channel(), attempt > 1 ? "1" : "0",
-                        Long.toString(admittedMicros), Long.toString(estimate.tokens()),
-                        Long.toString(estimate.inputTokens()), Long.toString(estimate.outputTokens()))
-                .whenComplete((reply, e) -> {
-                    if (e == null) {
-                        if ((Long) reply.get(0) == 0 && attempt == 1) {
-                            log.warn("{} lease {} had already expired when its call completed; raise lease_ttl if "
-                                    + "calls outlive it", target, leaseId);
-                        }
-                        result.complete(null);
-                    } else if (attempt < MAX_SENDS && limiter.schedule(() -> send(usage, attempt + 1, result),
-                            200L * attempt, TimeUnit.MILLISECONDS) != null) {
-                        log.debug("{} completion of {} failed, resending: {}", target, leaseId, e.toString());
-                    } else {
-                        log.warn("{} could not complete lease {} after {} attempts; it expires at its TTL{}", target,
-                                leaseId, attempt, usage == null ? "" : " and its usage is not recorded");
-                        limiter.metrics().backgroundFailed(target, "complete");
-                        result.completeExceptionally(limiter.unavailable(target, "complete", e));
-                    }
-                });
+    /** Sends the completion with the target's others; a lost reply or a dropped connection is retried. */
+    private void send(Usage usage, CompletableFuture<Void> result) {
+        limiter.completions().complete(target, leaseId, usage, admittedMicros, estimate).whenComplete((reply, e) -> {
+            if (e == null) {
+                if (reply[0] == 0 && reply[4] == 0 && !leaseFree) {
+                    log.warn("{} lease {} had already expired when its call completed; raise lease_ttl if "
+                            + "calls outlive it", target, leaseId);
+                }
+                result.complete(null);
+            } else {
+                log.warn("{} could not complete lease {} after {} attempts; it expires at its TTL{}", target,
+                        leaseId, MAX_SENDS, usage == null ? "" : " and its usage is not recorded");
+                limiter.metrics().backgroundFailed(target, "complete");
+                result.completeExceptionally(limiter.unavailable(target, "complete", e));
+            }
+        });
     }
 
     @Override

@@ -163,13 +163,38 @@ class ScriptBoundsTest {
         assertThat(h.acquire("b", 25, 25, 0, now + 2, false))
                 .startsWith(0L, "window", 1_000_000L + 86_400_000_000L, "r:100001:86400000");
 
-        assertThat(h.complete("a", 50, 0, now + 3)).containsExactly(1L, 50L, 50L, 0L);
+        // No concurrency cap: no lease to release (0); the usage is recorded.
+        assertThat(h.complete("a", 50, 0, now + 3)).containsExactly(0L, 50L, 50L, 0L);
         u = h.usage(now + 4);
         assertThat(usedOf(u, "t:2000000:86400000")).isEqualTo(1_000_050);
         // The request window was the binding one at a's admission: it held 100,000 before a, and the
         // fleet keeps 95% of that.
         assertThat(h.learn429((Long) a.get(1), now + 5)).contains("r:100001:86400000", 95_000L, "429")
                 .doesNotContain("headers");
+    }
+
+    @Test
+    void aBatchOverAHundredThousandEntriesAdmitsTheExactPrefixAndCompletesInOneCall() {
+        fillLog(100_000, 1_000_000, 100, 10);
+        h.config("tokens=1000050/1d", 0, 60_000, "actual");
+        String[] batch = new String[10];
+        for (int j = 0; j < batch.length; j++) {
+            batch[j] = "b" + j + ":10:10:0";
+        }
+        // Room for 50 tokens: the head and four more.
+        List<Object> r = h.acquireBatch(20_000, false, batch);
+        assertThat(r.subList(0, 5)).containsExactly(1L, 20_000_000L, 0L, 0L, 4L);
+        assertThat(usedOf(h.usage(20_001), "t:1000050:86400000")).isEqualTo(1_000_050L);
+        assertThat(h.acquire("late", 1, 1, 0, 20_002, false)).startsWith(0L, "window", 1_000_000L + 86_400_000_000L);
+
+        List<List<String>> done = new ArrayList<>();
+        for (int j = 0; j < 5; j++) {
+            done.add(ScriptHarness.completion("b" + j, true, 2, 0, (Long) r.get(j == 0 ? 1 : 4 + j), 10, 10, 0, false));
+        }
+        List<Object> c = h.completeBatch(20_003, done);
+        assertThat(c).hasSize(20).containsSequence(0L, 2L, 2L, 0L);
+        List<Object> u = h.usage(20_004);
+        assertThat(usedOf(u, "t:1000050:86400000")).isEqualTo(1_000_010L).isEqualTo(brute("t", 86_400_000_000L, (Long) u.get(0)));
     }
 
     @Test
@@ -208,13 +233,35 @@ class ScriptBoundsTest {
         for (int step = 0; step < steps; step++) {
             now += random.nextInt(200);
             int op = random.nextInt(20);
-            if (op < 10) {
+            if (op < 7) {
                 long in = random.nextInt(3_000);
                 long out = random.nextInt(1_000);
                 String id = "r" + now + "-" + step;
                 if ((Long) h.acquire(id, in + out, in, out, now, false).get(0) == 1L) {
                     open.add(id);
                 }
+            } else if (op < 10) {
+                // A batch: the admitted prefix is logged entry by entry, so the sums stay exact.
+                String[] batch = new String[1 + random.nextInt(4)];
+                for (int j = 0; j < batch.length; j++) {
+                    long in = random.nextInt(3_000);
+                    long out = random.nextInt(1_000);
+                    batch[j] = "r" + now + "-" + step + "-" + j + ":" + (in + out) + ":" + in + ":" + out;
+                }
+                List<Object> r = h.acquireBatch(now, false, batch);
+                if ((Long) r.get(0) == 1L) {
+                    for (int j = 0; j <= (Long) r.get(4); j++) {
+                        open.add(batch[j].substring(0, batch[j].indexOf(':')));
+                    }
+                }
+            } else if (op < 12 && open.size() >= 2) {
+                List<List<String>> done = new ArrayList<>();
+                for (int j = 0; j < 2; j++) {
+                    String id = open.remove(random.nextInt(open.size()));
+                    done.add(ScriptHarness.completion(id, true, random.nextInt(4_000), random.nextInt(1_500), -1, 0, 0,
+                            0, false));
+                }
+                assertThat(h.completeBatch(now, done)).hasSize(8);
             } else if (op < 19 && !open.isEmpty()) {
                 String id = open.remove(random.nextInt(open.size()));
                 h.complete(id, random.nextInt(4_000), random.nextInt(1_500), now);

@@ -58,6 +58,39 @@ final class ScriptHarness implements AutoCloseable {
                 Long.toString(ticketTtlMs), keys.channel()).join();
     }
 
+    /**
+     * A batch acquire: the head (a blocking one when {@code ticket}) and the further requests queued
+     * behind it, each given as {@code "id:tokens:input:output"}.
+     */
+    List<Object> acquireBatch(long nowMs, boolean ticket, String... requests) {
+        List<String> args = new java.util.ArrayList<>();
+        for (int j = 0; j < requests.length; j++) {
+            args.addAll(List.of(requests[j].split(":")));
+            if (j == 0) {
+                args.addAll(List.of(Long.toString(nowMs * 1000), ticket ? "1" : "0", "3000", keys.channel(),
+                        Integer.toString(requests.length - 1)));
+            }
+        }
+        return runner.<List<Object>>run(LuaScript.ACQUIRE, ScriptOutputType.MULTI, keys, args.toArray(String[]::new))
+                .join();
+    }
+
+    /** One completion of a batch: the ten values {@code complete.lua} takes per request. */
+    static List<String> completion(String id, boolean hasUsage, long input, long output, long admittedUs, long tokens,
+                                   long in, long out, boolean resend) {
+        return List.of(id, hasUsage ? "1" : "0", Long.toString(input), Long.toString(output), "0",
+                admittedUs < 0 ? "" : Long.toString(admittedUs), Long.toString(tokens), Long.toString(in),
+                Long.toString(out), resend ? "1" : "0");
+    }
+
+    List<Object> completeBatch(long nowMs, List<List<String>> completions) {
+        List<String> args = new java.util.ArrayList<>(List.of("batch", Long.toString(nowMs * 1000), keys.channel(),
+                Integer.toString(completions.size())));
+        completions.forEach(args::addAll);
+        return runner.<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, args.toArray(String[]::new))
+                .join();
+    }
+
     List<Object> acquire(String id, long tokens, long nowMs) {
         return acquire(id, tokens, tokens, tokens, nowMs, false);
     }

@@ -58,7 +58,9 @@ class ScriptsTest {
             h.acquire("x" + i, 0, 2_000 + i);
         }
         assertThat(h.redis().zcard(h.keys.keys()[1])).isEqualTo(1);
-        assertThat(h.redis().zcard(h.keys.keys()[3])).isEqualTo(1);
+        // No concurrency cap: no lease, only the admission record that answers replays.
+        assertThat(h.redis().zcard(h.keys.keys()[3])).isZero();
+        assertThat(h.redis().hkeys(h.keys.keys()[4])).containsExactly("a");
         assertThat(h.acquire("b", 0, 11_000).get(0)).isEqualTo(1L);
     }
 
@@ -113,7 +115,8 @@ class ScriptsTest {
         List<Object> first = h.acquire("same", 0, 1_000);
         List<Object> replay = h.acquire("same", 0, 1_005);
 
-        assertThat(replay).containsExactly(1L, first.get(1), first.get(2), 1L);
+        assertThat(first).containsExactly(1L, 1_000_000L, 0L, 0L, 0L);
+        assertThat(replay).containsExactly(1L, first.get(1), first.get(2), 1L, 0L);
         assertThat(h.redis().zcard(h.keys.keys()[1])).isEqualTo(1);
         assertThat(usedOf(h.usage(1_010), "r:5:10000")).isEqualTo(1);
     }
@@ -145,7 +148,8 @@ class ScriptsTest {
     void keepAccountingLeavesTheAdmissionCharge() {
         h.config("tokens=1000/10s", 0, 60_000, "keep");
         h.acquire("a", 800, 0);
-        assertThat(h.complete("a", 100, 50, 100)).containsExactly(1L, 800L, 800L, 800L);
+        // No concurrency cap, so no lease to release (released 0); the usage is recorded all the same.
+        assertThat(h.complete("a", 100, 50, 100)).containsExactly(0L, 800L, 800L, 800L);
         assertThat(usedOf(h.usage(200), "t:1000:10000")).isEqualTo(800);
         assertThat(h.acquire("b", 300, 300).get(0)).isEqualTo(0L);
     }
@@ -385,7 +389,7 @@ class ScriptsTest {
 
     @Test
     void aCompletionAfterTheLeaseExpiredStillCorrectsTheWindowAndRecordsTheUsageOnce() {
-        h.config("tokens=1000/10s", 0, 1_000, "actual");
+        h.config("tokens=1000/10s", 1, 1_000, "actual");
         List<Object> a = h.acquire("a", 800, 400, 400, 0, false);
         long admitted = (Long) a.get(1);
         // a's holder stalled: its lease expired at 1 s and an acquire swept it.
@@ -442,9 +446,9 @@ class ScriptsTest {
 
     @Test
     void loweringTheLeaseTtlNeverShortensTheLeaseKeysBelowALeaseStillHeld() {
-        h.config("requests=100/1s", 0, 60_000, "keep");
+        h.config("requests=100/1s", 100, 60_000, "keep");
         h.acquire("long", 0, 0);
-        h.config("requests=100/1s", 0, 1_000, "keep");
+        h.config("requests=100/1s", 100, 1_000, "keep");
         h.acquire("short", 0, 10);
         h.renew("short", 20);
         assertThat(h.redis().pttl(h.keys.keys()[3])).isGreaterThan(55_000);
@@ -490,6 +494,153 @@ class ScriptsTest {
         assertThat(usedOf(h.usage(11_500), "t:1000:10000")).isEqualTo(600);
         assertThat(usedOf(h.usage(12_500), "t:1000:10000")).isEqualTo(200);
         assertThat(h.acquire("more", 200, 12_600).get(0)).isEqualTo(1L);
+    }
+
+    // ---- batch admission, targets without leases, batch completion
+
+    @Test
+    void aBatchAdmitsThePrefixThatFitsEachRequestItsOwnLogEntry() {
+        h.config("tokens=1000/10s,requests=10/10s", 0, 60_000, "keep");
+        // 100 + 800 fit; 200 does not, so 50 behind it waits too (arrival order holds).
+        List<Object> r = h.acquireBatch(1_000, false, "h:100:60:40", "a:800:500:300", "b:200:100:100", "c:50:25:25");
+
+        assertThat(r).containsExactly(1L, 1_000_000L, 0L, 0L, 1L, 1_000_001L);
+        List<String> log = h.redis().zrange(h.keys.keys()[1], 0, -1);
+        assertThat(log).containsExactly(io.llmlimiter.scripts.LogMembers.admitted("h", 100, 60, 40, 100, 60, 40),
+                io.llmlimiter.scripts.LogMembers.admitted("a", 800, 500, 300, 900, 560, 340));
+        assertThat(h.redis().zscore(h.keys.keys()[1], log.get(1))).isEqualTo(1_000_001.0);
+        assertThat(usedOf(h.usage(1_010), "t:1000:10000")).isEqualTo(900);
+        assertThat(usedOf(h.usage(1_010), "r:10:10000")).isEqualTo(2);
+        assertThat(h.redis().hget(h.keys.stats(), "admitted")).isEqualTo("2");
+        // b was not admitted: alone it is refused until h leaves.
+        assertThat(h.acquire("b", 200, 100, 100, 1_020, false)).startsWith(0L, "window", 11_000_000L);
+    }
+
+    @Test
+    void aBatchStopsAtTheRequestWindowAndTheConcurrencyCap() {
+        h.config("requests=3/10s", 0, 60_000, "keep");
+        assertThat(h.acquireBatch(0, false, "h:0:0:0", "a:0:0:0", "b:0:0:0", "c:0:0:0"))
+                .containsExactly(1L, 0L, 0L, 0L, 2L, 1L, 2L);
+        assertThat(h.acquire("c", 0, 1_000)).startsWith(0L, "window", 10_000_000L);
+
+        ScriptHarness capped = new ScriptHarness(redis.uri(), new Target("test", h.target.model() + "-capped"));
+        try {
+            capped.config("requests=100/10s", 2, 5_000, "keep");
+            assertThat(capped.acquireBatch(0, false, "h:0:0:0", "a:0:0:0", "b:0:0:0"))
+                    .containsExactly(1L, 0L, 5_000_000L, 0L, 1L, 1L);
+            assertThat(capped.redis().zrange(capped.keys.keys()[3], 0, -1)).containsExactlyInAnyOrder("h", "a");
+            assertThat(capped.redis().hkeys(capped.keys.keys()[4])).containsExactlyInAnyOrder("h", "a");
+            assertThat(capped.acquire("b", 0, 100)).startsWith(0L, "concurrency", 5_000_000L);
+        } finally {
+            capped.close();
+        }
+    }
+
+    @Test
+    void aResentBatchReturnsTheSameAdmissionsAndCountsNothingTwice() {
+        for (int cap : new int[] {0, 10}) {
+            ScriptHarness t = new ScriptHarness(redis.uri(), new Target("test", h.target.model() + "-" + cap));
+            try {
+                t.config("tokens=1000/10s", cap, 60_000, "keep");
+                List<Object> first = t.acquireBatch(1_000, false, "h:300:300:0", "a:300:300:0", "b:300:300:0",
+                        "c:300:300:0");
+                long expiry = cap == 0 ? 0L : 61_000_000L;
+                assertThat(first).containsExactly(1L, 1_000_000L, expiry, 0L, 2L, 1_000_001L, 1_000_002L);
+
+                List<Object> again = t.acquireBatch(1_500, false, "h:300:300:0", "a:300:300:0", "b:300:300:0",
+                        "c:300:300:0");
+
+                assertThat(again).containsExactly(1L, 1_000_000L, expiry, 1L, 2L, 1_000_001L, 1_000_002L);
+                assertThat(t.redis().zcard(t.keys.keys()[1])).isEqualTo(3);
+                assertThat(usedOf(t.usage(1_600), "t:1000:10000")).isEqualTo(900);
+                assertThat(t.redis().hget(t.keys.stats(), "admitted")).isEqualTo("3");
+            } finally {
+                t.close();
+            }
+        }
+    }
+
+    @Test
+    void aDuplicateOrAlreadyAdmittedIdEndsTheBatch() {
+        h.config("requests=10/10s", 0, 60_000, "keep");
+        h.acquire("old", 0, 0);
+        assertThat(h.acquireBatch(10, false, "h:0:0:0", "a:0:0:0", "a:0:0:0", "b:0:0:0"))
+                .containsExactly(1L, 10_000L, 0L, 0L, 1L, 10_001L);
+        assertThat(h.acquireBatch(20, false, "x:0:0:0", "old:0:0:0", "y:0:0:0")).containsExactly(1L, 20_000L, 0L, 0L, 0L);
+        assertThat(usedOf(h.usage(30), "r:10:10000")).isEqualTo(4);
+    }
+
+    @Test
+    void onlyTheHeadOfABatchHoldsATicketAndItsAdmissionWakesTheNext() {
+        h.config("requests=2/1s", 0, 60_000, "keep");
+        h.acquire("fill", 0, 0, 0, 0, true);
+        h.acquire("fill2", 0, 0, 0, 1, true);
+        assertThat(h.acquireBatch(100, true, "h:0:0:0", "a:0:0:0", "b:0:0:0")).startsWith(0L, "window", 1_000_000L);
+        assertThat(h.acquire("other", 0, 0, 0, 200, true)).startsWith(0L, "queued");
+        assertThat(h.redis().zrange(h.keys.keys()[5], 0, -1)).containsExactly("h", "other");
+
+        assertThat(h.acquireBatch(1_001, true, "h:0:0:0", "a:0:0:0", "b:0:0:0"))
+                .containsExactly(1L, 1_001_000L, 0L, 0L, 1L, 1_001_001L);
+        assertThat(h.redis().zrange(h.keys.keys()[5], 0, -1)).containsExactly("other");
+        assertThat(h.acquire("b", 0, 0, 0, 1_002, false)).startsWith(0L, "queued");
+    }
+
+    @Test
+    void aTargetWithoutACapTakesNoLeaseAndForgetsItsReplayRecordsWithTheLog() {
+        h.config("requests=10/1s", 0, 60_000, "keep");
+        assertThat(h.acquire("a", 0, 0)).containsExactly(1L, 0L, 0L, 0L, 0L);
+        assertThat(h.redis().exists(h.keys.keys()[3])).isZero();
+        assertThat(h.renew("a", 10)).isZero();
+        // A release without usage under keep changes nothing the windows count.
+        assertThat(h.release("a", 20)).containsExactly(0L, 0L, 0L, 0L);
+        assertThat(usedOf(h.usage(30), "r:10:1000")).isEqualTo(1);
+        assertThat(h.acquire("a", 0, 40)).containsExactly(1L, 0L, 0L, 1L, 0L);
+        // Once a has left the log, its record is gone too: the records are bounded by the log.
+        assertThat(h.acquire("b", 0, 1_500).get(0)).isEqualTo(1L);
+        assertThat(h.redis().zcard(h.keys.keys()[1])).isEqualTo(1);
+        assertThat(h.redis().hkeys(h.keys.keys()[4])).containsExactly("b");
+        assertThat(h.redis().pttl(h.keys.keys()[4])).isGreaterThan(1_000);
+    }
+
+    @Test
+    void aBatchCompletionCompletesEachRequestOnceAndCorrectsTheWindows() {
+        h.config("tokens=1000/10s", 0, 60_000, "actual");
+        List<Object> r = h.acquireBatch(0, false, "a:300:200:100", "b:300:200:100", "c:300:200:100");
+        assertThat(r).containsExactly(1L, 0L, 0L, 0L, 2L, 1L, 2L);
+
+        List<List<String>> batch = List.of(
+                ScriptHarness.completion("a", true, 50, 50, 0, 300, 200, 100, false),
+                ScriptHarness.completion("b", true, 400, 100, 1, 300, 200, 100, false),
+                ScriptHarness.completion("a", true, 50, 50, 0, 300, 200, 100, false),
+                ScriptHarness.completion("c", false, 0, 0, -1, 0, 0, 0, false),
+                ScriptHarness.completion("gone", true, 10, 10, 77, 20, 10, 10, true));
+        List<Object> done = h.completeBatch(100, batch);
+
+        assertThat(done).containsExactly(0L, 100L, 50L, 50L, 0L, 500L, 400L, 100L, 0L, 100L, 50L, 50L,
+                0L, 300L, 200L, 100L, 0L, 0L, 0L, 0L);
+        assertThat(usedOf(h.usage(200), "t:1000:10000")).isEqualTo(900);
+        assertThat(h.redis().hget(h.keys.stats(), "completed")).isEqualTo("3");
+        assertThat(h.redis().hget(h.keys.stats(), "actual_input_tokens")).isEqualTo("450");
+        // The same batch again (a resend after a lost reply) counts nothing twice.
+        assertThat(h.completeBatch(300, batch)).isEqualTo(done);
+        assertThat(usedOf(h.usage(400), "t:1000:10000")).isEqualTo(900);
+        assertThat(h.redis().hget(h.keys.stats(), "completed")).isEqualTo("3");
+        assertThat(h.acquire("d", 100, 500).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("e", 1, 600)).startsWith(0L, "window");
+    }
+
+    @Test
+    void aBatchCompletionReleasesLeasesAndWakesTheLineOnce() {
+        h.config("requests=100/10s", 2, 60_000, "keep");
+        h.acquireBatch(0, false, "a:0:0:0", "b:0:0:0");
+        assertThat(h.acquire("w", 0, 0, 0, 10, true)).startsWith(0L, "concurrency");
+        List<Object> done = h.completeBatch(20, List.of(
+                ScriptHarness.completion("a", false, 0, 0, 0, 0, 0, 0, false),
+                ScriptHarness.completion("b", false, 0, 0, 1, 0, 0, 0, false)));
+        assertThat(done).containsExactly(1L, 0L, 0L, 0L, 1L, 0L, 0L, 0L);
+        assertThat(h.redis().zcard(h.keys.keys()[3])).isZero();
+        assertThat(h.redis().hlen(h.keys.keys()[4])).isZero();
+        assertThat(h.acquire("w", 0, 0, 0, 30, true)).containsExactly(1L, 30_000L, 60_030_000L, 0L, 0L);
     }
 
     private static long usedOf(List<Object> usage, String spec) {
