@@ -74,6 +74,14 @@ final class AcquireCall {
     private volatile boolean ticketed;
     /** The waiters that rode on the last script call; kept for resends while its reply is unknown. */
     private volatile List<AcquireCall> batch = List.of();
+    /**
+     * Redis refused this call because another process's waiter was ahead of it: the target is
+     * saturated and shared, so this call takes nobody along when admitted. Batches there would hand
+     * whole chunks of freed budget to one process in turn, and the chunks (which free again a
+     * window later in the same shape) would keep going to the same processes; one admission per
+     * turn keeps the processes' shares equal. Alone (or unsaturated), batches stay.
+     */
+    private volatile boolean sawOthersAhead;
     /** A script call of this head is on its way: its reply decides the riders, so the head leaves after it. */
     private volatile boolean inFlight;
     private long backoffNanos = FIRST_BACKOFF_NANOS;
@@ -195,7 +203,7 @@ final class AcquireCall {
         line.headWaiting(this, false);
         if (!maybeAdmitted) {
             // A resend after a lost reply carries the same waiters: Redis may have admitted them.
-            batch = line.followers(this);
+            batch = sawOthersAhead ? List.of() : line.followers(this);
         }
         List<AcquireCall> riders = batch;
         String[] args = new String[9 + 4 * riders.size()];
@@ -431,6 +439,7 @@ final class AcquireCall {
     }
 
     private void refused(String reason, long retryAtMicros, String limit, long nowMicros, CompletableFuture<Void> wake) {
+        sawOthersAhead |= "queued".equals(reason);
         long delayNanos = Math.max(0, retryAtMicros - nowMicros) * 1000;
         String which = "window".equals(reason) ? spec(limit) : "provider".equals(reason) ? limit : "";
         long remaining = deadlineNanos - System.nanoTime();

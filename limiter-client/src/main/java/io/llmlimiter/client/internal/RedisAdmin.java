@@ -110,8 +110,9 @@ final class RedisAdmin implements LimiterAdmin {
 
     @Override
     public Map<String, Long> stats(Target target) {
-        Map<String, String> raw = limiter.await(target, "stats",
-                limiter.scripts().commands().hgetall(Keys.of(target).stats()).toCompletableFuture());
+        // This client's own counters not flushed yet go first, so a caller reads its own completions.
+        Map<String, String> raw = limiter.await(target, "stats", limiter.stats().flush(target).thenCompose(
+                v -> limiter.scripts().commands().hgetall(Keys.of(target).stats()).toCompletableFuture()));
         Map<String, Long> out = new TreeMap<>();
         raw.forEach((k, v) -> out.put(k, Long.parseLong(v)));
         return out;

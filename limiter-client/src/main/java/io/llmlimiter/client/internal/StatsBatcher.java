@@ -90,8 +90,13 @@ final class StatsBatcher {
         }
     }
 
-    /** Sends what the target added up; a failed send is added back. */
-    private CompletableFuture<Void> flush(Target target) {
+    /**
+     * Sends what the target added up; a failed send is added back.
+     *
+     * @return completes (never exceptionally) once the counters were sent or added back; stats read
+     *     after it include every completion of this client so far
+     */
+    CompletableFuture<Void> flush(Target target) {
         Counts c = counts.get(target);
         if (c == null) {
             return CompletableFuture.completedFuture(null);
