@@ -27,18 +27,22 @@ import java.util.function.IntConsumer;
  *
  * <p>Measured: acquire that admits; acquire refused by a token window (the "when does it fit"
  * search) and by a request window; complete with usage above the estimate (the log entry and
- * the window sums are corrected); usage.
+ * the window sums are corrected); usage; a batch acquire that admits a head and 15 further
+ * requests in one call, and a batch completion of 16 requests (Redis time per request); and, for
+ * the single admitting acquire, the Redis commands each call runs inside the script.
  */
 final class ScriptsPhase {
 
     private static final long ENTRY_TOKENS = 10;
     private static final long DAY_MS = 86_400_000L;
+    private static final int BATCH = 16;
 
     private final PhaseContext ctx;
     private final java.io.PrintStream log;
     private final String uri;
     private final int[] sizes;
     private final int calls;
+    private double lastCommands;
 
     /**
      * @param ctx the run
@@ -93,12 +97,37 @@ final class ScriptsPhase {
             check((Long) r.get(0) == 1L, "acquire was not admitted: " + r);
             ids.add(id);
         });
+        double admitCommands = lastCommands;
         double complete = time(i -> {
             List<Object> r = runner.<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, ids.get(i), "1",
                     "15", "5", "0", "", keys.channel(), "0", "", "", "", "").join();
-            check((Long) r.get(0) == 1L && (Long) r.get(1) == 20L, "complete did not correct the entry: " + r);
+            check((Long) r.get(1) == 20L, "complete did not correct the entry: " + r);
         });
         double usage = time(i -> runner.<List<Object>>run(LuaScript.USAGE, ScriptOutputType.MULTI, keys, "").join());
+        List<String> batched = new ArrayList<>();
+        double admitBatch = time(i -> {
+            List<String> args = new ArrayList<>();
+            for (int j = 0; j < BATCH; j++) {
+                String id = ns + "-b" + i + "-" + j;
+                args.addAll(List.of(id, Long.toString(ENTRY_TOKENS), Long.toString(ENTRY_TOKENS), "0"));
+                if (j == 0) {
+                    args.addAll(List.of("", "0", "3000", keys.channel(), Integer.toString(BATCH - 1)));
+                }
+                batched.add(id);
+            }
+            List<Object> r = runner.<List<Object>>run(LuaScript.ACQUIRE, ScriptOutputType.MULTI, keys,
+                    args.toArray(String[]::new)).join();
+            check((Long) r.get(0) == 1L && (Long) r.get(4) == BATCH - 1, "batch was not admitted whole: " + r);
+        }) / BATCH;
+        double completeBatch = time(i -> {
+            List<String> args = new ArrayList<>(List.of("batch", "", keys.channel(), Integer.toString(BATCH)));
+            for (int j = 0; j < BATCH; j++) {
+                args.addAll(List.of(batched.get(i * BATCH + j), "1", "15", "5", "0", "", "", "", "", "0"));
+            }
+            List<Object> r = runner.<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys,
+                    args.toArray(String[]::new)).join();
+            check(r.size() == 4 * BATCH && (Long) r.get(1) == 20L, "batch completion did not correct: " + r);
+        }) / BATCH;
 
         // The token window is full: every acquire is refused and searches for when it fits.
         config(runner, keys, "t:" + (filled + calls * ENTRY_TOKENS) + ":" + DAY_MS + ",r:" + (size * 2 + 10_000) + ":" + DAY_MS);
@@ -112,10 +141,15 @@ final class ScriptsPhase {
         out.put("acquire_refuse_requests_us", refuseRequests);
         out.put("complete_us", complete);
         out.put("usage_us", usage);
+        out.put("acquire_admit_commands", admitCommands);
+        out.put("acquire_batch16_us_per_request", Math.round(10.0 * admitBatch) / 10.0);
+        out.put("complete_batch16_us_per_request", Math.round(10.0 * completeBatch) / 10.0);
         ctx.probe().delete("llmlim:{bench/" + ns + "}:*");
         log.printf("scripts at %7d in-window entries: acquire admit %6.1f us, refuse (tokens) %6.1f us, "
-                        + "refuse (requests) %6.1f us, complete %6.1f us, usage %6.1f us (Redis time per call, %d calls)%n",
-                size, admit, refuseTokens, refuseRequests, complete, usage, calls);
+                        + "refuse (requests) %6.1f us, complete %6.1f us, usage %6.1f us (Redis time per call, %d calls); "
+                        + "%.1f commands per admitting acquire; batches of %d: acquire %.1f us, complete %.1f us per request%n",
+                size, admit, refuseTokens, refuseRequests, complete, usage, calls, admitCommands, BATCH, admitBatch,
+                completeBatch);
         check(lastMicros > 0, "no entries");
         return out;
     }
@@ -162,6 +196,13 @@ final class ScriptsPhase {
         RedisStats diff = ctx.probe().stats().minus(before);
         RedisStats.Command evalsha = diff.commands().get("evalsha");
         check(evalsha != null && evalsha.calls() == calls, "expected " + calls + " EVALSHA calls, saw " + evalsha);
+        long inner = 0;
+        for (RedisStats.Command c : diff.commands().values()) {
+            if (!java.util.Set.of("evalsha", "info", "eval", "script").contains(c.name())) {
+                inner += c.calls();
+            }
+        }
+        lastCommands = Math.round(10.0 * inner / calls) / 10.0;
         return Math.round(10.0 * evalsha.micros() / evalsha.calls()) / 10.0;
     }
 

@@ -70,7 +70,14 @@ end
 -- Admission times never go backwards, or a window could be checked against the past; they are
 -- strictly increasing, so the log's rank order is its admission order.
 now = math.max(now, tonumber(st['now'] or 0))
-local last = at_rank(-1)
+-- The newest entry's admission time and cumulative charges: kept in st by acquire (the only
+-- script that appends to the log), else read from the log (state written before, or lost).
+local last = nil
+if st['ls'] and st['lc'] then
+  last = { s = tonumber(st['ls']), c = triple(st['lc']) }
+else
+  last = at_rank(-1)
+end
 if last and now <= last.s then
   now = last.s + 1
 end
@@ -384,7 +391,7 @@ redis.call('HSET', KEYS[5], unpack(ld_args))
 if not lease_free then
   redis.call('ZADD', KEYS[4], unpack(lease_args))
 end
-local extra = {}
+local extra = { 'ls', fmt(n > 0 and times[n] or now), 'lc', untriple(cum) }
 for res, v in pairs(rem) do
   extra[#extra + 1] = 'p' .. res .. 'rem'
   extra[#extra + 1] = fmt(v)
@@ -437,8 +444,28 @@ for _, l in ipairs(limits) do
   end
 end
 save_state(extra)
-keep_ttl(KEYS[2], math.floor(maxw / 1000) + 2000)
-keep_ttl(KEYS[3], math.floor(keep / 1000) + 2000)
+-- The log and the state note in st the expiry last given to them (a lower bound: TTLs only move
+-- later, and both keys leave together on a reset), so most admissions send no PTTL/PEXPIRE.
+local noted = {}
+local function noted_ttl(key, f, ms)
+  if tonumber(st[f] or 0) >= now + ms * 1000 then
+    return
+  end
+  local p = redis.call('PTTL', key)
+  if p == -1 or (p >= 0 and p < ms) then
+    p = ms + math.floor(ms / 4)
+    redis.call('PEXPIRE', key, p)
+  end
+  if p > 0 then
+    noted[#noted + 1] = f
+    noted[#noted + 1] = fmt(now + p * 1000)
+  end
+end
+noted_ttl(KEYS[2], 'xl', math.floor(maxw / 1000) + 2000)
+noted_ttl(KEYS[3], 'xs', math.floor(keep / 1000) + 2000)
+if #noted > 0 then
+  redis.call('HSET', KEYS[3], unpack(noted))
+end
 if lease_free then
   keep_ttl(KEYS[5], math.floor(maxw / 1000) + 2000)
 else

@@ -170,8 +170,12 @@ local function load_window(st, key, W, now, dirty)
   end
   -- After a long quiet spell many entries may have left at once: rebuilding (O(log n),
   -- conservative) bounds the call instead of subtracting them one by one.
-  if s.c and floor > s.c and redis.call('ZCOUNT', KEYS[2], '(' .. fmt(s.c), fmt(floor)) > 1000 then
-    s.c = nil
+  local members = nil
+  if s.c and floor > s.c then
+    members = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. fmt(s.c), fmt(floor), 'LIMIT', 0, 1001)
+    if #members > 1000 then
+      s.c = nil
+    end
   end
   if not (s.c and s.t and s.i and s.o and s.g and s.x) then
     local last = at_rank(-1)
@@ -184,7 +188,6 @@ local function load_window(st, key, W, now, dirty)
     s.e = triple(st['P'])
     dirty[key] = s
   elseif floor > s.c then
-    local members = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. fmt(s.c), fmt(floor))
     for _, m in ipairs(members) do
       local e = parse(m)
       local v = e.a
@@ -212,10 +215,11 @@ local function window_fields(fields, s)
   fields[#fields + 1] = untriple(s.e)
 end
 
--- Sets a key's time-to-live to at least ms; a TTL never moves earlier.
+-- Sets a key's time-to-live to at least ms; a TTL never moves earlier. A TTL that is extended
+-- gets a quarter more than asked, so the next calls find it long enough and write nothing.
 local function keep_ttl(key, ms)
   local p = redis.call('PTTL', key)
   if p == -1 or (p >= 0 and p < ms) then
-    redis.call('PEXPIRE', key, ms)
+    redis.call('PEXPIRE', key, ms + math.floor(ms / 4))
   end
 end

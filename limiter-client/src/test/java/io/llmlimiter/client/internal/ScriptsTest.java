@@ -603,6 +603,22 @@ class ScriptsTest {
     }
 
     @Test
+    void theLogAndStateTtlsCoverTheLongestWindowAndOnlyMoveLater() {
+        h.config("requests=10/10s", 0, 60_000, "keep");
+        h.acquire("a", 0, 0);
+        assertThat(h.redis().pttl(h.keys.keys()[1])).isBetween(11_000L, 15_000L);
+        assertThat(h.redis().pttl(h.keys.keys()[2])).isGreaterThan(11_000L);
+        h.redis().pexpire(h.keys.keys()[1], 100_000);
+        h.acquire("b", 0, 10);
+        assertThat(h.redis().pttl(h.keys.keys()[1])).isGreaterThan(90_000L);
+        // A longer window: the next admission extends both keys at once.
+        h.config("requests=10/300s", 0, 60_000, "keep");
+        h.acquire("c", 0, 20);
+        assertThat(h.redis().pttl(h.keys.keys()[1])).isGreaterThan(300_000L);
+        assertThat(h.redis().pttl(h.keys.keys()[2])).isGreaterThan(300_000L);
+    }
+
+    @Test
     void aBatchCompletionCompletesEachRequestOnceAndCorrectsTheWindows() {
         h.config("tokens=1000/10s", 0, 60_000, "actual");
         List<Object> r = h.acquireBatch(0, false, "a:300:200:100", "b:300:200:100", "c:300:200:100");
