@@ -9,7 +9,7 @@
 --   KEYS[4] leases  zset  request id -> lease expiry (us)
 --   KEYS[5] ld      hash  request id -> "admit_us|tokens|input|output" for leases still held; on a
 --                         target without a concurrency cap (no leases): request id -> "admit_us"
---                         for every admission still in the log (replays), trimmed with the log
+--                         for admissions not yet completed (replays), trimmed with the log
 --   KEYS[6] q       zset  waiting tickets: request id -> arrival sequence
 --   KEYS[7] qx      zset  waiting tickets: request id -> ticket expiry (us)
 --   KEYS[8] stats   hash  counters for the admin API

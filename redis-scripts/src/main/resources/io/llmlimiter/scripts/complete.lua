@@ -85,7 +85,7 @@ end
 
 local counts = { completed = 0, actual_input_tokens = 0, actual_output_tokens = 0, cache_read_tokens = 0,
                  estimated_tokens = 0 }
-local freed, log_rem, log_add = {}, {}, {}
+local freed, forgotten, log_rem, log_add = {}, {}, {}, {}
 local wake = false
 local done_ids = {}
 local reply = {}
@@ -99,8 +99,10 @@ local function one(it, held)
       admitted, charge = tonumber(a), { t = tonumber(t), i = tonumber(i), o = tonumber(o) }
       freed[#freed + 1] = it.id
     else
-      -- An admission on a target without leases: its record stays for replays of the acquire.
+      -- An admission on a target without leases: once its call completed, its acquire is never
+      -- sent again, so its replay record goes.
       admitted = tonumber(held)
+      forgotten[#forgotten + 1] = it.id
     end
   end
   if not charge and it.admit and it.admit ~= '' then
@@ -200,8 +202,13 @@ for j, it in ipairs(items) do
 end
 
 if #freed > 0 then
-  redis.call('HDEL', KEYS[5], unpack(freed))
   redis.call('ZREM', KEYS[4], unpack(freed))
+end
+for _, f in ipairs(freed) do
+  forgotten[#forgotten + 1] = f
+end
+if #forgotten > 0 then
+  redis.call('HDEL', KEYS[5], unpack(forgotten))
 end
 if #log_rem > 0 then
   redis.call('ZREM', KEYS[2], unpack(log_rem))

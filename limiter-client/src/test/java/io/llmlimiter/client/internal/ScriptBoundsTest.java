@@ -93,6 +93,33 @@ class ScriptBoundsTest {
     }
 
     @Test
+    void aBatchAmongTenThousandExpiredLeasesFillsTheCapExactly() {
+        h.config("requests=1000000/1h", 5, 1_000, "keep");
+        Map<String, String> held = new HashMap<>();
+        List<ScoredValue<String>> leases = new ArrayList<>();
+        for (int k = 0; k < 10_000; k++) {
+            held.put("dead" + k, "0|0|0|0");
+            leases.add(ScoredValue.just(1_000_000, "dead" + k));
+        }
+        @SuppressWarnings("unchecked")
+        ScoredValue<String>[] values = leases.toArray(new ScoredValue[0]);
+        h.redis().zadd(h.keys.keys()[3], (Object[]) values);
+        h.redis().hset(h.keys.keys()[4], held);
+
+        String[] batch = new String[8];
+        for (int j = 0; j < batch.length; j++) {
+            batch[j] = "live" + j + ":0:0:0";
+        }
+        // None of the 10k expired leases counts: the head and four more fill the cap of 5.
+        assertThat(h.acquireBatch(2_000, false, batch).subList(0, 5)).containsExactly(1L, 2_000_000L, 3_000_000L, 0L, 4L);
+        assertThat(h.usage(2_010).get(1)).isEqualTo(5L);
+        assertThat(h.acquire("sixth", 0, 2_020)).startsWith(0L, "concurrency", 3_000_000L);
+        // A resend of the batch returns the same five and takes nothing more.
+        assertThat(h.acquireBatch(2_030, false, batch).subList(0, 5)).containsExactly(1L, 2_000_000L, 3_000_000L, 1L, 4L);
+        assertThat(h.usage(2_040).get(1)).isEqualTo(5L);
+    }
+
+    @Test
     void aHundredThousandAbandonedTicketsAreClearedAndTheLiveWaiterGoesFirst() {
         h.config("requests=100/1s", 0, 60_000, "keep");
         List<ScoredValue<String>> q = new ArrayList<>();
@@ -137,8 +164,11 @@ class ScriptBoundsTest {
             h.redis().zadd(h.keys.keys()[6], (Object[]) b);
         }
         assertThat(h.acquire("new", 0, 0, 0, 2_000, false)).startsWith(0L, "queued", 3_500_000L, "w0");
-        assertThat(h.acquire("w0", 0, 0, 0, 2_000, true).get(0)).isEqualTo(1L);
+        // The head of a hundred thousand live tickets admits its batch; only its ticket leaves.
+        assertThat(h.acquireBatch(2_000, true, "w0:0:0:0", "x1:0:0:0", "x2:0:0:0"))
+                .containsExactly(1L, 2_000_000L, 0L, 0L, 2L, 2_000_001L, 2_000_002L);
         assertThat(h.usage(2_100).get(2)).isEqualTo(99_999L);
+        assertThat(h.acquire("new", 0, 0, 0, 2_200, false)).startsWith(0L, "queued", 3_700_000L, "w1");
     }
 
     @Test

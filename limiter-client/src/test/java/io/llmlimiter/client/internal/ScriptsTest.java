@@ -591,14 +591,18 @@ class ScriptsTest {
         assertThat(h.acquire("a", 0, 0)).containsExactly(1L, 0L, 0L, 0L, 0L);
         assertThat(h.redis().exists(h.keys.keys()[3])).isZero();
         assertThat(h.renew("a", 10)).isZero();
-        // A release without usage under keep changes nothing the windows count.
+        assertThat(h.acquire("a", 0, 15)).containsExactly(1L, 0L, 0L, 1L, 0L);
+        // A release without usage under keep changes nothing the windows count; once its call
+        // completed an acquire is never sent again, so its replay record goes.
         assertThat(h.release("a", 20)).containsExactly(0L, 0L, 0L, 0L);
         assertThat(usedOf(h.usage(30), "r:10:1000")).isEqualTo(1);
-        assertThat(h.acquire("a", 0, 40)).containsExactly(1L, 0L, 0L, 1L, 0L);
-        // Once a has left the log, its record is gone too: the records are bounded by the log.
-        assertThat(h.acquire("b", 0, 1_500).get(0)).isEqualTo(1L);
+        assertThat(h.redis().hexists(h.keys.keys()[4], "a")).isFalse();
+        // A call never completed keeps its record until its entry leaves the log.
+        assertThat(h.acquire("b", 0, 100).get(0)).isEqualTo(1L);
+        assertThat(h.acquire("b", 0, 900)).containsExactly(1L, 100_000L, 0L, 1L, 0L);
+        assertThat(h.acquire("c", 0, 1_500).get(0)).isEqualTo(1L);
         assertThat(h.redis().zcard(h.keys.keys()[1])).isEqualTo(1);
-        assertThat(h.redis().hkeys(h.keys.keys()[4])).containsExactly("b");
+        assertThat(h.redis().hkeys(h.keys.keys()[4])).containsExactly("c");
         assertThat(h.redis().pttl(h.keys.keys()[4])).isGreaterThan(1_000);
     }
 
@@ -628,7 +632,7 @@ class ScriptsTest {
                 ScriptHarness.completion("a", true, 50, 50, 0, 300, 200, 100, false),
                 ScriptHarness.completion("b", true, 400, 100, 1, 300, 200, 100, false),
                 ScriptHarness.completion("a", true, 50, 50, 0, 300, 200, 100, false),
-                ScriptHarness.completion("c", false, 0, 0, -1, 0, 0, 0, false),
+                ScriptHarness.completion("c", false, 0, 0, 2, 300, 200, 100, false),
                 ScriptHarness.completion("gone", true, 10, 10, 77, 20, 10, 10, true));
         List<Object> done = h.completeBatch(100, batch);
 
