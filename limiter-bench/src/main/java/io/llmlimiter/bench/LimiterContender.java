@@ -87,7 +87,8 @@ public final class LimiterContender implements Contender {
         Target[] all = new Target[targets];
         for (int i = 0; i < targets; i++) {
             all[i] = target(namespace, i);
-            limiter.admin().putConfig(LimitConfig.builder(all[i]).limits(limits).maxConcurrent(0).build());
+            limiter.admin().putConfig(LimitConfig.builder(all[i]).limits(limits).maxConcurrent(0)
+                    .deliveryMargin(Duration.ZERO).build());
         }
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
         return thread -> {

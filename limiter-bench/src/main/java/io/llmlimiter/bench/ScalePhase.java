@@ -8,6 +8,7 @@ import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +61,8 @@ final class ScalePhase {
         Target target = LimiterContender.target(ns, 0);
         try (LlmLimiter admin = LlmLimiter.builder().redis(endpoint.uri()).build()) {
             admin.admin().putConfig(LimitConfig.builder(target).limits("requests=" + BUDGET + "/1s")
-                    .maxConcurrent(0).build());
+                    .maxConcurrent(0)
+                    .deliveryMargin(Duration.ZERO).build());
         }
         long warm = Math.max(2000, s.overloadWarmup().toMillis());
         // The workers run until they are stopped after the measurement (or for two minutes at most).
