@@ -50,6 +50,7 @@ public final class Bench {
             env(probe, startedByBench);
             new ThroughputPhase(ctx, endpoint).run(root);
             new OverloadPhase(ctx, endpoint).run(root);
+            new ScalePhase(ctx, endpoint).run(root);
             memory(ctx);
             scripts(ctx);
             probe.delete("llmlim:{bench/" + run + "-*");
@@ -87,6 +88,8 @@ public final class Bench {
                 boolean smoke = "smoke".equals(settings.mode());
                 root.set("server", new ServerPhase(log, endpoint.uri(), smoke ? 100 : 1000, smoke ? 3 : 15)
                         .run(ctx.namespace("limiter", "server")));
+            } else if ("scale".equals(phase)) {
+                new ScalePhase(ctx, endpoint).run(root);
             } else {
                 scripts(ctx);
             }
@@ -154,6 +157,8 @@ public final class Bench {
         s.put("window_s", settings.window().toMillis() / 1000.0);
         s.put("overload_warmup_s", settings.overloadWarmup().toMillis() / 1000.0);
         s.put("memory_requests", settings.memoryRequests());
+        s.put("rounds", "smoke".equals(settings.mode()) ? 1 : 3);
+        s.put("ramp_s", ThroughputPhase.RAMP.toMillis() / 1000.0);
         log.printf("run %s, mode %s, Redis %s at %s, load average %s%n", run, settings.mode(),
                 env.get("redis_version").asText(), endpoint.redacted(), env.get("load_average_start").asText());
     }

@@ -54,6 +54,15 @@ public final class BenchMain implements Callable<Integer> {
     @Option(names = "--markdown-file", paramLabel = "FILE", description = "also write the Markdown here")
     Path markdownFile;
 
+    @Option(names = "--save-results", paramLabel = "DIR",
+            description = "also write the JSON as DIR/<UTC date and time>.json (the bench's own: limiter-bench/results)")
+    Path saveResults;
+
+    @Option(names = "--render-readme", paramLabel = "RESULTS_JSON",
+            description = "run nothing: write the tables of this saved run into limiter-bench/README.md and README.md "
+                    + "(between their bench-results markers), from the current directory")
+    Path renderReadme;
+
     @Option(names = "--threads", split = ",", paramLabel = "N",
             description = "thread counts of the throughput phases (default: 1,16,64)")
     List<Integer> threads;
@@ -79,13 +88,21 @@ public final class BenchMain implements Callable<Integer> {
      */
     @Override
     public Integer call() throws Exception {
+        if (renderReadme != null) {
+            Path bench = Path.of("limiter-bench", "README.md");
+            Path project = Path.of("README.md");
+            ReadmeTables.render(renderReadme, bench, Files.exists(project) ? project : null);
+            System.err.println("tables of " + renderReadme + " written into " + bench
+                    + (Files.exists(project) ? " and " + project : ""));
+            return 0;
+        }
         BenchSettings s = settings();
         EmbeddedRedis local = redis == null ? EmbeddedRedis.start(redisServer) : null;
         try {
             RedisEndpoint endpoint = RedisEndpoint.parse(local != null ? local.uri() : redis);
-            if (phase != null && !List.of("scripts", "memory", "server").contains(phase)) {
+            if (phase != null && !List.of("scripts", "memory", "server", "scale").contains(phase)) {
                 throw new CommandLine.ParameterException(new CommandLine(this),
-                        "unknown phase " + phase + " (known: scripts, memory, server)");
+                        "unknown phase " + phase + " (known: scripts, memory, server, scale)");
             }
             if (phase != null) {
                 ObjectNode results = new Bench(s, endpoint, System.err).runOnly(phase);
@@ -101,6 +118,14 @@ public final class BenchMain implements Callable<Integer> {
             String md = Report.markdown(results);
             if (jsonFile != null) {
                 Files.writeString(jsonFile, text);
+            }
+            if (saveResults != null) {
+                Files.createDirectories(saveResults);
+                String name = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH-mm'Z'")
+                        .withZone(java.time.ZoneOffset.UTC).format(java.time.Instant.now()) + ".json";
+                Path file = saveResults.resolve(name);
+                Files.writeString(file, text);
+                System.err.println("results saved as " + file + "; publish them with --render-readme " + file);
             }
             if (markdownFile != null) {
                 Files.writeString(markdownFile, md);

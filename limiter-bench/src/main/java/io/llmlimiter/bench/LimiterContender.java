@@ -8,7 +8,6 @@ import io.llmlimiter.client.Target;
 import io.llmlimiter.client.Usage;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * llm-limiter: one {@link LlmLimiter} (one Lettuce connection plus its pub/sub connection)
@@ -61,7 +60,7 @@ public final class LimiterContender implements Contender {
 
     @Override
     public String label() {
-        return "llm-limiter acquire+complete, " + (targets == 1 ? "1 target" : targets + " targets");
+        return "llm-limiter acquire+complete, " + (targets == 1 ? "1 target" : targets + " targets round-robin");
     }
 
     @Override
@@ -88,10 +87,13 @@ public final class LimiterContender implements Contender {
         Target[] all = new Target[targets];
         for (int i = 0; i < targets; i++) {
             all[i] = target(namespace, i);
-            limiter.admin().putConfig(LimitConfig.builder(all[i]).limits(limits).maxConcurrent(0).build());
+            limiter.admin().putConfig(LimitConfig.builder(all[i]).limits(limits).maxConcurrent(0)
+                    .deliveryMargin(Duration.ZERO).build());
         }
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
         return thread -> {
-            Target t = targets == 1 ? all[0] : all[ThreadLocalRandom.current().nextInt(targets)];
+            // Several targets: round-robin, so every target is used equally often.
+            Target t = targets == 1 ? all[0] : all[Math.floorMod(next.getAndIncrement(), targets)];
             Permit permit = limiter.acquire(t, ESTIMATE, maxWait);
             permit.complete(USAGE);
         };

@@ -42,6 +42,11 @@ final class PhaseContext {
         return probe;
     }
 
+    /** @return where progress goes */
+    PrintStream log() {
+        return log;
+    }
+
     /** @return every measurement taken so far, in order */
     ArrayNode phases() {
         return phases;
@@ -50,6 +55,17 @@ final class PhaseContext {
     /** @return a key-space name no other phase of any run uses */
     String namespace(String system, String what) {
         return run + "-" + system + "-" + what;
+    }
+
+    /** @return how many rounds each measurement runs (its median is reported): 3, 1 in smoke mode */
+    int repeats() {
+        return "smoke".equals(settings.mode()) ? 1 : 3;
+    }
+
+    /** Runs a system without recording anything: the run's one warm-up (JIT, pools, scripts loaded). */
+    void warmUp(Contender c, int threads, Duration length, Contender.Op op) {
+        LoadRunner.Result r = LoadRunner.run(threads, Duration.ZERO, length, op, probe, null);
+        log.printf("%-58s %3d thr warm-up, %.0f ops/s%n", c.label(), threads, r.opsPerSecond());
     }
 
     /** Runs one measurement, prints it and keeps it in {@link #phases()}. */

@@ -116,6 +116,22 @@ public final class RedisProbe implements AutoCloseable {
         return out;
     }
 
+    /**
+     * @param key a hash of counters
+     * @return its fields as numbers (fields that are not numbers are left out)
+     */
+    public Map<String, Long> hash(String key) {
+        Map<String, Long> out = new TreeMap<>();
+        redis.hgetall(key).forEach((k, v) -> {
+            try {
+                out.put(k, Long.parseLong(v));
+            } catch (NumberFormatException e) {
+                // not a counter
+            }
+        });
+        return out;
+    }
+
     @Override
     public void close() {
         connection.close();

@@ -14,7 +14,7 @@ public final class Report {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final List<String> SYSTEMS = List.of("floor", "sliding_log", "limiter", "limiter_10_targets",
-            "redisson", "redisson_semaphore", "bucket4j");
+            "limiter_1000_targets", "redisson", "redisson_semaphore", "bucket4j");
     private static final List<String> BLOCKING = List.of("limiter", "redisson", "bucket4j");
 
     private Report() {
@@ -44,18 +44,20 @@ public final class Report {
         md.append("## limiter-bench, ").append(env.path("mode").asText()).append(" run, ")
                 .append(env.path("started_at").asText()).append("\n\n");
         md.append(String.format(Locale.ROOT, "Redis %s at %s (%s), %d CPUs, %s, %s; Lettuce %s, Redisson %s, "
-                        + "Bucket4j %s. Each throughput phase: %.1f s warm-up, %.1f s measured. Load average %s at the start, "
-                        + "%s at the end.%n%n",
+                        + "Bucket4j %s. One global warm-up of %.1f s per system; then every measurement %.1f s, "
+                        + "the systems in interleaved order, %d rounds, the median reported. Load average %s at the "
+                        + "start, %s at the end.%n%n",
                 env.path("redis_version").asText(), env.path("redis_uri").asText(),
                 env.path("redis_started_by_bench").asBoolean() ? "started by the bench" : "given with --redis",
                 env.path("cpus").asInt(), env.path("java").asText(), env.path("os").asText(),
                 env.path("lettuce").asText(), env.path("redisson").asText(), env.path("bucket4j").asText(),
-                set.path("warmup_s").asDouble(), set.path("window_s").asDouble(),
+                set.path("warmup_s").asDouble(), set.path("window_s").asDouble(), set.path("rounds").asInt(1),
                 env.path("load_average_start").asText(), env.path("load_average_end").asText()));
         List<String> threads = threadCounts(root);
         String most = threads.get(threads.size() - 1);
         throughput(md, root, threads, most);
         overload(md, root.path("overload"));
+        scale(md, root.path("scale"));
         memory(md, root.path("memory"));
         scriptsTable(md, root.path("scripts"));
         targets(md, root.path("targets"));
@@ -133,6 +135,27 @@ public final class Report {
         }
     }
 
+    private static void scale(StringBuilder md, JsonNode s) {
+        if (s.isMissingNode() || s.isEmpty()) {
+            return;
+        }
+        md.append(String.format(Locale.ROOT, "%n### Scale: waiting callers over %d JVMs, one target, budget %d/s%n%n"
+                        + "Each JVM runs its share of the callers as `acquireAsync` chains (no thread each) that ask "
+                        + "again as soon as their call completes.%n%n", s.path("jvms").asInt(),
+                s.path("budget_per_s").asInt()));
+        md.append("| callers | admitted/s | Redis CPU us per admit | Redis commands per admit | script calls per admit |\n"
+                + "| ---: | ---: | ---: | ---: | ---: |\n");
+        for (String k : List.of("callers_" + s.path("small").asInt(), "callers_" + s.path("large").asInt())) {
+            JsonNode r = s.path(k);
+            if (r.isMissingNode()) {
+                continue;
+            }
+            md.append(String.format(Locale.ROOT, "| %,d | %.1f | %.1f | %.2f | %.2f |%n", r.path("callers").asInt(),
+                    r.path("admitted_per_s").asDouble(), r.path("redis_cpu_us_per_admit").asDouble(),
+                    r.path("redis_commands_per_admit").asDouble(), r.path("script_calls_per_admit").asDouble()));
+        }
+    }
+
     private static void memory(StringBuilder md, JsonNode m) {
         md.append(String.format(Locale.ROOT, "%n### Memory: %,d requests in window%n%n",
                 m.path("limiter").path("requests").asInt()));
@@ -158,6 +181,7 @@ public final class Report {
         if (root.has("server")) {
             server(md, root.path("server"));
         }
+        scale(md, root.path("scale"));
         scriptsTable(md, root.path("scripts"));
         return md.toString();
     }

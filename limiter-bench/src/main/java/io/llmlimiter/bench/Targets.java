@@ -38,12 +38,19 @@ final class Targets {
                 num(root, "memory", "redisson", "bytes_per_permit"));
 
         ArrayNode targets = root.putArray("targets");
-        target(targets, "acquire+complete p50 at 1 thread (us)", num(root, "limiter", "p50_us"), 300, true);
+        ratio(ratios, "p50_1_thread_vs_floor", num(root, "limiter", "p50_us"), num(root, "floor", "p50_us"));
+        target(targets, "acquire+complete p50 at 1 thread / floor's p50", num(ratios, "p50_1_thread_vs_floor"), 1.5,
+                true);
         target(targets, "acquire+complete p99 at 1 thread (us)", num(root, "limiter", "p99_us"), 2000, true);
         target(targets, "throughput " + ops + " / floor", num(ratios, ops + "_vs_floor"), 0.5, false);
         target(targets, "throughput " + ops + " / Redisson RRateLimiter", num(ratios, ops + "_vs_redisson"), 2, false);
         target(targets, "overload Redis CPU per admit / Redisson", num(ratios, "cpu_per_admit_vs_redisson"), 0.5, true);
         target(targets, "bytes per in-window request / Redisson", num(ratios, "bytes_vs_redisson"), 0.5, true);
+        JsonNode scale = root.path("scale");
+        if (scale.has("cpu_per_admit_large_vs_small")) {
+            target(targets, "scale: Redis CPU per admit at " + scale.path("large").asInt() + " callers / at "
+                    + scale.path("small").asInt(), scale.path("cpu_per_admit_large_vs_small").asDouble(), 1.5, true);
+        }
         double admitted = num(root, "overload", "limiter", "admitted_vs_budget");
         ObjectNode exact = targets.addObject();
         exact.put("target", "overload admitted/s = budget (within 3%)");

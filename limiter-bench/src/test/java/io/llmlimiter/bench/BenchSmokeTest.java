@@ -27,10 +27,11 @@ class BenchSmokeTest {
             "limiter.ops_64", "limiter.p50_us", "limiter.p99_us", "redisson.ops_64", "bucket4j.ops_64",
             "overload.limiter.redis_cpu_us_per_admit", "overload.redisson.redis_cpu_us_per_admit",
             "memory.limiter.bytes_per_request", "memory.redisson.bytes_per_permit", "ratios.ops_64_vs_floor",
-            "ratios.ops_64_vs_redisson", "ratios.cpu_per_admit_vs_redisson", "ratios.bytes_vs_redisson");
+            "ratios.ops_64_vs_redisson", "ratios.cpu_per_admit_vs_redisson", "ratios.bytes_vs_redisson",
+            "limiter_1000_targets.ops_64", "scale.cpu_per_admit_large_vs_small");
 
     @Test
-    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
     void smokeRunReportsEveryNumberAndKeepsTheBudget(RedisProcess redis, @TempDir Path dir) throws Exception {
         Path json = dir.resolve("bench.json");
         Path md = dir.resolve("bench.md");
@@ -52,12 +53,13 @@ class BenchSmokeTest {
         assertThat(ours.path("admitted").asDouble()).as("admitted in the window vs budget x window")
                 .isCloseTo(allowed, withinPercentage(15));
         assertThat(ours.path("errors").asLong()).as("overload errors").isZero();
-        // An admitted call is at least an acquire and a complete: the proxy must have seen both.
-        assertThat(ours.path("round_trips_per_admit").asDouble()).isGreaterThanOrEqualTo(2.0);
-        assertThat(ours.path("script_round_trips_per_admit").asDouble()).isGreaterThanOrEqualTo(2.0);
+        // An admitted call is at most an acquire and a complete; batch admission and completions
+        // that need no script make it less, but never nothing.
+        assertThat(ours.path("round_trips_per_admit").asDouble()).isPositive().isLessThanOrEqualTo(2.0);
+        assertThat(ours.path("script_round_trips_per_admit").asDouble()).isPositive().isLessThanOrEqualTo(2.0);
         assertThat(ours.path("counters_per_admit").path("completed").asDouble()).isGreaterThan(0.9);
 
-        assertThat(md.toFile()).content().contains("### Throughput", "### Overload", "### Memory", "### Targets");
+        assertThat(md.toFile()).content().contains("### Throughput", "### Overload", "### Scale", "### Memory", "### Targets");
     }
 
     private static JsonNode at(JsonNode root, String dotted) {

@@ -32,6 +32,10 @@ import org.slf4j.LoggerFactory;
  * When the caller's future is cancelled, times out or is failed by close, the call leaves the line
  * and releases an admission that arrives afterwards. Steps run one after another; only the caller's
  * cancellation comes from another thread, and every step checks for it.
+ *
+ * <p>Calls of one process for one target wait in a {@link LocalLine}: only its head runs the
+ * steps above; the calls behind it ride on the head's script call (batch admission, a prefix in
+ * arrival order) or wait their turn, each within its own deadline, without touching Redis.
  */
 final class AcquireCall {
 
@@ -50,9 +54,10 @@ final class AcquireCall {
     private final boolean blocking;
     private final long deadlineNanos;
     private final long startNanos = System.nanoTime();
-    private final String requestId = RequestIds.next();
+    private volatile String requestId = RequestIds.next();
     private final boolean async;
     private final CompletableFuture<Permit> result = new CompletableFuture<>();
+    private final LocalLine line;
 
     // Mutable state
     private int configWrites;
@@ -63,6 +68,22 @@ final class AcquireCall {
     /** This call settled the result itself; a later exceptional completion is not a cancellation. */
     private volatile boolean settled;
     private volatile ScheduledFuture<?> sleeper;
+    /** Fails a waiter behind the head at its deadline. */
+    private volatile ScheduledFuture<?> deadlineTimer;
+    /** Sent an acquire as the head, so it may hold a Redis ticket. */
+    private volatile boolean ticketed;
+    /** The waiters that rode on the last script call; kept for resends while its reply is unknown. */
+    private volatile List<AcquireCall> batch = List.of();
+    /**
+     * Redis refused this call because another process's waiter was ahead of it: the target is
+     * saturated and shared, so this call takes nobody along when admitted. Batches there would hand
+     * whole chunks of freed budget to one process in turn, and the chunks (which free again a
+     * window later in the same shape) would keep going to the same processes; one admission per
+     * turn keeps the processes' shares equal. Alone (or unsaturated), batches stay.
+     */
+    private volatile boolean sawOthersAhead;
+    /** A script call of this head is on its way: its reply decides the riders, so the head leaves after it. */
+    private volatile boolean inFlight;
     private long backoffNanos = FIRST_BACKOFF_NANOS;
 
     /**
@@ -77,6 +98,7 @@ final class AcquireCall {
         this.blocking = !maxWait.isZero() && !maxWait.isNegative();
         this.deadlineNanos = System.nanoTime() + Math.max(0, maxWait.toNanos());
         this.async = async;
+        this.line = limiter.line(target);
     }
 
     CompletableFuture<Permit> start() {
@@ -84,17 +106,81 @@ final class AcquireCall {
             if (error != null && !settled) {
                 // Cancelled, timed out (orTimeout) or failed by close: leave the line now.
                 abandon();
-                if (maybeAdmitted) {
-                    releaseLost();
+                if (!inFlight) {
+                    if (maybeAdmitted) {
+                        releaseLost();
+                    }
+                    leaveLine();
                 }
             }
         });
-        attempt();
+        if (result.isDone()) {
+            return result;
+        }
+        if (!blocking && line.headWaiting()) {
+            // The head of this process's line was refused: arrival order says this one cannot pass it.
+            limiter.metrics().refused(target, "queued", "");
+            fail(new RateLimitedException(target, "queued", "", Duration.ZERO));
+            return result;
+        }
+        if (line.join(this)) {
+            attempt();
+        } else if (blocking) {
+            deadlineTimer = limiter.schedule(this::deadlinePassed, Math.max(0, deadlineNanos - System.nanoTime()),
+                    TimeUnit.NANOSECONDS);
+        }
         return result;
     }
 
     String requestId() {
         return requestId;
+    }
+
+    boolean blocking() {
+        return blocking;
+    }
+
+    /** @return whether the call has its answer, or its caller gave up */
+    boolean settledOrDone() {
+        return settled || result.isDone();
+    }
+
+    /** A waiter behind the head whose deadline passed; the head checks its own deadline itself. */
+    private void deadlinePassed() {
+        if (result.isDone() || line.isHead(this)) {
+            return;
+        }
+        if (limiter.outage().down()) {
+            fail(limiter.unavailable(target, "acquire", new RedisConnectionException("Redis is unreachable")));
+        } else {
+            limiter.metrics().refused(target, "queued", "");
+            fail(new RateLimitedException(target, "queued", "", Duration.ZERO));
+        }
+    }
+
+    /** Leaves this process's line; the next waiter becomes the head and sends when this was the head. */
+    private void leaveLine() {
+        ScheduledFuture<?> d = deadlineTimer;
+        if (d != null) {
+            d.cancel(false);
+        }
+        AcquireCall next = line.leave(this);
+        if (next != null) {
+            next.promoted();
+        }
+    }
+
+    /** This waiter is the head now: it sends for itself and the waiters behind it. */
+    private void promoted() {
+        ScheduledFuture<?> d = deadlineTimer;
+        if (d != null) {
+            d.cancel(false);
+        }
+        if (result.isDone()) {
+            leaveLine();
+            return;
+        }
+        attempt();
     }
 
     /** Leaves the line; the next waiter is woken at once. */
@@ -104,7 +190,7 @@ final class AcquireCall {
         if (s != null) {
             s.cancel(false);
         }
-        if (blocking) {
+        if (blocking && ticketed) {
             limiter.callbacks().cleanup(limiter.scripts().run(LuaScript.CANCEL, ScriptOutputType.INTEGER, keys,
                     requestId, keys.channel()));
         }
@@ -114,18 +200,42 @@ final class AcquireCall {
         if (result.isDone()) {
             return;
         }
+        line.headWaiting(this, false);
+        if (!maybeAdmitted) {
+            // A resend after a lost reply carries the same waiters: Redis may have admitted them.
+            batch = sawOthersAhead ? List.of() : line.followers(this);
+        }
+        List<AcquireCall> riders = batch;
+        String[] args = new String[9 + 4 * riders.size()];
+        args[0] = requestId;
+        args[1] = Long.toString(estimate.tokens());
+        args[2] = Long.toString(estimate.inputTokens());
+        args[3] = Long.toString(estimate.outputTokens());
+        args[4] = "";
+        args[5] = blocking ? "1" : "0";
+        args[6] = Long.toString(limiter.ticketTtl().toMillis());
+        args[7] = keys.channel();
+        args[8] = Integer.toString(riders.size());
+        int a = 9;
+        for (AcquireCall r : riders) {
+            args[a++] = r.requestId;
+            args[a++] = Long.toString(r.estimate.tokens());
+            args[a++] = Long.toString(r.estimate.inputTokens());
+            args[a++] = Long.toString(r.estimate.outputTokens());
+        }
+        ticketed |= blocking;
         CompletableFuture<Void> wake = blocking ? limiter.hub().register(keys.channel(), requestId) : null;
-        limiter.scripts().<List<Object>>run(LuaScript.ACQUIRE, ScriptOutputType.MULTI, keys, requestId,
-                        Long.toString(estimate.tokens()), Long.toString(estimate.inputTokens()),
-                        Long.toString(estimate.outputTokens()), "", blocking ? "1" : "0",
-                        Long.toString(limiter.ticketTtl().toMillis()), keys.channel())
+        inFlight = true;
+        limiter.scripts().<List<Object>>run(LuaScript.ACQUIRE, ScriptOutputType.MULTI, keys, args)
                 .whenComplete((reply, error) -> {
+                    inFlight = false;
                     if (error != null) {
                         limiter.hub().unregister(keys.channel(), requestId);
                         failed(error);
                     } else {
                         backoffNanos = FIRST_BACKOFF_NANOS;
                         limiter.outage().answered();
+                        maybeAdmitted = false;
                         handle(reply, wake);
                     }
                 });
@@ -143,6 +253,7 @@ final class AcquireCall {
             if (maybeAdmitted) {
                 releaseLost();
             }
+            leaveLine();
             return;
         }
         long now = System.nanoTime();
@@ -213,13 +324,27 @@ final class AcquireCall {
     private void releaseLost() {
         maybeAdmitted = false;
         abandon();
-        limiter.retrying(target, "release of unanswered acquire " + requestId,
-                () -> limiter.scripts().run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, requestId, "0",
+        release(requestId);
+        List<AcquireCall> riders = batch;
+        batch = List.of();
+        for (AcquireCall r : riders) {
+            // Redis may hold an admission for the rider too: released, and the rider (if it still
+            // waits) asks again under a new id, so the release can never undo its next admission.
+            String old = r.requestId;
+            r.requestId = RequestIds.next();
+            release(old);
+        }
+    }
+
+    private void release(String id) {
+        limiter.retrying(target, "release of unanswered acquire " + id,
+                () -> limiter.scripts().run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, id, "0",
                         "0", "0", "0", "", keys.channel(), "1", "", "", "", ""));
     }
 
     private void fail(Throwable error) {
         settled = true;
+        leaveLine();
         if (async) {
             limiter.callbacks().dispatch(() -> result.completeExceptionally(error));
         } else {
@@ -230,6 +355,7 @@ final class AcquireCall {
     /** Whoever loses the race to complete the result owns the permit and releases it. */
     private void succeed(RedisPermit permit) {
         settled = true;
+        leaveLine();
         if (result.isDone()) {
             permit.completion(null);
         } else if (async) {
@@ -243,21 +369,48 @@ final class AcquireCall {
         }
     }
 
+    /** Admitted, by its own script call or riding on the head's. */
+    private void admittedAs(long admittedMicros, long ttlMicros) {
+        limiter.metrics().acquired(target, Duration.ofNanos(System.nanoTime() - startNanos));
+        limiter.waitTimes().record(target, System.nanoTime() - startNanos);
+        succeed(new RedisPermit(limiter, target, keys, requestId, estimate, admittedMicros, ttlMicros));
+    }
+
     private void handle(List<Object> reply, CompletableFuture<Void> wake) {
         long code = (Long) reply.get(0);
         if (code == 1) {
             limiter.hub().unregister(keys.channel(), requestId);
             long admitted = (Long) reply.get(1);
             long expiry = (Long) reply.get(2);
-            limiter.metrics().acquired(target, Duration.ofNanos(System.nanoTime() - startNanos));
+            // lease_expiry_us = 0: the target has no concurrency cap and holds no lease.
+            long ttl = expiry == 0 ? 0 : expiry - admitted;
+            List<AcquireCall> riders = batch;
+            batch = List.of();
+            int n = reply.size() > 4 ? (int) (long) (Long) reply.get(4) : 0;
             limiter.admitted(target);
-            limiter.waitTimes().record(target, System.nanoTime() - startNanos);
-            succeed(new RedisPermit(limiter, target, keys, requestId, estimate, admitted, expiry == 0 ? 0 : expiry - admitted));
+            // Riders are settled before the head leaves the line, so none of them becomes the next head.
+            for (int i = 0; i < n && i < riders.size(); i++) {
+                riders.get(i).settled = true;
+            }
+            // The rest stay in line; one that does not wait had its chance behind an admitted head.
+            for (int i = n; i < riders.size(); i++) {
+                AcquireCall r = riders.get(i);
+                if (!r.blocking && !r.settledOrDone()) {
+                    limiter.metrics().refused(target, "queued", "");
+                    r.fail(new RateLimitedException(target, "queued", "", Duration.ZERO));
+                }
+            }
+            admittedAs(admitted, ttl);
+            for (int i = 0; i < n && i < riders.size(); i++) {
+                riders.get(i).admittedAs((Long) reply.get(5 + i), ttl);
+            }
             return;
         }
+        batch = List.of();
         if (result.isDone()) {
             // Cancelled while this attempt was on its way: it may have (re)taken a ticket after the cancel.
             abandon();
+            leaveLine();
             return;
         }
         if (code == -1) {
@@ -287,6 +440,7 @@ final class AcquireCall {
     }
 
     private void refused(String reason, long retryAtMicros, String limit, long nowMicros, CompletableFuture<Void> wake) {
+        sawOthersAhead |= "queued".equals(reason);
         long delayNanos = Math.max(0, retryAtMicros - nowMicros) * 1000;
         String which = "window".equals(reason) ? spec(limit) : "provider".equals(reason) ? limit : "";
         long remaining = deadlineNanos - System.nanoTime();
@@ -321,6 +475,13 @@ final class AcquireCall {
                 log.info("{} throttled by {}, waiting {} ms", target, which.isEmpty() ? reason : which, delayNanos / 1_000_000);
             } else {
                 log.debug("{} throttled by {}, waiting {} ms", target, which.isEmpty() ? reason : which, delayNanos / 1_000_000);
+            }
+        }
+        line.headWaiting(this, true);
+        for (AcquireCall f : line.nonBlockingFollowers()) {
+            if (!f.settledOrDone()) {
+                limiter.metrics().refused(target, reason, which);
+                f.fail(new RateLimitedException(target, reason, which, Duration.ofNanos(delayNanos)));
             }
         }
         // Check in at least every half ticket TTL, so the ticket stays alive while waiting.

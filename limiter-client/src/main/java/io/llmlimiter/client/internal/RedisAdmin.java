@@ -115,15 +115,12 @@ final class RedisAdmin implements LimiterAdmin {
 
     @Override
     public Map<String, Long> stats(Target target) {
-        return limiter.await(target, "stats", statsAsync(target));
-    }
-
-    private CompletableFuture<Map<String, Long>> statsAsync(Target target) {
-        return limiter.scripts().commands().hgetall(Keys.of(target).stats()).toCompletableFuture().thenApply(raw -> {
-            Map<String, Long> out = new TreeMap<>();
-            raw.forEach((k, v) -> out.put(k, Long.parseLong(v)));
-            return out;
-        });
+        // This client's own counters not flushed yet go first, so a caller reads its own completions.
+        Map<String, String> raw = limiter.await(target, "stats", limiter.stats().flush(target).thenCompose(
+                v -> limiter.scripts().commands().hgetall(Keys.of(target).stats()).toCompletableFuture()));
+        Map<String, Long> out = new TreeMap<>();
+        raw.forEach((k, v) -> out.put(k, Long.parseLong(v)));
+        return out;
     }
 
     /**

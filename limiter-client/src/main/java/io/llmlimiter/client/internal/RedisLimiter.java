@@ -61,6 +61,9 @@ public final class RedisLimiter implements LlmLimiter {
     private final RedisOutage outage = new RedisOutage();
     private final Callbacks callbacks;
     private final Map<Target, CompletableFuture<LimitConfig>> configReads = new ConcurrentHashMap<>();
+    private final Map<Target, LocalLine> lines = new ConcurrentHashMap<>();
+    private final StatsBatcher stats;
+    private final CompletionBatcher completions = new CompletionBatcher(this);
 
     /**
      * What {@link LlmLimiter.Builder} collected.
@@ -130,6 +133,7 @@ public final class RedisLimiter implements LlmLimiter {
                 ? new DegradedMode(options.degradedShare(), metrics.registry()) : null;
         this.callbacks = new Callbacks(options.executor(), () -> closedException(null));
         waitTimes.start();
+        this.stats = new StatsBatcher(this);
     }
 
     /**
@@ -412,6 +416,7 @@ public final class RedisLimiter implements LlmLimiter {
         }
         // Lets the waiters' cancels reach Redis, so the line does not wait for their tickets to lapse.
         callbacks.close(commandTimeout);
+        stats.close(commandTimeout);
         timer.shutdownNow();
         connections.close();
         callbacks.shutdown();
@@ -561,6 +566,21 @@ public final class RedisLimiter implements LlmLimiter {
 
     ScriptRunner scripts() {
         return scripts;
+    }
+
+    /** @return this process's line of waiters for the target */
+    LocalLine line(Target target) {
+        return lines.computeIfAbsent(target, t -> new LocalLine());
+    }
+
+    /** @return the completions sent to Redis, batched per target */
+    CompletionBatcher completions() {
+        return completions;
+    }
+
+    /** @return the stats counters aggregated here and flushed once a second per target */
+    StatsBatcher stats() {
+        return stats;
     }
 
     WakeHub hub() {

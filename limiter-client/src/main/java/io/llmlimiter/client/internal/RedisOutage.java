@@ -23,6 +23,11 @@ final class RedisOutage {
         }
     }
 
+    /** @return whether the last command failed for want of Redis and none answered since */
+    boolean down() {
+        return since.get() != 0;
+    }
+
     void answered() {
         if (since.get() == 0) {
             return;

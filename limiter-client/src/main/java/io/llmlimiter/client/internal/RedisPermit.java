@@ -16,9 +16,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A lease in Redis, renewed every third of its TTL until completed. Completing (or closing) always
- * sends the completion, also after the lease expired, so the usage is recorded and the in-flight
- * gauge goes down exactly once. This class is thread-safe.
+ * An admission in Redis. On a target with a concurrency cap it holds a lease, renewed every third
+ * of its TTL until completed, and completing (or closing) always sends the completion, also after
+ * the lease expired, so the usage is recorded and the in-flight gauge goes down exactly once. On a
+ * target without a cap it holds no lease (nothing renews), and under {@code keep} accounting a
+ * completion within the estimate changes nothing in the log: only its stats counters are added up
+ * and flushed later ({@link StatsBatcher}), no script is sent. This class is thread-safe.
  */
 final class RedisPermit implements Permit {
 
@@ -31,10 +34,10 @@ final class RedisPermit implements Permit {
     private final String leaseId;
     private final Estimate estimate;
     private final long admittedMicros;
+    /** Admitted without a lease (the target has no concurrency cap). */
+    private final boolean leaseFree;
     private final AtomicBoolean done = new AtomicBoolean();
-    private volatile ScheduledFuture<?> renewal;
-    /** False on a target without a concurrency cap: no lease was taken. */
-    private final boolean leased;
+    private final ScheduledFuture<?> renewal;
 
     RedisPermit(RedisLimiter limiter, Target target, Keys keys, String leaseId, Estimate estimate,
                 long admittedMicros, long ttlMicros) {
@@ -44,14 +47,15 @@ final class RedisPermit implements Permit {
         this.leaseId = leaseId;
         this.estimate = estimate;
         this.admittedMicros = admittedMicros;
-        this.leased = ttlMicros > 0;
+        this.leaseFree = ttlMicros <= 0;
+        if (leaseFree) {
+            this.renewal = null;
+            return;
+        }
         long every = Math.max(1000, ttlMicros / 3);
-        ScheduledFuture<?> r = null;
+        ScheduledFuture<?> r;
         try {
-            // A target without a concurrency cap takes no lease (expiry 0): nothing to renew.
-            if (ttlMicros > 0) {
-                r = limiter.timer().scheduleWithFixedDelay(this::renew, every, every, TimeUnit.MICROSECONDS);
-            }
+            r = limiter.timer().scheduleWithFixedDelay(this::renew, every, every, TimeUnit.MICROSECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // The limiter is closed: nothing renews, the lease expires at its TTL.
             r = null;
@@ -105,36 +109,52 @@ final class RedisPermit implements Permit {
         if (usage != null) {
             limiter.metrics().tokens(target, estimate.tokens(), usage.totalTokens());
         }
+        if (needsNoScript(usage)) {
+            limiter.stats().completed(target, estimate.tokens(), usage);
+            return CompletableFuture.completedFuture(null);
+        }
         CompletableFuture<Void> result = new CompletableFuture<>();
-        send(usage, 1, result);
+        send(usage, result);
         return result;
     }
 
-    /** Sends the completion; a lost reply or a dropped connection is retried a few times. */
-    private void send(Usage usage, int attempt, CompletableFuture<Void> result) {
-        Usage u = usage == null ? Usage.of(0, 0) : usage;
-        limiter.scripts().<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, leaseId,
-                        usage == null ? "0" : "1", Long.toString(u.inputTokens()), Long.toString(u.outputTokens()),
-                        Long.toString(u.cacheReadTokens()), "", keys.channel(), attempt > 1 ? "1" : "0",
-                        Long.toString(admittedMicros), Long.toString(estimate.tokens()),
-                        Long.toString(estimate.inputTokens()), Long.toString(estimate.outputTokens()))
-                .whenComplete((reply, e) -> {
-                    if (e == null) {
-                        if (leased && (Long) reply.get(0) == 0 && attempt == 1) {
-                            log.warn("{} lease {} had already expired when its call completed; raise lease_ttl if "
-                                    + "calls outlive it", target, leaseId);
-                        }
-                        result.complete(null);
-                    } else if (attempt < MAX_SENDS && limiter.schedule(() -> send(usage, attempt + 1, result),
-                            200L * attempt, TimeUnit.MILLISECONDS) != null) {
-                        log.debug("{} completion of {} failed, resending: {}", target, leaseId, e.toString());
-                    } else {
-                        log.warn("{} could not complete lease {} after {} attempts; it expires at its TTL{}", target,
-                                leaseId, attempt, usage == null ? "" : " and its usage is not recorded");
-                        limiter.metrics().backgroundFailed(target, "complete");
-                        result.completeExceptionally(limiter.unavailable(target, "complete", e));
-                    }
-                });
+    /**
+     * @return whether the completion changes nothing in Redis but the stats counters: no lease, the
+     *     target's config (as last read) keeps the admission charge, and the usage is within it
+     */
+    private boolean needsNoScript(Usage usage) {
+        if (!leaseFree) {
+            return false;
+        }
+        io.llmlimiter.client.LimitConfig config = limiter.knownConfig(target);
+        if (config == null || config.accounting() != io.llmlimiter.client.Accounting.KEEP) {
+            return false;
+        }
+        return usage == null || (usage.inputTokens() <= estimate.inputTokens()
+                && usage.outputTokens() <= estimate.outputTokens() && usage.totalTokens() <= estimate.tokens());
+    }
+
+    /** @return whether the admission holds no lease */
+    boolean leaseFree() {
+        return leaseFree;
+    }
+
+    /** Sends the completion with the target's others; a lost reply or a dropped connection is retried. */
+    private void send(Usage usage, CompletableFuture<Void> result) {
+        limiter.completions().complete(target, leaseId, usage, admittedMicros, estimate).whenComplete((reply, e) -> {
+            if (e == null) {
+                if (reply[0] == 0 && reply[4] == 0 && !leaseFree) {
+                    log.warn("{} lease {} had already expired when its call completed; raise lease_ttl if "
+                            + "calls outlive it", target, leaseId);
+                }
+                result.complete(null);
+            } else {
+                log.warn("{} could not complete lease {} after {} attempts; it expires at its TTL{}", target,
+                        leaseId, MAX_SENDS, usage == null ? "" : " and its usage is not recorded");
+                limiter.metrics().backgroundFailed(target, "complete");
+                result.completeExceptionally(limiter.unavailable(target, "complete", e));
+            }
+        });
     }
 
     @Override
