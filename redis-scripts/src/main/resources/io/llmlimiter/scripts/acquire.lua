@@ -8,13 +8,18 @@
 --                         provider signals
 --   KEYS[4] leases  zset  request id -> lease expiry (us)
 --   KEYS[5] ld      hash  request id -> "admit_us|tokens|input|output" for leases still held; on a
---                         target without a concurrency cap (no leases): request id -> "admit_us"
---                         for admissions not yet completed (replays), trimmed with the log
+--                         target without a concurrency cap (no leases): "@<process>" -> the
+--                         process's last admitted call, "<head id>|admit_us|a_1,...,a_n" (one
+--                         field per process, not per request), or, for ids that name no process,
+--                         request id -> "admit_us" until completed or trimmed with the log
 --   KEYS[6] q       zset  waiting tickets: request id -> arrival sequence
 --   KEYS[7] qx      zset  waiting tickets: request id -> ticket expiry (us)
 --   KEYS[8] stats   hash  counters for the admin API
 --
--- ARGV[1] request id (also the lease id); a replay of the same id never counts twice
+-- ARGV[1] request id (also the lease id); a replay of the same id never counts twice. An id of the
+--         form "<process>.<rest>" names the client process: its calls for one target are sent one
+--         at a time (one line per process), so on a target without leases the process's last
+--         admitted call is all a resend needs to be recognised.
 -- ARGV[2] estimated tokens, ARGV[3] estimated input tokens, ARGV[4] estimated output tokens
 -- ARGV[5] now in microseconds, or "" to use Redis TIME (an explicit now exists for tests only)
 -- ARGV[6] "1" to take a waiting ticket when refused (a blocking acquire), "0" for try-acquire
@@ -85,6 +90,22 @@ end
 -- A replayed command (client reconnect, or a resend after a lost reply) finds its own lease, or
 -- on a target without leases its admission record, and gets the same answer; so does every
 -- further request of its batch that was admitted with it.
+local proc = string.match(id, '^([%w_-]+)%.')
+if proc and tonumber(cfg[2] or 0) == 0 then
+  local rec = redis.call('HGET', KEYS[5], '@' .. proc)
+  if rec and string.sub(rec, 1, #id + 1) == id .. '|' then
+    local admitted, rest = string.match(rec, '^[^|]*|(%d+)|(.*)$')
+    local reply = { 1, tonumber(admitted), 0, 1, 0 }
+    for a in string.gmatch(rest, '(%d+)') do
+      if reply[5] >= k then
+        break
+      end
+      reply[5] = reply[5] + 1
+      reply[5 + reply[5]] = tonumber(a)
+    end
+    return reply
+  end
+end
 local held = redis.call('HGET', KEYS[5], id)
 if held then
   local admitted, leased = string.match(held, '^(%d+)(|?)')
@@ -318,10 +339,13 @@ local function admit(rid, e, at)
   cum = { t = cum.t + e.t, i = cum.i + e.i, o = cum.o + e.o }
   log_args[#log_args + 1] = fmt(at)
   log_args[#log_args + 1] = unparse({ id = rid, a = { t = e.t, i = e.i, o = e.o }, c = cum, done = false })
-  ld_args[#ld_args + 1] = rid
   if lease_free then
-    ld_args[#ld_args + 1] = fmt(at)
+    if not proc then
+      ld_args[#ld_args + 1] = rid
+      ld_args[#ld_args + 1] = fmt(at)
+    end
   else
+    ld_args[#ld_args + 1] = rid
     ld_args[#ld_args + 1] = fmt(at) .. '|' .. fmt(e.t) .. '|' .. fmt(e.i) .. '|' .. fmt(e.o)
     lease_args[#lease_args + 1] = fmt(expiry)
     lease_args[#lease_args + 1] = rid
@@ -387,7 +411,17 @@ if k > 0 then
   end
 end
 redis.call('ZADD', KEYS[2], unpack(log_args))
-redis.call('HSET', KEYS[5], unpack(ld_args))
+if lease_free and proc then
+  local rec = { id, '|', fmt(now), '|' }
+  for j = 1, n do
+    rec[#rec + 1] = (j > 1 and ',' or '') .. fmt(times[j])
+  end
+  ld_args[#ld_args + 1] = '@' .. proc
+  ld_args[#ld_args + 1] = table.concat(rec)
+end
+if #ld_args > 0 then
+  redis.call('HSET', KEYS[5], unpack(ld_args))
+end
 if not lease_free then
   redis.call('ZADD', KEYS[4], unpack(lease_args))
 end
@@ -422,7 +456,7 @@ if #old > 0 then
   end
   redis.call('ZREM', KEYS[2], unpack(gone))
   if lease_free then
-    -- Admission records (replays) leave with their entries.
+    -- Admission records (replays) of ids that name no process leave with their entries.
     redis.call('HDEL', KEYS[5], unpack(gone_ids))
   end
   if st['P'] then

@@ -54,7 +54,7 @@ final class AcquireCall {
     private final boolean blocking;
     private final long deadlineNanos;
     private final long startNanos = System.nanoTime();
-    private volatile String requestId = RequestIds.next();
+    private volatile String requestId;
     private final boolean async;
     private final CompletableFuture<Permit> result = new CompletableFuture<>();
     private final LocalLine line;
@@ -99,6 +99,7 @@ final class AcquireCall {
         this.deadlineNanos = System.nanoTime() + Math.max(0, maxWait.toNanos());
         this.async = async;
         this.line = limiter.line(target);
+        this.requestId = RequestIds.next(limiter.processId());
     }
 
     CompletableFuture<Permit> start() {
@@ -331,7 +332,7 @@ final class AcquireCall {
             // Redis may hold an admission for the rider too: released, and the rider (if it still
             // waits) asks again under a new id, so the release can never undo its next admission.
             String old = r.requestId;
-            r.requestId = RequestIds.next();
+            r.requestId = RequestIds.next(limiter.processId());
             release(old);
         }
     }

@@ -44,6 +44,8 @@ public final class RedisLimiter implements LlmLimiter {
     /** Sends of a completion or release before it is given up: about six seconds plus the timeouts. */
     static final int BACKGROUND_TRIES = 8;
 
+    /** Names this instance in its request ids (see {@link RequestIds#next(String)}). */
+    private final String processId = RequestIds.process();
     private final RedisConnections connections;
     private final ScriptRunner scripts;
     private final WakeHub hub;
@@ -581,6 +583,10 @@ public final class RedisLimiter implements LlmLimiter {
     /** @return the stats counters aggregated here and flushed once a second per target */
     StatsBatcher stats() {
         return stats;
+    }
+
+    String processId() {
+        return processId;
     }
 
     WakeHub hub() {

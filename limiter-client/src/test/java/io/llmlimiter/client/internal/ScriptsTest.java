@@ -561,6 +561,29 @@ class ScriptsTest {
     }
 
     @Test
+    void withoutLeasesAProcessKeepsOneReplayRecordNotOnePerRequest() {
+        h.config("tokens=1000/10s", 0, 60_000, "keep");
+        List<Object> first = h.acquireBatch(1_000, false, "p1.h:300:300:0", "p1.a:300:300:0", "p1.b:300:300:0",
+                "p1.c:300:300:0");
+        assertThat(first).containsExactly(1L, 1_000_000L, 0L, 0L, 2L, 1_000_001L, 1_000_002L);
+        // The process's last admitted call is its whole record: one field, not one per request.
+        assertThat(h.redis().hkeys(h.keys.keys()[4])).containsExactly("@p1");
+
+        // A resend after a lost reply gets the same answer and counts nothing twice.
+        assertThat(h.acquireBatch(1_500, false, "p1.h:300:300:0", "p1.a:300:300:0", "p1.b:300:300:0",
+                "p1.c:300:300:0")).containsExactly(1L, 1_000_000L, 0L, 1L, 2L, 1_000_001L, 1_000_002L);
+        assertThat(h.redis().zcard(h.keys.keys()[1])).isEqualTo(3);
+        assertThat(h.redis().hget(h.keys.stats(), "admitted")).isEqualTo("3");
+
+        // Another process's call is its own; the next call of the first process replaces its record.
+        assertThat(h.acquireBatch(11_000, false, "p2.x:100:100:0").get(0)).isEqualTo(1L);
+        assertThat(h.acquireBatch(11_001, false, "p1.d:100:100:0").get(0)).isEqualTo(1L);
+        assertThat(h.redis().hkeys(h.keys.keys()[4])).containsExactlyInAnyOrder("@p1", "@p2");
+        assertThat(h.acquireBatch(11_002, false, "p1.d:100:100:0")).containsExactly(1L, 11_001_000L, 0L, 1L, 0L);
+        assertThat(h.redis().hget(h.keys.stats(), "admitted")).isEqualTo("5");
+    }
+
+    @Test
     void aDuplicateOrAlreadyAdmittedIdEndsTheBatch() {
         h.config("requests=10/10s", 0, 60_000, "keep");
         h.acquire("old", 0, 0);
