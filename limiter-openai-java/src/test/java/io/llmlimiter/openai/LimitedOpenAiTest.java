@@ -72,7 +72,9 @@ class LimitedOpenAiTest {
 
     private Target target(String model, int maxRetries) {
         Target t = Targets.forEndpoint(URI.create(baseUrl()), model);
-        limiter.admin().putConfig(LimitConfig.builder(t).limits("requests=100/1s").accounting(Accounting.ACTUAL)
+        // A concurrency cap, so a permit holds a lease the tests can see in flight.
+        limiter.admin().putConfig(LimitConfig.builder(t).limits("requests=100/1s").maxConcurrent(8)
+                .accounting(Accounting.ACTUAL)
                 .retry(new RetrySettings(maxRetries, Duration.ofMillis(10), Duration.ofSeconds(5), Duration.ofSeconds(30)))
                 .build());
         return t;
