@@ -11,7 +11,12 @@ COPY limiter-client/pom.xml limiter-client/
 COPY limiter-mock/pom.xml limiter-mock/
 COPY limiter-server/pom.xml limiter-server/
 COPY limiter-tools/pom.xml limiter-tools/
+COPY limiter-okhttp/pom.xml limiter-okhttp/
+COPY limiter-openai-java/pom.xml limiter-openai-java/
+COPY limiter-anthropic-java/pom.xml limiter-anthropic-java/
 COPY limiter-bench/pom.xml limiter-bench/
+COPY limiter-langchain4j/pom.xml limiter-langchain4j/
+COPY limiter-spring-boot-starter/pom.xml limiter-spring-boot-starter/
 COPY redis-scripts/src redis-scripts/src
 COPY limiter-client/src limiter-client/src
 COPY limiter-mock/src limiter-mock/src
