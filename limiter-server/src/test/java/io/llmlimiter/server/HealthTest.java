@@ -42,35 +42,4 @@ class HealthTest {
                     .until(() -> s.send("GET", "/health", null, null, null).statusCode() == 200);
         }
     }
-
-    @Test
-    void theHealthCheckCommandExitsZeroWhileUpAndOneWhenRedisOrTheServerIsDown(RedisProcess redis) throws IOException {
-        try (TestServer s = TestServer.start(redis.uri())) {
-            String url = s.server.url() + "/health";
-            assertThat(healthCheck("--url", url)).isZero();
-            redis.stop();
-            try {
-                assertThat(healthCheck("--url", url, "--timeout", "3s")).isEqualTo(1);
-            } finally {
-                redis.restart();
-            }
-            await().atMost(Duration.ofSeconds(20)).until(() -> healthCheck("--url", url) == 0);
-        }
-        int freePort;
-        try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
-            freePort = probe.getLocalPort();
-        }
-        assertThat(healthCheck("--url", "http://127.0.0.1:" + freePort + "/health", "--timeout", "2s")).isEqualTo(1);
-        assertThat(healthCheck("--timeout", "forever")).isEqualTo(2);
-    }
-
-    private static int healthCheck(String... args) {
-        picocli.CommandLine cl = Main.commandLine();
-        cl.setOut(new java.io.PrintWriter(new java.io.StringWriter(), true));
-        cl.setErr(new java.io.PrintWriter(new java.io.StringWriter(), true));
-        String[] all = new String[args.length + 1];
-        all[0] = "health-check";
-        System.arraycopy(args, 0, all, 1, args.length);
-        return cl.execute(all);
-    }
 }

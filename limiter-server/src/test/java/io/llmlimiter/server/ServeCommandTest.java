@@ -165,16 +165,4 @@ class ServeCommandTest {
         assertThat(code).isEqualTo(2);
         assertThat(err.toString()).contains("--metrics-port").contains("70000");
     }
-
-    @Test
-    void theCommandLineListsServeAndRefusesToRunWithoutACommand() {
-        CommandLine cl = Main.commandLine();
-        StringWriter help = new StringWriter();
-        cl.setOut(new PrintWriter(help, true));
-        cl.setErr(new PrintWriter(new StringWriter(), true));
-
-        assertThat(cl.execute("--help")).isZero();
-        assertThat(help.toString()).contains("serve");
-        assertThat(cl.execute()).isEqualTo(2);
-    }
 }

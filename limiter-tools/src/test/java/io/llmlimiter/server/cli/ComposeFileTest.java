@@ -1,10 +1,11 @@
-package io.llmlimiter.server;
+package io.llmlimiter.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.llmlimiter.server.ServeCommand;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -113,7 +114,7 @@ class ComposeFileTest {
         List<String> test = texts(server.at("/healthcheck/test"));
         assertThat(test.get(0)).isEqualTo("CMD");
         assertThat(test.get(1)).isEqualTo("java");
-        int jar = test.indexOf("/app/limiter-server.jar");
+        int jar = test.indexOf("/app/llm-limiter.jar");
         assertThat(test.get(jar - 1)).isEqualTo("-jar");
         assertThat(test.get(jar + 1)).isEqualTo("health-check");
         Main.commandLine().parseArgs(test.subList(jar + 1, test.size()).toArray(String[]::new));

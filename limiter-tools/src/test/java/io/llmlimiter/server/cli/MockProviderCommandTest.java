@@ -3,7 +3,6 @@ package io.llmlimiter.server.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.llmlimiter.server.Main;
 import io.llmlimiter.testing.JvmProcess;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The main class of a worker JVM spawned by {@code workload --processes P} and the demo:
- * {@code java -cp limiter-server.jar io.llmlimiter.server.cli.WorkloadWorker --spec JSON --calls N}.
+ * {@code java -cp llm-limiter.jar io.llmlimiter.server.cli.WorkloadWorker --spec JSON --calls N}.
  *
  * <p>Protocol on stdout, one line each: {@value #READY} once connected; then, after the parent
  * writes {@code go} on stdin, {@value #PROGRESS}{@code succeeded failed 429s retries} every quarter

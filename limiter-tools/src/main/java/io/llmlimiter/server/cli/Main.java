@@ -1,10 +1,6 @@
-package io.llmlimiter.server;
+package io.llmlimiter.server.cli;
 
-import io.llmlimiter.server.cli.DemoCommand;
-import io.llmlimiter.server.cli.HealthCheckCommand;
-import io.llmlimiter.server.cli.MockProviderCommand;
-import io.llmlimiter.server.cli.ProbeCommand;
-import io.llmlimiter.server.cli.WorkloadCommand;
+import io.llmlimiter.server.ServeCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -12,7 +8,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code llm-limiter} command line ({@code java -jar limiter-server.jar <command>}). Each
+ * The {@code llm-limiter} command line ({@code java -jar llm-limiter.jar <command>}). Each
  * command is a picocli subcommand listed in {@code subcommands}; add new ones there. Not
  * thread-safe (one run per instance).
  */

@@ -137,9 +137,9 @@ public final class DemoCommand implements Callable<Integer> {
 
     private static void holdUntilInterrupted(PrintWriter out, DemoEnvironment env) throws InterruptedException {
         out.println("still running (--keep-running); press Ctrl-C to stop. Try, from another terminal:");
-        out.println("  java -jar limiter-server.jar workload --base-url " + env.provider().baseUrl()
+        out.println("  java -jar llm-limiter.jar workload --base-url " + env.provider().baseUrl()
                 + " --target demo/batch --redis " + env.redisUri() + " --requests 60 --processes 3");
-        out.println("  LIMITER_ADMIN_TOKEN=" + env.token() + " java -jar limiter-server.jar probe --base-url "
+        out.println("  LIMITER_ADMIN_TOKEN=" + env.token() + " java -jar llm-limiter.jar probe --base-url "
                 + env.provider().baseUrl() + " --target demo/probed --apply --admin-url "
                 + env.dashboardUrl().substring(0, env.dashboardUrl().length() - 1));
         out.println("  the mock provider now allows " + Comparison.PROVIDER_LIMITS + ", "

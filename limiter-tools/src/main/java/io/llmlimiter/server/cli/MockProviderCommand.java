@@ -83,7 +83,7 @@ public final class MockProviderCommand implements Callable<Integer> {
         out.println("  POST " + provider.baseUrl() + "/v1/chat/completions   (OpenAI-compatible)");
         out.println("  POST " + provider.baseUrl() + "/v1/messages           (Anthropic-style)");
         out.println("  " + describe(config));
-        out.println("Try it through the limiter: java -jar limiter-server.jar workload --base-url "
+        out.println("Try it through the limiter: java -jar llm-limiter.jar workload --base-url "
                 + provider.baseUrl() + " --target mock/model"
                 + (limits == null ? "" : " --limits " + Limit.formatAll(CliSupport.limits(spec, "--limits", limits)))
                 + (maxConcurrent > 0 ? " --max-concurrent " + maxConcurrent : ""));
