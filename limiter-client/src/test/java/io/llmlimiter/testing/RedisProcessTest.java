@@ -179,9 +179,12 @@ class RedisProcessTest {
     void extraArgsAreAppliedSoRequirepassDemandsAuth() {
         try (RedisProcess redis = RedisProcess.start("--requirepass", "s3cret")) {
             assertThat(redis.password()).hasValue("s3cret");
+            // Refused without the password. Lettuce usually reports NOAUTH, but when the server's
+            // refusal closes the handshake first it reports a failed handshake instead.
             assertThatThrownBy(() -> ping(redis, null))
                     .isInstanceOf(RedisException.class)
-                    .hasStackTraceContaining("NOAUTH");
+                    .satisfiesAnyOf(e -> assertThat(e).hasStackTraceContaining("NOAUTH"),
+                            e -> assertThat(e).hasStackTraceContaining("RedisHandshakeHandler"));
             assertThatThrownBy(() -> ping(redis, "wrong"))
                     .isInstanceOf(RedisException.class);
             assertThat(ping(redis, "s3cret")).isEqualTo("PONG");
