@@ -405,7 +405,7 @@ final class RedisConfigs implements AutoCloseable {
         }
         return new String[] {"put", spec.toString(), Integer.toString(c.maxConcurrent()),
                 Long.toString(c.leaseTtl().toMillis()), c.accounting().label(), json, channel,
-                Long.toString(c.deliveryMargin().toMillis())};
+                Long.toString(c.deliveryMargin().toMillis()), ConfigJson.scriptBudgets(c)};
     }
 
     /**

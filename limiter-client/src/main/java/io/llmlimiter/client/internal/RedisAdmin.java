@@ -265,7 +265,7 @@ final class RedisAdmin implements LimiterAdmin {
         return limiter.scripts().<Long>run(LuaScript.SET_CONFIG, ScriptOutputType.INTEGER, keys, mode, spec.toString(),
                         Integer.toString(c.maxConcurrent()), Long.toString(c.leaseTtl().toMillis()),
                         c.accounting().label(), c.toJson(), keys.channel(),
-                        Long.toString(c.deliveryMargin().toMillis()))
+                        Long.toString(c.deliveryMargin().toMillis()), ConfigJson.scriptBudgets(c))
                 .thenApply(written -> written == 1);
     }
 

@@ -66,6 +66,7 @@ public final class RedisLimiter implements LlmLimiter {
     private final Map<Target, LocalLine> lines = new ConcurrentHashMap<>();
     private final StatsBatcher stats;
     private final CompletionBatcher completions = new CompletionBatcher(this);
+    private final Pricing pricing = new Pricing(io.llmlimiter.client.PriceTable.bundled());
 
     /**
      * What {@link LlmLimiter.Builder} collected.
@@ -384,6 +385,27 @@ public final class RedisLimiter implements LlmLimiter {
     /** @return the provider-stated limits told to the fleet, for rate-limiting those reports */
     ProviderLimits providerLimits() {
         return providerLimits;
+    }
+
+    /** @return how this client prices calls */
+    public Pricing pricing() {
+        return pricing;
+    }
+
+    /** @return whether the target's config was read from Redis at least once */
+    boolean configKnown(Target target) {
+        return configs.containsKey(target);
+    }
+
+    /** @return completes (never exceptionally) once the target's config was read, or could not be */
+    CompletableFuture<LimitConfig> configNow(Target target) {
+        return refreshConfig(target);
+    }
+
+    /** @return the target's config as last read, else the one this client was given, else null */
+    LimitConfig configFor(Target target) {
+        LimitConfig c = knownConfig(target);
+        return c != null ? c : options.configs().get(target);
     }
 
     /** @return the target's config as last read (no Redis read), or null when none was read */
