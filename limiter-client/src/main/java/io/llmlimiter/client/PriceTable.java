@@ -23,7 +23,8 @@ import java.util.regex.PatternSyntaxException;
  * rules and their prices per million tokens. The client bundles a copy ({@link #bundled()}); a
  * newer table can be loaded without a release ({@link #parse(String)}, {@code serve --prices},
  * {@code PUT /api/v1/prices}). Prices are in US dollars. Tiered prices (long-context tiers) are
- * taken at their base tier, and of dated prices the latest in force today (UTC).
+ * taken at their base tier, of dated prices the latest in force today (UTC), and of prices for
+ * part of the day (peak and off-peak) the higher.
  *
  * <p>Parsing is all or nothing: a table with a negative or non-numeric price, an unknown
  * currency or a bad match rule is refused whole, naming the field. This class is immutable and
@@ -247,8 +248,15 @@ public final class PriceTable {
         for (JsonNode dated : prices) {
             String at = where + "[" + i++ + "]";
             ModelPrice p = block(dated.get("prices"), at + ".prices");
-            JsonNode start = dated.path("constraint").path("start_date");
-            if (chosen == null || start.isMissingNode() || start.asText().compareTo(today) <= 0) {
+            JsonNode constraint = dated.path("constraint");
+            JsonNode start = constraint.path("start_date");
+            if (chosen == null) {
+                chosen = p;
+            } else if (constraint.has("start_time") || constraint.has("end_time")) {
+                // A price for part of the day (peak, off-peak): budgets take the higher one.
+                chosen = new ModelPrice(chosen.inputMtok().max(p.inputMtok()), chosen.outputMtok().max(p.outputMtok()),
+                        chosen.cacheReadMtok().max(p.cacheReadMtok()), chosen.cacheWriteMtok().max(p.cacheWriteMtok()));
+            } else if (start.isMissingNode() || start.asText().compareTo(today) <= 0) {
                 chosen = p;
             }
         }

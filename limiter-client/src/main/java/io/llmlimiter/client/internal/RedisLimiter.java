@@ -67,6 +67,7 @@ public final class RedisLimiter implements LlmLimiter {
     private final StatsBatcher stats;
     private final CompletionBatcher completions = new CompletionBatcher(this);
     private final Pricing pricing = new Pricing(io.llmlimiter.client.PriceTable.bundled());
+    private final PriceSync priceSync;
 
     /**
      * What {@link LlmLimiter.Builder} collected.
@@ -137,6 +138,8 @@ public final class RedisLimiter implements LlmLimiter {
         this.callbacks = new Callbacks(options.executor(), () -> closedException(null));
         waitTimes.start();
         this.stats = new StatsBatcher(this);
+        this.priceSync = new PriceSync(this);
+        priceSync.start();
     }
 
     /**
@@ -390,6 +393,11 @@ public final class RedisLimiter implements LlmLimiter {
     /** @return how this client prices calls */
     public Pricing pricing() {
         return pricing;
+    }
+
+    /** @return what keeps the price table in step with Redis */
+    public PriceSync priceSync() {
+        return priceSync;
     }
 
     /** @return whether the target's config was read from Redis at least once */
