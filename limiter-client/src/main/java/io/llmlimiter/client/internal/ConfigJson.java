@@ -77,7 +77,8 @@ public final class ConfigJson {
         if (root.has("limits")) {
             JsonNode limits = root.get("limits");
             if (limits.isTextual()) {
-                b.limits(prefix("limits", () -> Limit.parseAll(limits.asText())));
+                // The compact text may hold dollar budgets too (usd=50/1d).
+                prefix("limits", () -> b.limits(limits.asText()));
             } else if (limits.isArray()) {
                 int i = 0;
                 for (JsonNode l : limits) {
@@ -92,7 +93,7 @@ public final class ConfigJson {
         if (root.has("budgets")) {
             JsonNode budgets = root.get("budgets");
             if (budgets.isTextual()) {
-                b.budgets(prefix("budgets", () -> Budget.parseAll(budgets.asText())));
+                prefix("budgets", () -> Budget.parseAll(budgets.asText())).forEach(b::budget);
             } else if (budgets.isArray()) {
                 List<Budget> list = new ArrayList<>();
                 int i = 0;
@@ -103,7 +104,7 @@ public final class ConfigJson {
                     }
                     list.add(prefix(field, () -> Budget.parse(x.asText())));
                 }
-                b.budgets(list);
+                list.forEach(b::budget);
             } else {
                 throw new IllegalArgumentException("budgets must be a list like [\"usd=50/1d\", \"usd=1000/month\"]");
             }
