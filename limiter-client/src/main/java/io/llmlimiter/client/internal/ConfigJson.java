@@ -90,12 +90,12 @@ public final class ConfigJson {
                         + "requests=500/60s");
             }
         }
-        if (root.has("budgets")) {
+        if (root.has("budgets") && !root.get("budgets").isNull()) {
             JsonNode budgets = root.get("budgets");
+            List<Budget> list = new ArrayList<>();
             if (budgets.isTextual()) {
-                prefix("budgets", () -> Budget.parseAll(budgets.asText())).forEach(b::budget);
+                prefix("budgets", () -> Budget.parseAll(budgets.asText())).forEach(list::add);
             } else if (budgets.isArray()) {
-                List<Budget> list = new ArrayList<>();
                 int i = 0;
                 for (JsonNode x : budgets) {
                     String field = "budgets[" + i++ + "]";
@@ -104,10 +104,19 @@ public final class ConfigJson {
                     }
                     list.add(prefix(field, () -> Budget.parse(x.asText())));
                 }
-                list.forEach(b::budget);
             } else {
                 throw new IllegalArgumentException("budgets must be a list like [\"usd=50/1d\", \"usd=1000/month\"]");
             }
+            // Budgets given both in the limits text and here count once.
+            List<Budget> have = new ArrayList<>();
+            if (root.path("limits").isTextual()) {
+                for (String part : root.get("limits").asText().split(",")) {
+                    if (part.trim().startsWith("usd=")) {
+                        have.add(Budget.parse(part));
+                    }
+                }
+            }
+            list.stream().filter(x -> !have.contains(x)).forEach(b::budget);
         }
         if (root.has("prices") && !root.get("prices").isNull()) {
             b.prices(prices(root.get("prices")));
