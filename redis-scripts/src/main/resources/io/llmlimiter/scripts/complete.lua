@@ -14,7 +14,8 @@
 --         input, output ("" or missing: only a held lease, or an admission on a target without
 --         leases, can be completed)
 -- ARGV[13] the cost reserved at admission, ARGV[14] the actual cost, in micro-dollars ("" or
---         missing: no cost known; an actual cost of "" with a reservation keeps the reservation)
+--         missing: not known; without an actual cost the reservation stands and no spend is
+--         recorded)
 --
 -- Batch form: ARGV[1] "batch", ARGV[2] now in microseconds or "", ARGV[3] channel, ARGV[4] n
 -- (at most 256), then n groups of ten: id, has_usage ("1"/"0"), input, output, cached, admit_us,
@@ -149,9 +150,10 @@ local function one(it, held)
     counts.cache_read_tokens = counts.cache_read_tokens + it.cached
   end
   counts.completed = counts.completed + 1
+  -- Without an actual cost (no usage reported: a refused or broken call) the reservation stands,
+  -- as the provider may have billed it, and no spend is recorded.
   local reserved, cost = tonumber(it.ur or ''), tonumber(it.ua or '')
-  if reserved or cost then
-    cost = cost or reserved
+  if cost then
     spent = spent + cost
     if reserved and admitted and cost ~= reserved then
       usd_fixes[#usd_fixes + 1] = { at = admitted, d = cost - reserved }

@@ -79,7 +79,8 @@ public final class ConfigJson {
         if (root.has("limits")) {
             JsonNode limits = root.get("limits");
             if (limits.isTextual()) {
-                b.limits(prefix("limits", () -> Limit.parseAll(limits.asText())));
+                // The compact text may hold dollar budgets too (usd=50/1d).
+                prefix("limits", () -> b.limits(limits.asText()));
             } else if (limits.isArray()) {
                 int i = 0;
                 for (JsonNode l : limits) {
@@ -91,12 +92,12 @@ public final class ConfigJson {
                         + "requests=500/60s");
             }
         }
-        if (root.has("budgets")) {
+        if (root.has("budgets") && !root.get("budgets").isNull()) {
             JsonNode budgets = root.get("budgets");
+            List<Budget> list = new ArrayList<>();
             if (budgets.isTextual()) {
-                b.budgets(prefix("budgets", () -> Budget.parseAll(budgets.asText())));
+                prefix("budgets", () -> Budget.parseAll(budgets.asText())).forEach(list::add);
             } else if (budgets.isArray()) {
-                List<Budget> list = new ArrayList<>();
                 int i = 0;
                 for (JsonNode x : budgets) {
                     String field = "budgets[" + i++ + "]";
@@ -105,10 +106,19 @@ public final class ConfigJson {
                     }
                     list.add(prefix(field, () -> Budget.parse(x.asText())));
                 }
-                b.budgets(list);
             } else {
                 throw new IllegalArgumentException("budgets must be a list like [\"usd=50/1d\", \"usd=1000/month\"]");
             }
+            // Budgets given both in the limits text and here count once.
+            List<Budget> have = new ArrayList<>();
+            if (root.path("limits").isTextual()) {
+                for (String part : root.get("limits").asText().split(",")) {
+                    if (part.trim().startsWith("usd=")) {
+                        have.add(Budget.parse(part));
+                    }
+                }
+            }
+            list.stream().filter(x -> !have.contains(x)).forEach(b::budget);
         }
         if (root.has("prices") && !root.get("prices").isNull()) {
             b.prices(prices(root.get("prices")));

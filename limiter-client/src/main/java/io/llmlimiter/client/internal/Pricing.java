@@ -88,7 +88,12 @@ public final class Pricing {
                 usage.outputTokens());
     }
 
-    static long uncachedInput(Target target, Usage usage) {
+    /**
+     * @param target the target (its provider says how cache reads are reported)
+     * @param usage a call's usage
+     * @return its input tokens neither read from nor written to the provider's cache
+     */
+    public static long uncachedInput(Target target, Usage usage) {
         long reads = "anthropic".equals(target.provider()) ? 0 : usage.cacheReadTokens();
         return Math.max(0, usage.inputTokens() - reads - usage.cacheWriteTokens());
     }

@@ -115,7 +115,7 @@ final class RedisPermit implements Permit {
         io.llmlimiter.client.LimitConfig config = limiter.configFor(target);
         long actual = usage == null ? -1 : limiter.pricing().actual(target, config, usage);
         if (needsNoScript(usage, actual)) {
-            limiter.stats().completed(target, estimate.tokens(), usage, actual < 0 ? costMicros : actual);
+            limiter.stats().completed(target, estimate.tokens(), usage, Math.max(0, actual));
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> result = new CompletableFuture<>();
