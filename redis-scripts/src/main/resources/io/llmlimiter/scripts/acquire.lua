@@ -469,7 +469,7 @@ end
 if not lease_free then
   redis.call('ZADD', KEYS[4], unpack(lease_args))
 end
-local extra = {}
+local extra = { 'lf', fmt(now - maxw) }
 if st['lk'] then
   extra[#extra + 1] = 'lk'
   extra[#extra + 1] = '1'

@@ -286,7 +286,9 @@ local function load_window(st, key, W, now, dirty)
     s.c = c
   end
   if not ok then
-    s.c = first_after(floor)
+    -- The log may keep entries older than the longest window (it drops whole chunks): a window
+    -- built now sees no further back than the longest window did (st field "lf").
+    s.c = first_after(math.max(floor, tonumber(st['lf'] or floor)))
     local before, last = cum_before(s.c), L.last and L.last.c or ZERO
     s.t, s.i, s.o = last.t - before.t, last.i - before.i, last.o - before.o
     s.x, s.g = s.c, tonumber(st['q'] or 0)
