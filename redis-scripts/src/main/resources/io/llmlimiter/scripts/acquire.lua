@@ -86,7 +86,7 @@ end
 -- strictly increasing, so the log's rank order is its admission order.
 now = math.max(now, tonumber(st['now'] or 0))
 -- A log in the sorted-set form of earlier versions is dropped when the first entry of this form
--- is written: windows start over from it (see OPERATIONS.md, upgrading).
+-- is written: windows start over from it (see OPERATIONS.md, what a restart or a failover can lose).
 if not st['ln'] and redis.call('TYPE', KEYS[2])['ok'] == 'zset' then
   redis.call('DEL', KEYS[2])
 end
