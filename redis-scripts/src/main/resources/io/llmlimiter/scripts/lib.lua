@@ -126,9 +126,19 @@ local function cum_before(seq)
   return { t = e.c.t - e.a.t, i = e.c.i - e.a.i, o = e.c.o - e.a.o }
 end
 
--- The first seq kept whose admission time is after x (L.n if none): a binary search, O(log n).
+-- The first seq kept whose admission time is after x (L.n if none). Callers mostly ask about
+-- recent times (a completion, a window's floor), so the search gallops back from the newest
+-- entry, then bisects: O(log d) entries read, d the distance from the end, at most O(log n).
 local function first_after(x)
-  local lo, hi = L.head * CHUNK, L.n
+  local base, lo, hi, step = L.head * CHUNK, L.head * CHUNK, L.n, 1
+  while L.n - step > base do
+    local probe = L.n - step
+    if entry(probe).s <= x then
+      lo = probe + 1
+      break
+    end
+    hi, step = probe, step * 2
+  end
   while lo < hi do
     local mid = math.floor((lo + hi) / 2)
     if entry(mid).s > x then
