@@ -54,9 +54,10 @@
 -- otherwise empty window.
 --
 -- Cost per call, n = entries in the log, leases or tickets: O(log n), plus a bounded batch
--- (at most 100) of expired leases, abandoned tickets and trimmed log entries, plus the entries
--- that left a token window since the last call (each entry leaves each window once: amortized
--- O(1); more than 1000 at once rebuild the window's sums in O(log n) instead, see lib.lua). The "when does it fit" time of a token window is a binary search over the cumulative
+-- (at most 100) of expired leases and abandoned tickets and at most 8 trimmed log chunks, plus
+-- the entries that left a window since the last call (each entry leaves each window once:
+-- amortized O(1); more than 1000 at once rebuild the window's sums in O(log n) instead, see
+-- lib.lua). The "when does it fit" time of a token window is a binary search over the cumulative
 -- admission charges; under corrections (actual accounting, overages) it is approximate, while
 -- admission itself is decided by the exact sums.
 
