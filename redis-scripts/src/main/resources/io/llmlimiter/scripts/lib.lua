@@ -271,29 +271,51 @@ local function load_window(st, key, W, now, dirty)
     -- Entries before the oldest chunk kept are gone: nothing to subtract them with.
     ok = s.c >= L.head * CHUNK
   end
-  local gone, fixes = {}, {}
+  local gone, fixes, moved = {}, {}, false
   if ok and s.c < L.n and (s.nx == 0 or s.nx <= floor) then
-    local c = s.c
+    -- Entries leave in order: each chunk is read once and each entry unpacked once; only the
+    -- corrected ones (flag 2) need their value looked up.
+    local c, left, j = s.c, 0, -1
+    local ch, pos, pt, pi, po
     while c < L.n do
-      local e = entry(c)
-      if e.s > floor then
-        s.nx = e.s
+      if math.floor(c / CHUNK) ~= j then
+        j = math.floor(c / CHUNK)
+        ch = chunk(j)
+        if not ch then
+          ok = false
+          break
+        end
+        local p = c % CHUNK
+        if p == 0 then
+          pt, pi, po = struct.unpack(HEAD, ch)
+        else
+          local _
+          _, pt, pi, po = struct.unpack(ENTRY, ch, HSIZE + (p - 1) * ESIZE + 1)
+        end
+        pos = HSIZE + p * ESIZE + 1
+      end
+      local at, ct, ci, co, f = struct.unpack(ENTRY, ch, pos)
+      if at > floor then
+        s.nx = at
         break
       end
-      if #gone == 1000 then
+      if left == 1000 then
         ok = false
         break
       end
-      gone[#gone + 1] = e
-      if e.f == 2 then
+      left = left + 1
+      if f == 2 then
+        gone[#gone + 1] = { f = 2, a = { t = ct - pt, i = ci - pi, o = co - po } }
         fixes[#fixes + 1] = 'v' .. fmt(c)
+      else
+        s.t, s.i, s.o = s.t - (ct - pt), s.i - (ci - pi), s.o - (co - po)
       end
-      c = c + 1
+      pt, pi, po, pos, c = ct, ci, co, pos + ESIZE, c + 1
     end
     if c == L.n then
       s.nx = 0
     end
-    s.c = c
+    s.c, moved = c, left > 0
   end
   if not ok then
     -- The log may keep entries older than the longest window (it drops whole chunks): a window
@@ -321,6 +343,8 @@ local function load_window(st, key, W, now, dirty)
       end
       s.t, s.i, s.o = s.t - v.t, s.i - v.i, s.o - v.o
     end
+    dirty[key] = s
+  elseif moved then
     dirty[key] = s
   end
   return s
