@@ -21,7 +21,9 @@ import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.llmlimiter.client.Limit;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.internal.ConfigJson;
 import io.llmlimiter.client.internal.Keys;
+import io.llmlimiter.client.internal.PriceSync;
 import io.llmlimiter.scripts.LuaScript;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -165,6 +167,42 @@ final class RedisConfigs implements AutoCloseable {
         } catch (RuntimeException e) {
             c.shutdown();
             throw e;
+        }
+    }
+
+    /**
+     * Stores the fleet's price table whole: one {@code HSET} of its text, digest and time, so a
+     * client reads either the old table or the new one, never a mix.
+     *
+     * @param json a table that parsed
+     * @return its digest
+     */
+    String putPrices(String json) {
+        String sha = sha1(json);
+        synchronized (lock) {
+            await(reads().hset(PriceSync.KEY, Map.of("json", json, "sha", sha,
+                    "updated_ms", Long.toString(System.currentTimeMillis()))));
+        }
+        return sha;
+    }
+
+    /** @return the stored table's digest and time ({@code sha}, {@code updated_ms}), empty when none */
+    Map<String, String> pricesMeta() {
+        synchronized (lock) {
+            Map<String, String> out = new java.util.HashMap<>();
+            for (var kv : await(reads().hmget(PriceSync.KEY, "sha", "updated_ms"))) {
+                if (kv.hasValue()) {
+                    out.put(kv.getKey(), kv.getValue());
+                }
+            }
+            return out;
+        }
+    }
+
+    /** @return the stored table's text, or null when none */
+    String pricesJson() {
+        synchronized (lock) {
+            return await(reads().hget(PriceSync.KEY, "json"));
         }
     }
 
@@ -405,7 +443,7 @@ final class RedisConfigs implements AutoCloseable {
         }
         return new String[] {"put", spec.toString(), Integer.toString(c.maxConcurrent()),
                 Long.toString(c.leaseTtl().toMillis()), c.accounting().label(), json, channel,
-                Long.toString(c.deliveryMargin().toMillis())};
+                Long.toString(c.deliveryMargin().toMillis()), ConfigJson.scriptBudgets(c)};
     }
 
     /**

@@ -27,6 +27,8 @@
 -- ARGV[8] pub/sub channel on which the next waiter is woken
 -- ARGV[9] k, the number of further requests of the same process queued behind this one (0..64;
 --         missing = 0), ARGV[10..] k groups of four: id, tokens, input, output, in arrival order
+-- ARGV[10 + 4k .. 10 + 5k] the estimated cost in micro-dollars of the request and of each further
+--         request (missing = 0), reserved against the target's dollar budgets (usd.lua)
 --
 -- Reply:
 --   { 1, admit_us, lease_expiry_us, replayed(0|1), n, admit_us_1, ..., admit_us_n }   admitted
@@ -41,6 +43,10 @@
 --                "cooldown", "queued" (others arrived first), "provider" (limit = the resource)
 --   { -1, "resource:amount:window_ms" }                  the estimate can never fit that limit
 --   { -2 }                                              the target has no config
+--   { 0, "budget", frees_at_us, "usd:micros:window_ms|day|month", now_us, left_micros }  the
+--        estimated cost would pass a dollar budget: refused at once, no ticket is taken (a budget
+--        is not waited for); frees_at_us is when enough frees or the period resets, 0 when the
+--        cost is larger than the whole budget
 --
 -- Windows: every window counts an entry until admit + window + delivery margin (cfg margin_ms).
 -- Limits are checked against their effective amount (learned from the provider, see learn.lua);
@@ -55,13 +61,17 @@
 -- admission itself is decided by the exact sums.
 
 --#include lib.lua
+--#include buckets.lua
+--#include usd.lua
 
 local id = ARGV[1]
 local est = { r = 1, t = tonumber(ARGV[2]), i = tonumber(ARGV[3]), o = tonumber(ARGV[4]) }
 local ticket_us = tonumber(ARGV[7]) * 1000
 local k = math.min(tonumber(ARGV[9] or 0) or 0, 64)
+local usd_at = 10 + 4 * (tonumber(ARGV[9] or 0) or 0)
+est.u = tonumber(ARGV[usd_at] or 0) or 0
 
-local cfg = redis.call('HMGET', KEYS[1], 'limits', 'max_concurrent', 'lease_ttl_ms', 'margin_ms')
+local cfg = redis.call('HMGET', KEYS[1], 'limits', 'max_concurrent', 'lease_ttl_ms', 'margin_ms', 'usd')
 if not cfg[1] then
   return { -2 }
 end
@@ -143,6 +153,21 @@ for _, l in ipairs(limits) do
 end
 local maxc = tonumber(cfg[2] or 0)
 local ttl = tonumber(cfg[3] or 60000) * 1000
+
+-- Dollar budgets are never waited for: a call that would pass one is refused at once.
+local usd = Usd.load(cfg[5], KEYS[8], now)
+local usd_over = Usd.over(usd, est.u, now)
+if usd_over then
+  if redis.call('ZREM', KEYS[6], id) == 1 then
+    redis.call('ZREM', KEYS[7], id)
+    local head = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
+    if head then
+      redis.call('PUBLISH', ARGV[8], head)
+    end
+  end
+  redis.call('HINCRBY', KEYS[8], 'refused_budget', 1)
+  return { 0, 'budget', usd_over.at, usd_over.spec, now, usd_over.left }
+end
 
 -- Leases whose holder stopped renewing them (a crashed worker) are dropped, a bounded batch per
 -- call; leftovers are never counted (live leases are those expiring after now).
@@ -357,6 +382,7 @@ local function admit(rid, e, at)
   for res, v in pairs(rem) do
     rem[res] = v - e[res]
   end
+  Usd.charge(usd, at, e.u, now)
 end
 admit(id, est, now)
 
@@ -364,6 +390,9 @@ admit(id, est, now)
 -- it never waits, so it needs no ticket: the batch stops at the first that does not fit).
 local function fits(e, count)
   if maxc > 0 and live + count >= maxc then
+    return false
+  end
+  if Usd.over(usd, e.u, now) then
     return false
   end
   for res, v in pairs(rem) do
@@ -400,7 +429,8 @@ if k > 0 then
   local known = redis.call('HMGET', KEYS[5], unpack(ids))
   local seen = { [id] = true }
   for j = 1, k do
-    local e = { r = 1, t = tonumber(ARGV[7 + 4 * j]), i = tonumber(ARGV[8 + 4 * j]), o = tonumber(ARGV[9 + 4 * j]) }
+    local e = { r = 1, t = tonumber(ARGV[7 + 4 * j]), i = tonumber(ARGV[8 + 4 * j]), o = tonumber(ARGV[9 + 4 * j]),
+                u = tonumber(ARGV[usd_at + j] or 0) or 0 }
     if known[j] or seen[ids[j]] or not fits(e, j) then
       break
     end
@@ -515,6 +545,7 @@ if queued then
     redis.call('PUBLISH', ARGV[8], head)
   end
 end
+Usd.save(usd, KEYS[8])
 redis.call('HINCRBY', KEYS[8], 'admitted', 1 + n)
 local reply = { 1, now, expiry, 0, n }
 for j = 1, n do

@@ -12,6 +12,8 @@
 -- ARGV[7] pub/sub channel on which waiters are woken
 -- ARGV[8] delivery margin in ms ("" or missing = 0): every window counts an entry until
 --         admit + window + margin, absorbing the delay between admission and the provider's door
+-- ARGV[9] dollar budgets ("" or missing = none): "s:<micros>:<window_ms>", "d:<micros>",
+--         "m:<micros>" joined by "," (see usd.lua); what they have reserved is kept across changes
 --
 -- Window state (the request log and the token sums) is kept across the change; only the sums
 -- of token windows that no longer exist (a window or the margin changed) and the learned amounts
@@ -67,6 +69,9 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'limits', ARGV[2], 'max_concurrent', ARGV[3], 'lease_ttl_ms', ARGV[4],
   'accounting', ARGV[5], 'json', ARGV[6], 'margin_ms', string.format('%d', margin))
+if ARGV[9] and ARGV[9] ~= '' then
+  redis.call('HSET', KEYS[1], 'usd', ARGV[9])
+end
 
 -- Looser limits may let waiters in now.
 redis.call('PUBLISH', ARGV[7], '*')

@@ -6,14 +6,19 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.llmlimiter.client.Accounting;
+import io.llmlimiter.client.Budget;
 import io.llmlimiter.client.Durations;
 import io.llmlimiter.client.Limit;
+import io.llmlimiter.client.ModelPrice;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Resource;
 import io.llmlimiter.client.RetrySettings;
 import io.llmlimiter.client.Target;
+import java.math.BigDecimal;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -31,7 +36,9 @@ public final class ConfigJson {
     // stored document: accepted and ignored here, so documents written by a server always parse.
     private static final Set<String> FIELDS = Set.of("provider", "model", "limits", "requests_per_minute",
             "max_concurrent", "lease_ttl", "delivery_margin_ms", "accounting", "max_retries", "base_retry_delay", "max_retry_delay",
-            "retry_deadline", "is_tested", "last_test_date", "test_notes", "source");
+            "retry_deadline", "is_tested", "last_test_date", "test_notes", "source", "budgets", "prices");
+    private static final Set<String> PRICE_FIELDS = Set.of("currency", "input_mtok", "output_mtok", "cache_read_mtok",
+            "cache_write_mtok");
 
     private ConfigJson() {
     }
@@ -72,7 +79,8 @@ public final class ConfigJson {
         if (root.has("limits")) {
             JsonNode limits = root.get("limits");
             if (limits.isTextual()) {
-                b.limits(prefix("limits", () -> Limit.parseAll(limits.asText())));
+                // The compact text may hold dollar budgets too (usd=50/1d).
+                prefix("limits", () -> b.limits(limits.asText()));
             } else if (limits.isArray()) {
                 int i = 0;
                 for (JsonNode l : limits) {
@@ -83,6 +91,37 @@ public final class ConfigJson {
                 throw new IllegalArgumentException("limits must be a list of {resource, amount, window} or a text like "
                         + "requests=500/60s");
             }
+        }
+        if (root.has("budgets") && !root.get("budgets").isNull()) {
+            JsonNode budgets = root.get("budgets");
+            List<Budget> list = new ArrayList<>();
+            if (budgets.isTextual()) {
+                prefix("budgets", () -> Budget.parseAll(budgets.asText())).forEach(list::add);
+            } else if (budgets.isArray()) {
+                int i = 0;
+                for (JsonNode x : budgets) {
+                    String field = "budgets[" + i++ + "]";
+                    if (!x.isTextual()) {
+                        throw new IllegalArgumentException(field + " must be a string like usd=50/1d or usd=1000/month");
+                    }
+                    list.add(prefix(field, () -> Budget.parse(x.asText())));
+                }
+            } else {
+                throw new IllegalArgumentException("budgets must be a list like [\"usd=50/1d\", \"usd=1000/month\"]");
+            }
+            // Budgets given both in the limits text and here count once.
+            List<Budget> have = new ArrayList<>();
+            if (root.path("limits").isTextual()) {
+                for (String part : root.get("limits").asText().split(",")) {
+                    if (part.trim().startsWith("usd=")) {
+                        have.add(Budget.parse(part));
+                    }
+                }
+            }
+            list.stream().filter(x -> !have.contains(x)).forEach(b::budget);
+        }
+        if (root.has("prices") && !root.get("prices").isNull()) {
+            b.prices(prices(root.get("prices")));
         }
         if (root.has("requests_per_minute")) {
             long rpm = integer(root, "requests_per_minute");
@@ -138,6 +177,15 @@ public final class ConfigJson {
             limits.addObject().put("resource", l.resource().label()).put("amount", l.amount())
                     .put("window", Durations.format(l.window()));
         }
+        if (!c.budgets().isEmpty()) {
+            ArrayNode budgets = o.putArray("budgets");
+            c.budgets().forEach(x -> budgets.add(x.toString()));
+        }
+        if (c.prices() != null) {
+            o.putObject("prices").put("currency", "USD").put("input_mtok", c.prices().inputMtok())
+                    .put("output_mtok", c.prices().outputMtok()).put("cache_read_mtok", c.prices().cacheReadMtok())
+                    .put("cache_write_mtok", c.prices().cacheWriteMtok());
+        }
         o.put("max_concurrent", c.maxConcurrent());
         o.put("lease_ttl", Durations.format(c.leaseTtl()));
         o.put("delivery_margin_ms", c.deliveryMargin().toMillis());
@@ -191,6 +239,49 @@ public final class ConfigJson {
         }
         return new Limit(Resource.fromLabel(text(l, "resource")), integer(l, "amount"),
                 Durations.parse("window", text(l, "window")));
+    }
+
+    /** A per-target price override: dollars per million tokens, USD only. */
+    private static ModelPrice prices(JsonNode p) {
+        if (!p.isObject()) {
+            throw new IllegalArgumentException("prices must be an object {currency, input_mtok, output_mtok, "
+                    + "cache_read_mtok, cache_write_mtok}");
+        }
+        for (Iterator<String> it = p.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!PRICE_FIELDS.contains(f)) {
+                throw new IllegalArgumentException("prices: unknown field '" + f + "'; known fields are " + PRICE_FIELDS);
+            }
+        }
+        JsonNode currency = p.get("currency");
+        if (currency != null && !(currency.isTextual() && currency.asText().equals("USD"))) {
+            throw new IllegalArgumentException("prices.currency must be USD, got " + currency);
+        }
+        BigDecimal in = price(p, "input_mtok", null);
+        return prefix("prices", () -> new ModelPrice(in, price(p, "output_mtok", null), price(p, "cache_read_mtok", in),
+                price(p, "cache_write_mtok", in)));
+    }
+
+    private static BigDecimal price(JsonNode p, String f, BigDecimal fallback) {
+        JsonNode v = p.get(f);
+        if (v == null && fallback != null) {
+            return fallback;
+        }
+        if (v == null || !v.isNumber()) {
+            throw new IllegalArgumentException("prices." + f + " must be a number of dollars per million tokens, got " + v);
+        }
+        if (v.decimalValue().signum() < 0) {
+            throw new IllegalArgumentException("prices." + f + " must not be negative, got " + v);
+        }
+        return v.decimalValue();
+    }
+
+    /**
+     * @param c a config
+     * @return its budgets as {@code set_config.lua} takes them (ARGV[9]), "" when none
+     */
+    public static String scriptBudgets(LimitConfig c) {
+        return String.join(",", c.budgets().stream().map(Budget::scriptSpec).toList());
     }
 
     private static <T> T prefix(String field, java.util.function.Supplier<T> s) {
