@@ -633,6 +633,27 @@ class ScriptsTest {
     }
 
     @Test
+    void aLogThatExpiredWhileItsStateLivedOnStartsAgainFromTheNewestChunk() {
+        h.config("requests=20/1s", 0, 60_000, "keep");
+        for (int k = 0; k < 40; k++) {
+            assertThat(h.acquire("a" + k, 0, k * 50L).get(0)).isEqualTo(1L);
+        }
+        // The log key expires (its TTL is the longest window plus a little); the state outlives it.
+        h.redis().del(h.keys.keys()[1]);
+
+        assertThat(h.acquire("b", 0, 10_000).get(0)).isEqualTo(1L);
+        assertThat(usedOf(h.usage(10_010), "r:20:1000")).isEqualTo(1);
+        // Only the newest chunk (kept in the state) and the new entry remain; full chunks go to the
+        // log again, which gets its TTL back.
+        assertThat(h.log()).extracting(e -> e.seq()).startsWith(32L).endsWith(40L);
+        for (int k = 0; k < 40; k++) {
+            assertThat(h.acquire("c" + k, 0, 10_100 + k * 50L).get(0)).isEqualTo(1L);
+        }
+        assertThat(usedOf(h.usage(12_050), "r:20:1000")).isEqualTo(20);
+        assertThat(h.redis().pttl(h.keys.keys()[1])).isPositive();
+    }
+
+    @Test
     void theLogAndStateTtlsCoverTheLongestWindowAndOnlyMoveLater() {
         h.config("requests=100/10s", 0, 60_000, "keep");
         // The newest 16 entries live in the state; the 17th moves the first chunk to the log.
