@@ -38,9 +38,6 @@ public final class LimitConfig {
     private final Duration deliveryMargin;
     private final Accounting accounting;
     private final RetrySettings retry;
-    private final boolean tested;
-    private final String lastTestDate;
-    private final String testNotes;
     private final boolean autoCreated;
 
     private LimitConfig(Builder b) {
@@ -53,9 +50,6 @@ public final class LimitConfig {
         this.deliveryMargin = b.deliveryMargin;
         this.accounting = b.accounting == null ? Accounting.defaultFor(b.target.provider()) : b.accounting;
         this.retry = b.retry;
-        this.tested = b.tested;
-        this.lastTestDate = b.lastTestDate;
-        this.testNotes = b.testNotes;
         this.autoCreated = b.autoCreated;
     }
 
@@ -109,9 +103,6 @@ public final class LimitConfig {
         b.deliveryMargin = deliveryMargin;
         b.accounting = accounting;
         b.retry = retry;
-        b.tested = tested;
-        b.lastTestDate = lastTestDate;
-        b.testNotes = testNotes;
         return b;
     }
 
@@ -166,21 +157,6 @@ public final class LimitConfig {
         return retry;
     }
 
-    /** @return whether the limits were measured against the real API (see the probe command) */
-    public boolean tested() {
-        return tested;
-    }
-
-    /** @return the date of the last probe, or null */
-    public String lastTestDate() {
-        return lastTestDate;
-    }
-
-    /** @return notes from the last probe, or null */
-    public String testNotes() {
-        return testNotes;
-    }
-
     /**
      * @return whether a client wrote this config by itself because the target had none in Redis
      *     (the fleet default or the conservative default), not someone who configured the target;
@@ -220,9 +196,6 @@ public final class LimitConfig {
         private Duration deliveryMargin = DEFAULT_DELIVERY_MARGIN;
         private Accounting accounting;
         private RetrySettings retry = RetrySettings.DEFAULTS;
-        private boolean tested;
-        private String lastTestDate;
-        private String testNotes;
         private boolean autoCreated;
 
         private Builder(Target target) {
@@ -366,27 +339,6 @@ public final class LimitConfig {
          */
         public Builder retry(RetrySettings retry) {
             this.retry = Objects.requireNonNull(retry, "retry must not be null");
-            return this;
-        }
-
-        /**
-         * Records the result of a probe of the real API.
-         *
-         * @param tested whether the limits were measured
-         * @param date the date of the probe, or null
-         * @param notes notes, or null
-         * @return this builder
-         */
-        public Builder testInfo(boolean tested, String date, String notes) {
-            if (date != null && date.length() > 64) {
-                throw new IllegalArgumentException("last_test_date must be at most 64 characters");
-            }
-            if (notes != null && notes.length() > 2000) {
-                throw new IllegalArgumentException("test_notes must be at most 2000 characters");
-            }
-            this.tested = tested;
-            this.lastTestDate = date;
-            this.testNotes = notes;
             return this;
         }
 

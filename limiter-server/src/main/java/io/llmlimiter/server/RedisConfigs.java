@@ -21,7 +21,6 @@ import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.llmlimiter.client.Limit;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Target;
-import io.llmlimiter.client.internal.ConfigJson;
 import io.llmlimiter.client.internal.Keys;
 import io.llmlimiter.client.internal.PriceSync;
 import io.llmlimiter.scripts.LuaScript;
@@ -43,7 +42,8 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The server's own connection to Redis for configs and their revisions. A config lives in the
- * target's {@code cfg} hash (written by {@code set_config.lua}, read by every client); its revision
+ * target's {@code cfg} hash (written by {@code set_config.lua}, read by every client), its
+ * {@code json} field the whole {@link ConfigDocument}, probe record included; its revision
  * in {@code llmlim:{T}:rev}, a hash of {@code rev}, {@code updated_ms}, {@code sha} (SHA-1 of the
  * config JSON written with it, so a config changed in Redis by anything else is recognised) and,
  * for a deleted target's tombstone, {@code deleted=1}. Both are written in one MULTI/EXEC.
@@ -70,10 +70,10 @@ final class RedisConfigs implements AutoCloseable {
      *
      * @param name a target's name or {@value ConfigSet#DEFAULT_NAME}
      * @param json the config JSON, or null when there is none
-     * @param config the config, or null (none, or not readable)
+     * @param config the config document, or null (none, or not readable)
      * @param meta the revision hash, or null when there is none
      */
-    record Entry(String name, String json, LimitConfig config, Meta meta) {
+    record Entry(String name, String json, ConfigDocument config, Meta meta) {
 
         /** @return whether the config is the one this revision was written with */
         boolean revisioned() {
@@ -100,10 +100,10 @@ final class RedisConfigs implements AutoCloseable {
      * One write.
      *
      * @param name a target's name or {@value ConfigSet#DEFAULT_NAME}
-     * @param config the config; null deletes the target, leaving a tombstone at {@code stamp}
+     * @param config the config document; null deletes the target, leaving a tombstone at {@code stamp}
      * @param stamp the revision; null with a null config removes the tombstone
      */
-    record Write(String name, LimitConfig config, Stamp stamp) {
+    record Write(String name, ConfigDocument config, Stamp stamp) {
     }
 
     private final Object lock = new Object();
@@ -275,13 +275,13 @@ final class RedisConfigs implements AutoCloseable {
         }
     }
 
-    private static LimitConfig parse(String name, String json) {
+    private static ConfigDocument parse(String name, String json) {
         if (json == null) {
             return null;
         }
         try {
-            return name.equals(ConfigSet.DEFAULT_NAME) ? ConfigSet.asDefault(ConfigJson.parse(json, null))
-                    : ConfigJson.parse(json, Target.parse(name));
+            return name.equals(ConfigSet.DEFAULT_NAME) ? ConfigSet.asDefault(ConfigDocument.parse(json, null))
+                    : ConfigDocument.parse(json, Target.parse(name));
         } catch (IllegalArgumentException e) {
             return null;
         }
@@ -392,9 +392,9 @@ final class RedisConfigs implements AutoCloseable {
                             "updated_ms", Long.toString(w.stamp().updatedMs()), "deleted", "1")));
                 }
             } else {
-                String json = w.config().toJson();
+                String json = w.config().json();
                 queued.add(a.evalsha(LuaScript.SET_CONFIG.sha1(), ScriptOutputType.INTEGER, keys.keys(),
-                        setConfigArgs(w.config(), json, keys.channel())));
+                        setConfigArgs(w.config().config(), json, keys.channel())));
                 queued.add(a.del(rev));
                 queued.add(a.hset(rev, Map.of("rev", Long.toString(w.stamp().revision()),
                         "updated_ms", Long.toString(w.stamp().updatedMs()), "sha", sha1(json))));

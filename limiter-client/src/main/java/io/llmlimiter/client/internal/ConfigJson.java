@@ -32,6 +32,8 @@ public final class ConfigJson {
     /** Shared mapper; Jackson mappers are thread-safe once configured. */
     public static final ObjectMapper MAPPER = new ObjectMapper();
 
+    // is_tested, last_test_date and test_notes are the admin server's probe record, kept in the same
+    // stored document: accepted and ignored here, so documents written by a server always parse.
     private static final Set<String> FIELDS = Set.of("provider", "model", "limits", "requests_per_minute",
             "max_concurrent", "lease_ttl", "delivery_margin_ms", "accounting", "max_retries", "base_retry_delay", "max_retry_delay",
             "retry_deadline", "is_tested", "last_test_date", "test_notes", "source", "budgets", "prices");
@@ -146,8 +148,6 @@ public final class ConfigJson {
         }
         Duration deadline = root.has("retry_deadline") ? seconds(root, "retry_deadline") : d.deadline();
         b.retry(new RetrySettings(retries, base, max, deadline));
-        boolean tested = root.has("is_tested") && bool(root, "is_tested");
-        b.testInfo(tested, optionalText(root, "last_test_date"), optionalText(root, "test_notes"));
         String source = optionalText(root, "source");
         if (source != null && !source.equals("default") && !source.equals("configured")) {
             throw new IllegalArgumentException("source must be default or configured, got '" + source + "'");
@@ -194,13 +194,6 @@ public final class ConfigJson {
         o.put("base_retry_delay", c.retry().baseDelay().toMillis() / 1000.0);
         o.put("max_retry_delay", c.retry().maxDelay().toMillis() / 1000.0);
         o.put("retry_deadline", c.retry().deadline().toMillis() / 1000.0);
-        o.put("is_tested", c.tested());
-        if (c.lastTestDate() != null) {
-            o.put("last_test_date", c.lastTestDate());
-        }
-        if (c.testNotes() != null) {
-            o.put("test_notes", c.testNotes());
-        }
         if (c.autoCreated()) {
             // Written by a client for a target nobody configured; the dashboard shows it.
             o.put("source", "default");
