@@ -21,6 +21,7 @@ import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.llmlimiter.client.Limit;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.internal.ConfigJson;
 import io.llmlimiter.client.internal.Keys;
 import io.llmlimiter.client.internal.PriceSync;
 import io.llmlimiter.scripts.LuaScript;
