@@ -34,6 +34,8 @@ public final class PriceTable {
 
     private static final String BUNDLED = "prices/genai-prices.json";
     private static volatile PriceTable bundled;
+    /** Compiled match rules, shared: tables hold a handful of patterns. */
+    private static final java.util.Map<String, Pattern> PATTERNS = new java.util.concurrent.ConcurrentHashMap<>();
 
     private final List<Provider> providers;
     private final int models;
@@ -191,7 +193,7 @@ public final class PriceTable {
             return s.contains(rule.get("contains").asText().toLowerCase(Locale.ROOT));
         }
         if (rule.has("regex")) {
-            return Pattern.compile(rule.get("regex").asText()).matcher(s).find();
+            return PATTERNS.computeIfAbsent(rule.get("regex").asText(), Pattern::compile).matcher(s).find();
         }
         return false;
     }

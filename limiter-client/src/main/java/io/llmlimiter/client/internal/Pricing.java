@@ -22,18 +22,24 @@ public final class Pricing {
 
     private static final Logger log = LoggerFactory.getLogger(Pricing.class);
 
+    /** Null until first used: the bundled table is parsed only by a client that prices a call. */
     private final AtomicReference<PriceTable> table;
     private final Set<Target> warned = ConcurrentHashMap.newKeySet();
     private final Map<Target, ModelPrice> found = new ConcurrentHashMap<>();
 
-    /** @param table the first table */
+    /** @param table the first table, or null for the bundled one, loaded when first needed */
     public Pricing(PriceTable table) {
         this.table = new AtomicReference<>(table);
     }
 
     /** @return the table in use */
     public PriceTable table() {
-        return table.get();
+        PriceTable t = table.get();
+        if (t == null) {
+            table.compareAndSet(null, PriceTable.bundled());
+            t = table.get();
+        }
+        return t;
     }
 
     /**
@@ -56,7 +62,7 @@ public final class Pricing {
         if (config != null && config.prices() != null) {
             return config.prices();
         }
-        ModelPrice p = found.computeIfAbsent(target, t -> table.get().find(t).orElse(ModelPrice.FREE));
+        ModelPrice p = found.computeIfAbsent(target, t -> table().find(t).orElse(ModelPrice.FREE));
         if (p == ModelPrice.FREE) {
             if (warned.add(target)) {
                 log.warn("{}: the price table does not know this model; its calls count no cost (give the target "
@@ -67,7 +73,12 @@ public final class Pricing {
         return p;
     }
 
-    /** @return the estimate's most cost, in micro-dollars (0 when unpriced) */
+    /**
+     * Priced whether or not the config as known has budgets: a budget added a moment ago applies
+     * before this client has read it.
+     *
+     * @return the estimate's most cost, in micro-dollars (0 when unpriced)
+     */
     public long estimate(Target target, LimitConfig config, Estimate estimate) {
         ModelPrice p = price(target, config);
         return p == null ? 0 : p.microUsd(estimate);

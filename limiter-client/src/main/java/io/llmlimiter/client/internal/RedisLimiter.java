@@ -66,7 +66,7 @@ public final class RedisLimiter implements LlmLimiter {
     private final Map<Target, LocalLine> lines = new ConcurrentHashMap<>();
     private final StatsBatcher stats;
     private final CompletionBatcher completions = new CompletionBatcher(this);
-    private final Pricing pricing = new Pricing(io.llmlimiter.client.PriceTable.bundled());
+    private final Pricing pricing = new Pricing(null);
     private final PriceSync priceSync;
 
     /**
