@@ -40,6 +40,7 @@ public final class LimitConfig {
     private final String lastTestDate;
     private final String testNotes;
     private final boolean autoCreated;
+    private final FairShare fairShare;
 
     private LimitConfig(Builder b) {
         this.target = b.target;
@@ -53,6 +54,7 @@ public final class LimitConfig {
         this.lastTestDate = b.lastTestDate;
         this.testNotes = b.testNotes;
         this.autoCreated = b.autoCreated;
+        this.fairShare = b.fairShare;
     }
 
     /**
@@ -106,6 +108,7 @@ public final class LimitConfig {
         b.tested = tested;
         b.lastTestDate = lastTestDate;
         b.testNotes = testNotes;
+        b.fairShare = fairShare;
         return b;
     }
 
@@ -171,6 +174,14 @@ public final class LimitConfig {
         return autoCreated;
     }
 
+    /**
+     * @return how the budget is shared among tenants and priority classes (JSON {@code fair_share}),
+     *     or null when it is not: calls wait in arrival order, whoever they are for
+     */
+    public FairShare fairShare() {
+        return fairShare;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof LimitConfig c && toJson().equals(c.toJson());
@@ -199,6 +210,7 @@ public final class LimitConfig {
         private String lastTestDate;
         private String testNotes;
         private boolean autoCreated;
+        private FairShare fairShare;
 
         private Builder(Target target) {
             this.target = Objects.requireNonNull(target, "target must not be null");
@@ -327,6 +339,16 @@ public final class LimitConfig {
          */
         public Builder autoCreated(boolean autoCreated) {
             this.autoCreated = autoCreated;
+            return this;
+        }
+
+        /**
+         * @param share how the budget is shared among tenants and priority classes, or null for
+         *     arrival order (the default)
+         * @return this builder
+         */
+        public Builder fairShare(FairShare share) {
+            this.fairShare = share;
             return this;
         }
 

@@ -15,6 +15,8 @@
 --   KEYS[6] q       zset  waiting tickets: request id -> arrival sequence
 --   KEYS[7] qx      zset  waiting tickets: request id -> ticket expiry (us)
 --   KEYS[8] stats   hash  counters for the admin API
+--   KEYS[9] tn      hash  fair share: tenants' virtual counters, reserve and cap rings, the
+--                         waiting tickets' tenants (see tenants.lua); optional
 --
 -- ARGV[1] request id (also the lease id); a replay of the same id never counts twice. An id of the
 --         form "<process>.<rest>" names the client process: its calls for one target are sent one
@@ -27,6 +29,9 @@
 -- ARGV[8] pub/sub channel on which the next waiter is woken
 -- ARGV[9] k, the number of further requests of the same process queued behind this one (0..64;
 --         missing = 0), ARGV[10..] k groups of four: id, tokens, input, output, in arrival order
+-- ARGV[10 + 4k] tenant, ARGV[11 + 4k] priority class (missing: "default", "interactive"); the
+--         further requests are of the same tenant and class. Used when the target shares fairly
+--         (cfg field "fair"): then the waiting line is ordered by tenants.lua, not by arrival.
 --
 -- Reply:
 --   { 1, admit_us, lease_expiry_us, replayed(0|1), n, admit_us_1, ..., admit_us_n }   admitted
@@ -38,8 +43,10 @@
 --        returns the same admissions and counts nothing twice.
 --   { 0, reason, retry_at_us, limit, now_us }           refused; nothing was recorded
 --        reason: "window" (limit = "resource:amount:window_ms", the configured spec), "concurrency",
---                "cooldown", "queued" (others arrived first), "provider" (limit = the resource)
+--                "cooldown", "queued" (others arrived first), "provider" (limit = the resource),
+--                "tenant" (limit = the tenant's cap "resource:amount:window_ms"; no ticket is kept)
 --   { -1, "resource:amount:window_ms" }                  the estimate can never fit that limit
+--                                                       (or the tenant's cap)
 --   { -2 }                                              the target has no config
 --
 -- Windows: every window counts an entry until admit + window + delivery margin (cfg margin_ms).
@@ -55,13 +62,15 @@
 -- admission itself is decided by the exact sums.
 
 --#include lib.lua
+--#include buckets.lua
+--#include tenants.lua
 
 local id = ARGV[1]
 local est = { r = 1, t = tonumber(ARGV[2]), i = tonumber(ARGV[3]), o = tonumber(ARGV[4]) }
 local ticket_us = tonumber(ARGV[7]) * 1000
 local k = math.min(tonumber(ARGV[9] or 0) or 0, 64)
 
-local cfg = redis.call('HMGET', KEYS[1], 'limits', 'max_concurrent', 'lease_ttl_ms', 'margin_ms')
+local cfg = redis.call('HMGET', KEYS[1], 'limits', 'max_concurrent', 'lease_ttl_ms', 'margin_ms', 'fair')
 if not cfg[1] then
   return { -2 }
 end
@@ -143,6 +152,8 @@ for _, l in ipairs(limits) do
 end
 local maxc = tonumber(cfg[2] or 0)
 local ttl = tonumber(cfg[3] or 60000) * 1000
+local fair = Tenants.open(KEYS[1], KEYS[9], cfg[5], ARGV[10 + 4 * k] or 'default', ARGV[11 + 4 * k] or 'interactive',
+  now, ticket_us)
 
 -- Leases whose holder stopped renewing them (a crashed worker) are dropped, a bounded batch per
 -- call; leftovers are never counted (live leases are those expiring after now).
@@ -180,6 +191,9 @@ local function sweep_tickets()
   if #gone > 0 then
     redis.call('ZREM', KEYS[6], unpack(gone))
     redis.call('ZREM', KEYS[7], unpack(gone))
+    if fair then
+      Tenants.drop(fair, KEYS[6], KEYS[7], gone)
+    end
   end
   return #gone
 end
@@ -201,8 +215,13 @@ local function head_ticket()
   return false
 end
 
-local function refuse(reason, retry_at, limit)
-  if ARGV[6] == '1' then
+local function refuse(reason, retry_at, limit, no_ticket)
+  if fair and ARGV[6] == '1' and not no_ticket then
+    Tenants.ticket(fair, KEYS[6], KEYS[7], id, now + ticket_us)
+    local keep = math.floor(ticket_us / 1000) + 1000
+    keep_ttl(KEYS[6], keep)
+    keep_ttl(KEYS[7], keep)
+  elseif ARGV[6] == '1' and not no_ticket then
     if not redis.call('ZSCORE', KEYS[6], id) then
       local tail = redis.call('ZRANGE', KEYS[6], -1, -1, 'WITHSCORES')
       redis.call('ZADD', KEYS[6], (tonumber(tail[2]) or 0) + 1, id)
@@ -215,6 +234,9 @@ local function refuse(reason, retry_at, limit)
     keep_ttl(KEYS[7], keep)
   end
   save_state({})
+  if fair then
+    Tenants.save(fair, math.floor(maxw / 1000) + 2000)
+  end
   redis.call('HINCRBY', KEYS[8], 'refused_' .. reason, 1)
   return { 0, reason, retry_at, limit, now }
 end
@@ -224,9 +246,41 @@ if now < cooldown then
   return refuse('cooldown', cooldown, '')
 end
 
--- Fair order: while tickets wait, only the oldest live one may be admitted.
+-- A tenant at its cap waits without a ticket (it stands in nobody's way) until the cap frees.
+if fair then
+  local at, spec, never = Tenants.capped(fair, est)
+  if never then
+    return { -1, spec }
+  elseif at then
+    Tenants.drop(fair, KEYS[6], KEYS[7], { id })
+    local head = Tenants.select(fair, KEYS[6], KEYS[7])
+    if head then
+      redis.call('PUBLISH', ARGV[8], head)
+    end
+    return refuse('tenant', at, spec, true)
+  end
+end
+
+-- Fair order: while tickets wait, only the oldest live one may be admitted; on a target that
+-- shares fairly, the one tenants.lua puts first (the caller's own ticket is put in line first).
 local queued = false
-if redis.call('EXISTS', KEYS[6]) == 1 then
+if fair and redis.call('EXISTS', KEYS[6]) == 1 then
+  local swept = sweep_tickets()
+  if ARGV[6] == '1' then
+    Tenants.ticket(fair, KEYS[6], KEYS[7], id, now + ticket_us)
+  end
+  local head, lapses, moved = Tenants.select(fair, KEYS[6], KEYS[7])
+  if head == false then
+    return refuse('queued', now, '')
+  end
+  if head and head ~= id then
+    if swept > 0 or moved then
+      redis.call('PUBLISH', ARGV[8], head)
+    end
+    return refuse('queued', math.min(now + math.floor(ticket_us / 2), lapses + 1), head)
+  end
+  queued = head ~= nil
+elseif not fair and redis.call('EXISTS', KEYS[6]) == 1 then
   local swept = sweep_tickets()
   local head, lapses = head_ticket()
   if head == false then
@@ -357,13 +411,27 @@ local function admit(rid, e, at)
   for res, v in pairs(rem) do
     rem[res] = v - e[res]
   end
+  if fair then
+    Tenants.charge(fair, e, at)
+  end
+end
+if fair and not queued and fair.idle then
+  -- Back from idle with nobody waiting: level with the last admission, no credit banked.
+  fair.v = math.max(fair.v, fair.vl)
 end
 admit(id, est, now)
+if fair and k > 0 and redis.call('ZCARD', KEYS[6]) > (queued and 1 or 0) then
+  -- Others wait: they come before the further requests of this tenant.
+  k = 0
+end
 
 -- Whether a further request fits now, after the admissions before it (the same checks as above;
 -- it never waits, so it needs no ticket: the batch stops at the first that does not fit).
 local function fits(e, count)
   if maxc > 0 and live + count >= maxc then
+    return false
+  end
+  if fair and not Tenants.fits(fair, e) then
     return false
   end
   for res, v in pairs(rem) do
@@ -507,13 +575,22 @@ else
   keep_ttl(KEYS[5], math.floor(ttl / 1000) + 2000)
 end
 
-if queued then
+if queued and fair then
+  Tenants.drop(fair, KEYS[6], KEYS[7], { id })
+  local head = Tenants.select(fair, KEYS[6], KEYS[7])
+  if head then
+    redis.call('PUBLISH', ARGV[8], head)
+  end
+elseif queued then
   redis.call('ZREM', KEYS[6], id)
   redis.call('ZREM', KEYS[7], id)
   local head = head_ticket()
   if head then
     redis.call('PUBLISH', ARGV[8], head)
   end
+end
+if fair then
+  Tenants.save(fair, math.floor(maxw / 1000) + 2000)
 end
 redis.call('HINCRBY', KEYS[8], 'admitted', 1 + n)
 local reply = { 1, now, expiry, 0, n }

@@ -1,6 +1,6 @@
 -- set_config.lua: write a target's limits; takes effect on the next acquire of every client.
 --
--- KEYS: the eight keys of the target, as listed in acquire.lua.
+-- KEYS: the keys of the target, as listed in acquire.lua.
 --
 -- ARGV[1] "put" to create or replace, "nx" to write only when the target has no config yet
 -- ARGV[2] limits as "res:amount:window_ms" joined by ",", res one of r (requests), t (tokens),
@@ -12,6 +12,9 @@
 -- ARGV[7] pub/sub channel on which waiters are woken
 -- ARGV[8] delivery margin in ms ("" or missing = 0): every window counts an entry until
 --         admit + window + margin, absorbing the delay between admission and the provider's door
+-- ARGV[9..] fair share (optional), pairs of cfg field and value: "fair" = "aging_ms|max_tenants|
+--         class,class,class" and "tw:<tenant>" = "weight|reserves|caps" (see tenants.lua); none
+--         when the target does not share fairly
 --
 -- Window state (the request log and the token sums) is kept across the change; only the sums
 -- of token windows that no longer exist (a window or the margin changed) and the learned amounts
@@ -67,6 +70,16 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'limits', ARGV[2], 'max_concurrent', ARGV[3], 'lease_ttl_ms', ARGV[4],
   'accounting', ARGV[5], 'json', ARGV[6], 'margin_ms', string.format('%d', margin))
+local shares = {}
+for x = 9, #ARGV - 1, 2 do
+  if string.sub(ARGV[x], 1, 3) == 'tw:' or ARGV[x] == 'fair' then
+    shares[#shares + 1] = ARGV[x]
+    shares[#shares + 1] = ARGV[x + 1]
+  end
+end
+if #shares > 0 then
+  redis.call('HSET', KEYS[1], unpack(shares))
+end
 
 -- Looser limits may let waiters in now.
 redis.call('PUBLISH', ARGV[7], '*')

@@ -262,10 +262,12 @@ final class RedisAdmin implements LimiterAdmin {
             }
             spec.append(l.resource().code()).append(':').append(l.amount()).append(':').append(l.window().toMillis());
         }
-        return limiter.scripts().<Long>run(LuaScript.SET_CONFIG, ScriptOutputType.INTEGER, keys, mode, spec.toString(),
-                        Integer.toString(c.maxConcurrent()), Long.toString(c.leaseTtl().toMillis()),
-                        c.accounting().label(), c.toJson(), keys.channel(),
-                        Long.toString(c.deliveryMargin().toMillis()))
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(mode, spec.toString(),
+                Integer.toString(c.maxConcurrent()), Long.toString(c.leaseTtl().toMillis()), c.accounting().label(),
+                c.toJson(), keys.channel(), Long.toString(c.deliveryMargin().toMillis())));
+        args.addAll(ConfigJson.fairShareArgs(c));
+        return limiter.scripts().<Long>run(LuaScript.SET_CONFIG, ScriptOutputType.INTEGER, keys,
+                        args.toArray(String[]::new))
                 .thenApply(written -> written == 1);
     }
 
