@@ -28,6 +28,8 @@ public final class FairShare {
 
     /** Tenants named in one config, at most. */
     public static final int MAX_NAMED = 256;
+    /** Tenants with a reserve in one config, at most (each is checked when the line is ordered). */
+    public static final int MAX_RESERVED = 16;
     /** Default cardinality cap: tenants beyond it share the counter of {@code other}. */
     public static final int DEFAULT_MAX_TENANTS = 1000;
     /** Default aging: a class not served this long (times its rank minus one) goes first once. */
@@ -164,8 +166,14 @@ public final class FairShare {
          */
         public FairShare build() {
             double sum = 0;
+            int reserved = 0;
             for (Map.Entry<String, TenantShare> e : tenants.entrySet()) {
                 sum += e.getValue().reserve();
+                reserved += e.getValue().reserve() > 0 ? 1 : 0;
+            }
+            if (reserved > MAX_RESERVED) {
+                throw new IllegalArgumentException("tenants: at most " + MAX_RESERVED + " tenants may have a reserve, got "
+                        + reserved);
             }
             TenantShare d = tenants.get(Tenant.DEFAULT_NAME);
             if (d != null && d.reserve() > 0) {

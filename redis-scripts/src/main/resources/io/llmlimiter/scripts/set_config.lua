@@ -13,7 +13,8 @@
 -- ARGV[8] delivery margin in ms ("" or missing = 0): every window counts an entry until
 --         admit + window + margin, absorbing the delay between admission and the provider's door
 -- ARGV[9..] fair share (optional), pairs of cfg field and value: "fair" = "aging_ms|max_tenants|
---         class,class,class" and "tw:<tenant>" = "weight|reserves|caps" (see tenants.lua); none
+--         class,class,class", "tw:<tenant>" = "weight|reserves|caps", "rs" = the tenants with a
+--         reserve, comma-separated (see tenants.lua); none
 --         when the target does not share fairly
 --
 -- Window state (the request log and the token sums) is kept across the change; only the sums
@@ -72,7 +73,7 @@ redis.call('HSET', KEYS[1], 'limits', ARGV[2], 'max_concurrent', ARGV[3], 'lease
   'accounting', ARGV[5], 'json', ARGV[6], 'margin_ms', string.format('%d', margin))
 local shares = {}
 for x = 9, #ARGV - 1, 2 do
-  if string.sub(ARGV[x], 1, 3) == 'tw:' or ARGV[x] == 'fair' then
+  if string.sub(ARGV[x], 1, 3) == 'tw:' or ARGV[x] == 'fair' or ARGV[x] == 'rs' then
     shares[#shares + 1] = ARGV[x]
     shares[#shares + 1] = ARGV[x + 1]
   end

@@ -21,7 +21,7 @@
 -- tenant stale; a bounded number are fixed per call).
 --
 -- KEYS[9] tn hash: v:<tenant> counter, nt tenants counted, vl counter of the last admission,
--- l:<tenant> its last admission, cs:<rank> last service of a class (or the time it started
+-- l:<tenant> its last admission, w:<tenant> a waiting ticket of a tenant with a reserve, cs:<rank> last service of a class (or the time it started
 -- waiting), k:<ticket> "rank|tenant" of a
 -- waiting ticket, b:<tenant>:<res>:<window_ms> a bucket ring (buckets.lua) of the tenant's
 -- admissions for its reserves and caps, n:<tenant> and a:<tenant> requests and tokens admitted.
@@ -57,8 +57,8 @@ function Tenants.open(cfg_key, tn_key, fair, tenant, class, now, grace_us)
   if not fair or not tn_key then
     return nil
   end
-  local c = redis.call('HMGET', cfg_key, 'tw:' .. tenant, 'tw:*')
-  c = { fair, c[1], c[2] }
+  local c = redis.call('HMGET', cfg_key, 'tw:' .. tenant, 'tw:*', 'rs')
+  c = { fair, c[1], c[2], c[3] }
   local aging, maxt, order = string.match(fair, '^(%d+)|(%d+)|(.*)$')
   local t = { key = tn_key, cfg = cfg_key, aging = tonumber(aging) * 1000, maxt = tonumber(maxt), now = now,
               ranks = {}, memo = {} }
@@ -68,6 +68,10 @@ function Tenants.open(cfg_key, tn_key, fair, tenant, class, now, grace_us)
     t.ranks[name] = n
   end
   t.rank = t.ranks[class] or n
+  t.reserved = {}
+  for name in string.gmatch(c[4] or '', '([^,]+)') do
+    t.reserved[#t.reserved + 1] = name
+  end
   local st = redis.call('HMGET', tn_key, 'v:' .. tenant, 'nt', 'vl', 'cs:1', 'cs:2', 'cs:3', 'l:' .. tenant)
   if not c[2] and not st[1] and tonumber(st[2] or 0) >= t.maxt then
     -- Past the cardinality cap, unnamed tenants share one counter.
@@ -208,6 +212,9 @@ function Tenants.ticket(t, q, qx, id, expiry)
       t.dirty['cs:' .. t.rank] = tn_fmtf(t.now)
     end
     t.dirty['k:' .. id] = t.rank .. '|' .. t.tenant
+    if #t.share.reserves > 0 then
+      t.dirty['w:' .. t.tenant] = id
+    end
   end
   redis.call('ZADD', q, tn_fmtf(Tenants.key(t)), id)
   redis.call('ZADD', qx, tn_fmtf(expiry), id)
@@ -240,6 +247,25 @@ function Tenants.select(t, q, qx)
     end
     local id, score = x[1], tonumber(x[2])
     local head = math.floor(score / Tenants.B)
+    if head >= 1 and #t.reserved > 0 then
+      -- A reserved tenant's ticket whose tenant fell below its reserve since it was keyed (its
+      -- admissions left the window) goes first.
+      local fields = {}
+      for j, name in ipairs(t.reserved) do
+        fields[j] = 'w:' .. name
+      end
+      local waiting = redis.call('HMGET', t.key, unpack(fields))
+      for j = 1, #fields do
+        local w = waiting[j]
+        if w and w ~= id and redis.call('ZSCORE', qx, w) then
+          local fresh = tn_key_of(t, redis.call('HGET', t.key, 'k:' .. w))
+          if fresh and fresh < Tenants.B and fresh < score then
+            redis.call('ZADD', q, tn_fmtf(fresh), w)
+            id, score, head, moved = w, fresh, 0, true
+          end
+        end
+      end
+    end
     if t.aging > 0 and head >= 1 and head < 3 then
       -- A lower class unserved for aging x (rank - 1) while it waits goes first, the most overdue.
       local late, pick = -1, nil

@@ -228,8 +228,12 @@ public final class ConfigJson {
         out.add("fair");
         out.add(f.aging().toMillis() + "|" + f.maxTenants() + "|"
                 + String.join(",", f.order().stream().map(Priority::label).toList()));
+        List<String> reserved = new ArrayList<>();
         for (Map.Entry<String, TenantShare> e : f.tenants().entrySet()) {
             TenantShare s = e.getValue();
+            if (s.reserve() > 0) {
+                reserved.add(e.getKey());
+            }
             StringBuilder reserves = new StringBuilder();
             StringBuilder caps = new StringBuilder();
             for (Limit l : c.limits()) {
@@ -246,6 +250,10 @@ public final class ConfigJson {
             }
             out.add(Tenant.DEFAULT_NAME.equals(e.getKey()) ? "tw:*" : "tw:" + e.getKey());
             out.add(s.weight() + "|" + reserves + "|" + caps);
+        }
+        if (!reserved.isEmpty()) {
+            out.add("rs");
+            out.add(String.join(",", reserved));
         }
         return out;
     }
