@@ -53,6 +53,7 @@ public final class Bench {
             new ScalePhase(ctx, endpoint).run(root);
             memory(ctx);
             scripts(ctx);
+            server(ctx);
             probe.delete("llmlim:{bench/" + run + "-*");
             probe.delete("*bench:" + run + "-*");
             ((ObjectNode) root.get("env")).put("load_average_end", loadAverage());
@@ -85,9 +86,7 @@ public final class Bench {
             if ("memory".equals(phase)) {
                 memory(ctx);
             } else if ("server".equals(phase)) {
-                boolean smoke = "smoke".equals(settings.mode());
-                root.set("server", new ServerPhase(log, endpoint.uri(), smoke ? 100 : 1000, smoke ? 3 : 15)
-                        .run(ctx.namespace("limiter", "server")));
+                server(ctx);
             } else if ("scale".equals(phase)) {
                 new ScalePhase(ctx, endpoint).run(root);
             } else {
@@ -103,6 +102,13 @@ public final class Bench {
         boolean smoke = "smoke".equals(settings.mode());
         int[] sizes = smoke ? new int[] {1_000, 10_000} : new int[] {1_000, 10_000, 100_000, 300_000};
         new ScriptsPhase(ctx, log, endpoint.uri(), sizes, smoke ? 50 : 200).run(root);
+    }
+
+    /** The admin server's /metrics and /api/v1/stats at 1,000 targets (100 in smoke mode). */
+    private void server(PhaseContext ctx) throws Exception {
+        boolean smoke = "smoke".equals(settings.mode());
+        root.set("server", new ServerPhase(log, endpoint.uri(), smoke ? 100 : 1000, smoke ? 3 : 15)
+                .run(ctx.namespace("limiter", "server")));
     }
 
     /** @return the run's id, the prefix of every key it writes */

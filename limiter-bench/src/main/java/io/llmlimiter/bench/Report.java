@@ -60,6 +60,9 @@ public final class Report {
         scale(md, root.path("scale"));
         memory(md, root.path("memory"));
         scriptsTable(md, root.path("scripts"));
+        if (root.has("server")) {
+            server(md, root.path("server"));
+        }
         targets(md, root.path("targets"));
         profile(md, root.path("phases"), most);
         return md.toString();

@@ -51,6 +51,14 @@ final class Targets {
             target(targets, "scale: Redis CPU per admit at " + scale.path("large").asInt() + " callers / at "
                     + scale.path("small").asInt(), scale.path("cpu_per_admit_large_vs_small").asDouble(), 1.5, true);
         }
+        JsonNode server = root.path("server");
+        if (server.has("metrics_stale")) {
+            for (String route : new String[] {"metrics", "stats"}) {
+                target(targets, "server: " + (route.equals("metrics") ? "/metrics" : "/api/v1/stats") + " p50 at "
+                        + server.path("targets").asInt() + " targets, reading stale (ms)",
+                        server.path(route + "_stale").path("p50_ms").asDouble(), 200, true);
+            }
+        }
         double admitted = num(root, "overload", "limiter", "admitted_vs_budget");
         ObjectNode exact = targets.addObject();
         exact.put("target", "overload admitted/s = budget (within 3%)");

@@ -31,28 +31,26 @@ public final class LimitConfig {
 
     private final Target target;
     private final List<Limit> limits;
+    private final List<Budget> budgets;
+    private final ModelPrice prices;
     private final int maxConcurrent;
     private final Duration leaseTtl;
     private final Duration deliveryMargin;
     private final Accounting accounting;
     private final RetrySettings retry;
-    private final boolean tested;
-    private final String lastTestDate;
-    private final String testNotes;
     private final boolean autoCreated;
     private final FairShare fairShare;
 
     private LimitConfig(Builder b) {
         this.target = b.target;
         this.limits = List.copyOf(b.limits);
+        this.budgets = List.copyOf(b.budgets);
+        this.prices = b.prices;
         this.maxConcurrent = b.maxConcurrent;
         this.leaseTtl = b.leaseTtl;
         this.deliveryMargin = b.deliveryMargin;
         this.accounting = b.accounting == null ? Accounting.defaultFor(b.target.provider()) : b.accounting;
         this.retry = b.retry;
-        this.tested = b.tested;
-        this.lastTestDate = b.lastTestDate;
-        this.testNotes = b.testNotes;
         this.autoCreated = b.autoCreated;
         this.fairShare = b.fairShare;
     }
@@ -100,14 +98,13 @@ public final class LimitConfig {
     public Builder toBuilder() {
         Builder b = new Builder(target);
         b.limits.addAll(limits);
+        b.budgets.addAll(budgets);
+        b.prices = prices;
         b.maxConcurrent = maxConcurrent;
         b.leaseTtl = leaseTtl;
         b.deliveryMargin = deliveryMargin;
         b.accounting = accounting;
         b.retry = retry;
-        b.tested = tested;
-        b.lastTestDate = lastTestDate;
-        b.testNotes = testNotes;
         b.fairShare = fairShare;
         return b;
     }
@@ -120,6 +117,19 @@ public final class LimitConfig {
     /** @return the limits, in the order given */
     public List<Limit> limits() {
         return limits;
+    }
+
+    /** @return the dollar budgets, in the order given (empty: none) */
+    public List<Budget> budgets() {
+        return budgets;
+    }
+
+    /**
+     * @return this target's prices when the config overrides the price table, else null (the
+     *     client's price table prices the target's model)
+     */
+    public ModelPrice prices() {
+        return prices;
     }
 
     /** @return the most leases held at once, 0 for no cap */
@@ -148,21 +158,6 @@ public final class LimitConfig {
     /** @return the retry settings */
     public RetrySettings retry() {
         return retry;
-    }
-
-    /** @return whether the limits were measured against the real API (see the probe command) */
-    public boolean tested() {
-        return tested;
-    }
-
-    /** @return the date of the last probe, or null */
-    public String lastTestDate() {
-        return lastTestDate;
-    }
-
-    /** @return notes from the last probe, or null */
-    public String testNotes() {
-        return testNotes;
     }
 
     /**
@@ -194,21 +189,24 @@ public final class LimitConfig {
 
     @Override
     public String toString() {
-        return target + " " + Limit.formatAll(limits) + " max_concurrent=" + maxConcurrent;
+        String all = Limit.formatAll(limits);
+        for (Budget b : budgets) {
+            all = all.isEmpty() ? b.toString() : all + "," + b;
+        }
+        return target + " " + all + " max_concurrent=" + maxConcurrent;
     }
 
     /** Builds a {@link LimitConfig}; each setter validates its value. Not thread-safe. */
     public static final class Builder {
         private final Target target;
         private final List<Limit> limits = new ArrayList<>();
+        private final List<Budget> budgets = new ArrayList<>();
+        private ModelPrice prices;
         private int maxConcurrent;
         private Duration leaseTtl = Duration.ofSeconds(60);
         private Duration deliveryMargin = DEFAULT_DELIVERY_MARGIN;
         private Accounting accounting;
         private RetrySettings retry = RetrySettings.DEFAULTS;
-        private boolean tested;
-        private String lastTestDate;
-        private String testNotes;
         private boolean autoCreated;
         private FairShare fairShare;
 
@@ -226,11 +224,58 @@ public final class LimitConfig {
         }
 
         /**
-         * @param compact limits in the compact text form, e.g. {@code requests=500/60s,tokens=30000/60s}
-         * @return this builder, with these limits replacing any set before
+         * @param compact limits in the compact text form, e.g. {@code requests=500/60s,tokens=30000/60s};
+         *     dollar budgets may be among them ({@code usd=50/1d}, {@code usd=1000/month})
+         * @return this builder, with these limits (and budgets, if any are given) replacing any set before
          */
         public Builder limits(String compact) {
-            return limits(Limit.parseAll(compact));
+            List<Limit> ls = new ArrayList<>();
+            List<Budget> bs = new ArrayList<>();
+            if (compact != null && !compact.isBlank()) {
+                for (String part : compact.split(",")) {
+                    if (part.trim().startsWith("usd=")) {
+                        bs.add(Budget.parse(part));
+                    } else {
+                        ls.add(Limit.parse(part));
+                    }
+                }
+            }
+            if (!bs.isEmpty()) {
+                budgets(bs);
+            }
+            return limits(ls);
+        }
+
+        /**
+         * @param budget a dollar budget to add
+         * @return this builder
+         */
+        public Builder budget(Budget budget) {
+            budgets.add(Budget.requireNonNull(budget));
+            return this;
+        }
+
+        /**
+         * @param all the dollar budgets, replacing any set before
+         * @return this builder
+         */
+        public Builder budgets(List<Budget> all) {
+            List<Budget> copy = List.copyOf(all);
+            budgets.clear();
+            budgets.addAll(copy);
+            return this;
+        }
+
+        /**
+         * Overrides the price table for this target (a private deployment, a negotiated price, a
+         * model the table does not know).
+         *
+         * @param prices the target's prices, or null to use the client's price table
+         * @return this builder
+         */
+        public Builder prices(ModelPrice prices) {
+            this.prices = prices;
+            return this;
         }
 
         /**
@@ -310,27 +355,6 @@ public final class LimitConfig {
         }
 
         /**
-         * Records the result of a probe of the real API.
-         *
-         * @param tested whether the limits were measured
-         * @param date the date of the probe, or null
-         * @param notes notes, or null
-         * @return this builder
-         */
-        public Builder testInfo(boolean tested, String date, String notes) {
-            if (date != null && date.length() > 64) {
-                throw new IllegalArgumentException("last_test_date must be at most 64 characters");
-            }
-            if (notes != null && notes.length() > 2000) {
-                throw new IllegalArgumentException("test_notes must be at most 2000 characters");
-            }
-            this.tested = tested;
-            this.lastTestDate = date;
-            this.testNotes = notes;
-            return this;
-        }
-
-        /**
          * Marks a config a client writes by itself for a target that has none (see
          * {@link LimitConfig#autoCreated()}); configs people write leave it false.
          *
@@ -357,11 +381,14 @@ public final class LimitConfig {
          * @throws IllegalArgumentException when no limit and no concurrency cap is set
          */
         public LimitConfig build() {
-            if (limits.isEmpty() && maxConcurrent == 0) {
+            if (limits.isEmpty() && maxConcurrent == 0 && budgets.isEmpty()) {
                 throw new IllegalArgumentException("limits must hold at least one limit (or set max_concurrent)");
             }
             if (limits.size() > 32) {
                 throw new IllegalArgumentException("limits must hold at most 32 limits, got " + limits.size());
+            }
+            if (budgets.size() > 8) {
+                throw new IllegalArgumentException("budgets must hold at most 8 budgets, got " + budgets.size());
             }
             return new LimitConfig(this);
         }

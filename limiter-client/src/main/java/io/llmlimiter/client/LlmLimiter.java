@@ -227,6 +227,7 @@ public interface LlmLimiter extends AutoCloseable {
         private double degradedShare;
         private java.util.concurrent.Executor executor;
         private final java.util.Map<Target, LimitConfig> configs = new java.util.LinkedHashMap<>();
+        private PriceTable prices;
 
         private Builder() {
         }
@@ -376,6 +377,20 @@ public interface LlmLimiter extends AutoCloseable {
         }
 
         /**
+         * Sets the price table the client prices calls with (estimates at admission, usage at
+         * completion) where a target's config gives no prices of its own. Default: the table
+         * bundled with the client ({@link PriceTable#bundled()}); a table the admin server holds
+         * in Redis ({@code PUT /api/v1/prices}, {@code serve --prices}) replaces it once read.
+         *
+         * @param table the price table
+         * @return this builder
+         */
+        public Builder prices(PriceTable table) {
+            this.prices = Objects.requireNonNull(table, "prices must not be null");
+            return this;
+        }
+
+        /**
          * Builds the limiter. A Redis that cannot be reached right now is connected to in the
          * background: the first calls wait for it within their deadlines.
          *
@@ -384,8 +399,12 @@ public interface LlmLimiter extends AutoCloseable {
          * @throws LimiterUnavailableException when Redis refuses the connection (password, TLS)
          */
         public LlmLimiter build() {
-            return RedisLimiter.connect(new RedisLimiter.Options(redisUri, commandTimeout, ticketTtl, meterRegistry,
-                    errorClassifier, statusExtractor, trustedCertificate, degradedShare, executor, configs));
+            RedisLimiter limiter = RedisLimiter.connect(new RedisLimiter.Options(redisUri, commandTimeout, ticketTtl,
+                    meterRegistry, errorClassifier, statusExtractor, trustedCertificate, degradedShare, executor, configs));
+            if (prices != null) {
+                limiter.pricing().table(prices);
+            }
+            return limiter;
         }
     }
 }

@@ -8,15 +8,26 @@ package io.llmlimiter.client;
  * @param inputTokens input tokens, cache reads included
  * @param outputTokens output tokens
  * @param cacheReadTokens input tokens served from the provider's prompt cache (reported apart)
+ * @param cacheWriteTokens input tokens written to the provider's prompt cache (Anthropic's
+ *     {@code cache_creation_input_tokens}, part of {@code inputTokens}); priced apart
  */
-public record Usage(long inputTokens, long outputTokens, long cacheReadTokens) {
+public record Usage(long inputTokens, long outputTokens, long cacheReadTokens, long cacheWriteTokens) {
 
     /** Validates the usage. */
     public Usage {
-        if (inputTokens < 0 || outputTokens < 0 || cacheReadTokens < 0) {
+        if (inputTokens < 0 || outputTokens < 0 || cacheReadTokens < 0 || cacheWriteTokens < 0) {
             throw new IllegalArgumentException("usage token counts must be >= 0, got input=" + inputTokens
-                    + " output=" + outputTokens + " cacheRead=" + cacheReadTokens);
+                    + " output=" + outputTokens + " cacheRead=" + cacheReadTokens + " cacheWrite=" + cacheWriteTokens);
         }
+    }
+
+    /**
+     * @param inputTokens input tokens, cache reads included
+     * @param outputTokens output tokens
+     * @param cacheReadTokens input tokens served from the provider's prompt cache
+     */
+    public Usage(long inputTokens, long outputTokens, long cacheReadTokens) {
+        this(inputTokens, outputTokens, cacheReadTokens, 0);
     }
 
     /**

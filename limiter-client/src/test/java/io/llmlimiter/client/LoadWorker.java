@@ -15,7 +15,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * A worker JVM for the multi-process tests: threads acquire, "call" (sleep), complete, until an
  * end time, and write every admission (Redis time in microseconds and tokens charged) to a file.
  *
- * <p>Arguments: redisUri target threads startEpochMillis endEpochMillis outFile callMillis tokenSizes(comma list)
+ * <p>Arguments: redisUri target threads gateFile runMillis outFile callMillis tokenSizes(comma list).
+ * The worker connects, prints {@code READY}, and waits for the gate file, which holds the start
+ * time in epoch milliseconds ({@link StartGate}): the run lasts from there for runMillis, so every
+ * JVM begins together however long the machine took to start them.
  */
 public final class LoadWorker {
 
@@ -26,8 +29,8 @@ public final class LoadWorker {
         String uri = args[0];
         Target target = Target.parse(args[1]);
         int threads = Integer.parseInt(args[2]);
-        long start = Long.parseLong(args[3]);
-        long end = Long.parseLong(args[4]);
+        Path gate = Path.of(args[3]);
+        long runMillis = Long.parseLong(args[4]);
         Path out = Path.of(args[5]);
         long callMillis = Long.parseLong(args[6]);
         long[] sizes = java.util.Arrays.stream(args[7].split(",")).mapToLong(Long::parseLong).toArray();
@@ -35,6 +38,10 @@ public final class LoadWorker {
         ConcurrentLinkedQueue<String> admissions = new ConcurrentLinkedQueue<>();
         AtomicLong errors = new AtomicLong();
         try (LlmLimiter limiter = LlmLimiter.builder().redis(uri).build()) {
+            limiter.admin().config(target);
+            System.out.println("READY");
+            long start = StartGate.await(gate);
+            long end = start + runMillis;
             List<Thread> workers = new ArrayList<>();
             for (int i = 0; i < threads; i++) {
                 Thread t = new Thread(() -> {
@@ -64,9 +71,6 @@ public final class LoadWorker {
                 t.start();
                 workers.add(t);
             }
-            System.out.println("STARTED");
-            // All JVMs begin together, so the measured windows see the whole fleet's demand.
-            Thread.sleep(Math.max(0, start - System.currentTimeMillis()));
             for (Thread t : workers) {
                 t.join();
             }

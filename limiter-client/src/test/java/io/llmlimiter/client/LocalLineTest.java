@@ -166,8 +166,7 @@ class LocalLineTest {
         try (LlmLimiter limiter = LlmLimiter.builder().redis(redis.uri()).build()) {
             limiter.admin().putConfig(config);
         }
-        long start = System.currentTimeMillis() + 8000;
-        long end = start + 8000;
+        Path gate = dir.resolve("gate");
         List<JvmProcess> jvms = new ArrayList<>();
         List<Path> outs = new ArrayList<>();
         try {
@@ -175,8 +174,9 @@ class LocalLineTest {
                 Path out = dir.resolve("worker-" + i + ".txt");
                 outs.add(out);
                 jvms.add(JvmProcess.start(LoadWorker.class, redis.uri(), target.toString(), "16",
-                        Long.toString(start), Long.toString(end), out.toString(), "5", "10"));
+                        gate.toString(), "8000", out.toString(), "5", "10"));
             }
+            StartGate.open(gate, jvms, Duration.ofMillis(500));
             List<WindowAuditor.Admission> all = new ArrayList<>();
             List<Integer> counts = new ArrayList<>();
             for (int i = 0; i < 3; i++) {

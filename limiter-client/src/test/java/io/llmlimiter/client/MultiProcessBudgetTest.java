@@ -33,8 +33,7 @@ class MultiProcessBudgetTest {
             limiter.admin().putConfig(config);
         }
         int windows = 3; // of the 4 s limit: 12 s of steady load
-        long start = System.currentTimeMillis() + 8000; // room for three JVMs to start on a busy machine
-        long end = start + windows * 4000L + 1500;
+        Path gate = dir.resolve("gate");
 
         List<JvmProcess> jvms = new ArrayList<>();
         List<Path> outs = new ArrayList<>();
@@ -43,8 +42,9 @@ class MultiProcessBudgetTest {
                 Path out = dir.resolve("worker-" + i + ".txt");
                 outs.add(out);
                 jvms.add(JvmProcess.start(LoadWorker.class, redis.uri(), target.toString(), Integer.toString(THREADS),
-                        Long.toString(start), Long.toString(end), out.toString(), "20", "50,200,800,2500"));
+                        gate.toString(), Long.toString(windows * 4000L + 1500), out.toString(), "20", "50,200,800,2500"));
             }
+            StartGate.open(gate, jvms, Duration.ofMillis(500));
             List<WindowAuditor.Admission> admissions = new ArrayList<>();
             for (int i = 0; i < JVMS; i++) {
                 JvmProcess jvm = jvms.get(i);

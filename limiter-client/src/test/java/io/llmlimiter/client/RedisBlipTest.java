@@ -71,8 +71,10 @@ class RedisBlipTest {
                 long t0 = System.currentTimeMillis();
                 Files.createFile(go);
 
-                // A third of the way in, Redis goes away for about a second and comes back empty.
-                Thread.sleep((long) (floorSeconds * 1000 / 3));
+                // A quarter of the way in (by calls done, however slow the machine), Redis goes away
+                // for about a second and comes back empty.
+                await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(20))
+                        .until(() -> provider.ok() >= jvms * callsEach / 4);
                 int beforeBlip = provider.ok();
                 redis.stop();
                 Thread.sleep(1000);

@@ -54,6 +54,9 @@ public final class AdminServer implements AutoCloseable {
         Path auditPath = b.auditLog != null ? b.auditLog : b.configFile.toAbsolutePath().resolveSibling("audit.log");
         this.redisConfigs = RedisConfigs.open(b.redis, Duration.ofSeconds(10));
         try {
+            if (b.prices != null) {
+                loadPrices(redisConfigs, b.prices);
+            }
             this.store = ConfigStore.open(b.admin, redisConfigs, new ConfigFile(b.configFile),
                     new AuditLog(auditPath, Clock.systemUTC()));
         } catch (IOException | RuntimeException e) {
@@ -90,6 +93,7 @@ public final class AdminServer implements AutoCloseable {
             new StatsRoutes(store, snapshots).register(cfg.routes);
             new HistoryRoutes(history).register(cfg.routes);
             new TransferRoutes(store).register(cfg.routes);
+            new PriceRoutes(redisConfigs).register(cfg.routes);
             system.register(cfg.routes);
             new Dashboard().register(cfg.routes);
             cfg.routes.exception(Exception.class, Problems::handle);
@@ -150,6 +154,21 @@ public final class AdminServer implements AutoCloseable {
                 }
             });
         });
+    }
+
+    private static void loadPrices(RedisConfigs redis, Path file) throws IOException {
+        String json;
+        try {
+            json = java.nio.file.Files.readString(file);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--prices " + file + ": cannot be read: " + e.getMessage());
+        }
+        try {
+            var loaded = PriceRoutes.load(redis, json);
+            LOG.info("price table {} loaded into Redis: {} models (sha {})", file, loaded.get("models"), loaded.get("sha").asText());
+        } catch (ProblemException e) {
+            throw new IllegalArgumentException("--prices " + file + ": " + e.getMessage());
+        }
     }
 
     /** @return a builder */
@@ -227,6 +246,7 @@ public final class AdminServer implements AutoCloseable {
         private String redis;
         private int metricsPort = -1;
         private String metricsHost;
+        private Path prices;
 
         private Builder() {
         }
@@ -361,6 +381,16 @@ public final class AdminServer implements AutoCloseable {
                 throw new IllegalArgumentException("reconcileInterval must be between 10ms and 10m, got " + interval);
             }
             this.reconcileInterval = interval;
+            return this;
+        }
+
+        /**
+         * @param file a price table (genai-prices shape) loaded into Redis at start, for every
+         *     client; a table that does not parse stops the start, naming the field
+         * @return this builder
+         */
+        public Builder prices(Path file) {
+            this.prices = Objects.requireNonNull(file, "prices");
             return this;
         }
 

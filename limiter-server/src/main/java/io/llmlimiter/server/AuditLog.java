@@ -2,7 +2,6 @@ package io.llmlimiter.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.internal.ConfigJson;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -18,7 +17,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Appends one JSON line per config change: {@code time}, {@code action}, {@code target},
- * {@code source}, and the config {@code before} and {@code after}. Configs hold no secrets; the
+ * {@code source}, and the config document (probe record included) {@code before} and {@code after}. Configs hold no secrets; the
  * admin token is never written. Thread-safe: appends are serialized.
  */
 public final class AuditLog {
@@ -53,14 +52,15 @@ public final class AuditLog {
      * @param before the config before, or null
      * @param after the config after, or null
      */
-    public synchronized void append(String action, String target, String source, LimitConfig before, LimitConfig after) {
+    public synchronized void append(String action, String target, String source, ConfigDocument before,
+                                    ConfigDocument after) {
         ObjectNode o = ConfigJson.MAPPER.createObjectNode();
         o.put("time", clock.instant().toString());
         o.put("action", action);
         o.put("target", target);
         o.put("source", source);
-        o.set("before", before == null ? null : ConfigJson.tree(before));
-        o.set("after", after == null ? null : ConfigJson.tree(after));
+        o.set("before", before == null ? null : before.tree());
+        o.set("after", after == null ? null : after.tree());
         try {
             Files.createDirectories(path.getParent());
             Files.writeString(path, o + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);

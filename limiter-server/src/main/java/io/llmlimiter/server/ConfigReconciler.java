@@ -1,6 +1,5 @@
 package io.llmlimiter.server;
 
-import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.client.internal.Redacted;
 import io.micrometer.core.instrument.Counter;
@@ -136,7 +135,7 @@ public final class ConfigReconciler implements AutoCloseable {
     }
 
     /** The file's side of one name: a config, a tombstone (config null), or nothing (stamp null). */
-    private record Side(LimitConfig config, Stamp stamp) {
+    private record Side(ConfigDocument config, Stamp stamp) {
         boolean present() {
             return stamp != null;
         }
@@ -244,7 +243,7 @@ public final class ConfigReconciler implements AutoCloseable {
                 writes.add(new RedisConfigs.Write(name, toRedis.config(), toRedis.stamp()));
                 restoredNow++;
                 Side w = toRedis;
-                LimitConfig before = r.config();
+                ConfigDocument before = r.config();
                 audits.add(() -> store.audit().append(w.config() == null ? "restore-delete" : "restore", name,
                         "reconciler", before, w.config()));
             } else if (toRedis != null) {
@@ -262,7 +261,7 @@ public final class ConfigReconciler implements AutoCloseable {
                 if (!sameContent) {
                     adoptedNow++;
                     Side w = toFile;
-                    LimitConfig before = file.config();
+                    ConfigDocument before = file.config();
                     String by = why == null ? "redis" : "redis (" + why + ")";
                     audits.add(() -> store.audit().append(w.config() == null ? "adopt-delete" : "adopt", name, by,
                             before, w.config()));

@@ -1,6 +1,5 @@
 package io.llmlimiter.server;
 
-import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Target;
 import java.io.IOException;
 import java.util.Map;
@@ -86,19 +85,19 @@ final class ConfigSeeder {
                 // Removed by hand (the default cannot be: it is given back below).
                 if (edited && !name.equals(ConfigSet.DEFAULT_NAME)) {
                     out = out.deleted(Target.parse(name), edit);
-                    audit.append("file-edit", name, "file", (LimitConfig) (before instanceof LimitConfig c ? c : null), null);
+                    audit.append("file-edit", name, "file", before instanceof ConfigDocument c ? c : null, null);
                 }
                 continue;
             }
             if (edited || current.stamp(name) == null) {
-                if (now instanceof LimitConfig c) {
+                if (now instanceof ConfigDocument c) {
                     out = name.equals(ConfigSet.DEFAULT_NAME) ? out.withDefault(c, edit) : out.with(c, edit);
                 } else {
                     out = out.deleted(Target.parse(name), edit);
                 }
                 if (edited) {
-                    audit.append("file-edit", name, "file", before instanceof LimitConfig b ? b : null,
-                            now instanceof LimitConfig c ? c : null);
+                    audit.append("file-edit", name, "file", before instanceof ConfigDocument b ? b : null,
+                            now instanceof ConfigDocument c ? c : null);
                 }
             }
         }
@@ -149,7 +148,7 @@ final class ConfigSeeder {
                 audit.append("adopt", e.getKey(), "startup", null, live.config());
             }
         }
-        for (LimitConfig c : seed.targets().values()) {
+        for (ConfigDocument c : seed.targets().values()) {
             if (!set.targets().containsKey(c.target()) && !set.tombstones().containsKey(c.target())) {
                 set = set.with(c, clock.stamp());
                 audit.append("seed", c.target().toString(), "startup", null, c);

@@ -18,7 +18,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * A set of configs in the shape of the config file, the export and the import: a JSON object keyed
+ * A set of config documents (limits and probe record, see {@link ConfigDocument}) in the shape of the config file, the export and the import: a JSON object keyed
  * by name whose values are configs (the seed's {@code data/llm_configs.json}, keyed by names like
  * {@code deepseek_chat}, reads as is), the reserved name {@value #DEFAULT_NAME} holding the config
  * unknown targets get. An import may also be a JSON list of configs. Names other than
@@ -36,7 +36,7 @@ import java.util.TreeMap;
  *     entries without one have none yet
  * @param tombstones deleted targets and when they were deleted
  */
-public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targets, Map<String, Stamp> stamps,
+public record ConfigSet(ConfigDocument defaultConfig, Map<Target, ConfigDocument> targets, Map<String, Stamp> stamps,
                         Map<Target, Stamp> tombstones) {
 
     /** The name under which the default config is kept; no target name can start with {@code _}. */
@@ -50,7 +50,7 @@ public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targ
 
     /** Copies the maps, sorted by target name. */
     public ConfigSet {
-        TreeMap<Target, LimitConfig> sorted = new TreeMap<>(BY_NAME);
+        TreeMap<Target, ConfigDocument> sorted = new TreeMap<>(BY_NAME);
         sorted.putAll(targets);
         targets = Collections.unmodifiableMap(sorted);
         stamps = Collections.unmodifiableMap(new TreeMap<>(stamps));
@@ -65,7 +65,7 @@ public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targ
      * @param defaultConfig the config for unknown targets, or null
      * @param targets the configs by target
      */
-    public ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targets) {
+    public ConfigSet(ConfigDocument defaultConfig, Map<Target, ConfigDocument> targets) {
         this(defaultConfig, targets, Map.of(), Map.of());
     }
 
@@ -136,8 +136,8 @@ public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targ
 
     /** What {@link #parse(JsonNode)} collects. */
     private static final class Parsed {
-        LimitConfig def;
-        final Map<Target, LimitConfig> targets = new LinkedHashMap<>();
+        ConfigDocument def;
+        final Map<Target, ConfigDocument> targets = new LinkedHashMap<>();
         final Map<String, Stamp> stamps = new HashMap<>();
         final Map<Target, Stamp> tombstones = new HashMap<>();
 
@@ -156,7 +156,7 @@ public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targ
                     return;
                 }
             }
-            LimitConfig c = prefixed(name, strip(node));
+            ConfigDocument c = prefixed(name, strip(node));
             if (tombstones.containsKey(c.target()) || targets.putIfAbsent(c.target(), c) != null) {
                 throw new IllegalArgumentException(name + ": target " + c.target() + " appears more than once");
             }
@@ -214,7 +214,7 @@ public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targ
         return new Stamp(r.asLong(), updated);
     }
 
-    /** A copy of the entry without the revision fields, for {@link ConfigJson}. */
+    /** A copy of the entry without the revision fields, for {@link ConfigDocument}. */
     private static JsonNode strip(JsonNode node) {
         if (node == null || !node.isObject()) {
             return node;
@@ -228,7 +228,7 @@ public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targ
      * @param node a config's JSON, with or without provider and model
      * @return it as the default config (target {@code default/default})
      */
-    public static LimitConfig asDefault(JsonNode node) {
+    public static ConfigDocument asDefault(JsonNode node) {
         if (node == null || !node.isObject()) {
             throw new IllegalArgumentException(DEFAULT_NAME + ": must be a config object");
         }
@@ -246,9 +246,17 @@ public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targ
                 .put("model", DEFAULT_TARGET.model()), DEFAULT_TARGET);
     }
 
-    private static LimitConfig prefixed(String name, JsonNode node) {
+    /**
+     * @param doc a config document
+     * @return the same document named {@code default/default}, its probe record kept
+     */
+    public static ConfigDocument asDefault(ConfigDocument doc) {
+        return doc.withConfig(asDefault(doc.config()));
+    }
+
+    private static ConfigDocument prefixed(String name, JsonNode node) {
         try {
-            return ConfigJson.parse(node, null);
+            return ConfigDocument.parse(node, null);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
         }
@@ -258,7 +266,7 @@ public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targ
      * @param def the default config, or null
      * @return a copy with this default (its revision unchanged)
      */
-    public ConfigSet withDefault(LimitConfig def) {
+    public ConfigSet withDefault(ConfigDocument def) {
         return new ConfigSet(def == null ? null : asDefault(def), targets, stamps, tombstones);
     }
 
@@ -267,7 +275,7 @@ public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targ
      * @param stamp its revision
      * @return a copy with this default
      */
-    public ConfigSet withDefault(LimitConfig def, Stamp stamp) {
+    public ConfigSet withDefault(ConfigDocument def, Stamp stamp) {
         Map<String, Stamp> s = new HashMap<>(stamps);
         s.put(DEFAULT_NAME, stamp);
         return new ConfigSet(asDefault(def), targets, s, tombstones);
@@ -277,7 +285,7 @@ public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targ
      * @param c a config
      * @return a copy holding it (replacing any for its target, and its revision)
      */
-    public ConfigSet with(LimitConfig c) {
+    public ConfigSet with(ConfigDocument c) {
         return with(c, null);
     }
 
@@ -286,8 +294,8 @@ public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targ
      * @param stamp its revision, or null for none
      * @return a copy holding it (replacing any config or tombstone of its target)
      */
-    public ConfigSet with(LimitConfig c, Stamp stamp) {
-        Map<Target, LimitConfig> m = new HashMap<>(targets);
+    public ConfigSet with(ConfigDocument c, Stamp stamp) {
+        Map<Target, ConfigDocument> m = new HashMap<>(targets);
         m.put(c.target(), c);
         Map<String, Stamp> s = new HashMap<>(stamps);
         if (stamp == null) {
@@ -305,7 +313,7 @@ public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targ
      * @return a copy without its config, its revision or its tombstone
      */
     public ConfigSet without(Target t) {
-        Map<Target, LimitConfig> m = new HashMap<>(targets);
+        Map<Target, ConfigDocument> m = new HashMap<>(targets);
         m.remove(t);
         Map<String, Stamp> s = new HashMap<>(stamps);
         s.remove(t.toString());
@@ -335,10 +343,10 @@ public record ConfigSet(LimitConfig defaultConfig, Map<Target, LimitConfig> targ
     public ObjectNode toJson() {
         ObjectNode o = ConfigJson.MAPPER.createObjectNode();
         if (defaultConfig != null) {
-            o.set(DEFAULT_NAME, stamped(ConfigJson.tree(defaultConfig), stamps.get(DEFAULT_NAME)));
+            o.set(DEFAULT_NAME, stamped(defaultConfig.tree(), stamps.get(DEFAULT_NAME)));
         }
         TreeMap<String, ObjectNode> entries = new TreeMap<>();
-        targets.forEach((t, c) -> entries.put(t.toString(), stamped(ConfigJson.tree(c), stamps.get(t.toString()))));
+        targets.forEach((t, c) -> entries.put(t.toString(), stamped(c.tree(), stamps.get(t.toString()))));
         tombstones.forEach((t, st) -> {
             ObjectNode d = ConfigJson.MAPPER.createObjectNode();
             d.put("provider", t.provider()).put("model", t.model()).put("deleted", true);

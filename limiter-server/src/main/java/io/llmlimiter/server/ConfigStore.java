@@ -6,11 +6,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LimiterAdmin;
 import io.llmlimiter.client.Target;
-import io.llmlimiter.client.internal.ConfigJson;
 import io.llmlimiter.server.ProblemException.Kind;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -37,7 +37,7 @@ public final class ConfigStore {
      * @param after the config after (null: delete)
      * @param action the audit action, e.g. {@code replace}
      */
-    record Change(Target target, LimitConfig before, LimitConfig after, String action) {
+    record Change(Target target, ConfigDocument before, ConfigDocument after, String action) {
 
         /** @return the target's name, or {@value ConfigSet#DEFAULT_NAME} */
         String name() {
@@ -142,13 +142,46 @@ public final class ConfigStore {
     }
 
     /**
+     * @param targets targets
+     * @return the stored document, probe record included, of each that has a readable one, in the
+     *     given order; read in one transaction
+     */
+    public List<ConfigDocument> documents(List<Target> targets) {
+        List<String> names = targets.stream().map(Target::toString).toList();
+        List<ConfigDocument> out = new ArrayList<>();
+        redis.read(names).values().forEach(e -> {
+            if (e.config() != null) {
+                out.add(e.config());
+            }
+        });
+        return out;
+    }
+
+    /**
+     * @param t a target
+     * @return its stored document, probe record included, or empty when it has none
+     */
+    public Optional<ConfigDocument> document(Target t) {
+        return Optional.ofNullable(redis.read(List.of(t.toString())).get(t.toString()).config());
+    }
+
+    /**
+     * @return the default config's stored document, probe record included (the built-in default
+     *     when Redis has none, or none that can be read)
+     */
+    public ConfigDocument defaultDocument() {
+        ConfigDocument d = redis.read(List.of(ConfigSet.DEFAULT_NAME)).get(ConfigSet.DEFAULT_NAME).config();
+        return d != null ? d : ConfigDocument.of(LimitConfig.conservativeDefault(ConfigSet.DEFAULT_TARGET));
+    }
+
+    /**
      * Creates a config.
      *
      * @param c the config
      * @param source who asks, for the audit log
      * @throws ProblemException 409 when the target already has one
      */
-    public void create(LimitConfig c, String source) {
+    public void create(ConfigDocument c, String source) {
         locked(() -> {
             if (current(c.target()) != null) {
                 throw ProblemException.field(Kind.CONFLICT, "provider", c.target()
@@ -166,9 +199,9 @@ public final class ConfigStore {
      * @param source who asks
      * @return whether it was created (no config before)
      */
-    public boolean put(LimitConfig c, String source) {
+    public boolean put(ConfigDocument c, String source) {
         return locked(() -> {
-            LimitConfig before = current(c.target());
+            ConfigDocument before = current(c.target());
             commit(List.of(new Change(c.target(), before, c, before == null ? "create" : "replace")), source);
             return before == null;
         });
@@ -177,7 +210,7 @@ public final class ConfigStore {
     /**
      * Merges a JSON merge patch over a config: each field given replaces the config's, {@code null}
      * removes it (back to its default). {@code requests_per_minute} replaces the per-minute request
-     * limit unless {@code limits} is given too.
+     * limit unless {@code limits} is given too. The probe record's fields patch like the others.
      *
      * @param t the target
      * @param patch the patch, a JSON object
@@ -186,21 +219,21 @@ public final class ConfigStore {
      * @throws ProblemException 404 when the target has no config
      * @throws IllegalArgumentException naming the bad field
      */
-    public LimitConfig patch(Target t, JsonNode patch, String source) {
+    public ConfigDocument patch(Target t, JsonNode patch, String source) {
         if (!patch.isObject()) {
             throw new IllegalArgumentException("body must be a JSON object of the fields to change");
         }
         return locked(() -> {
-            LimitConfig before = current(t);
+            ConfigDocument before = current(t);
             if (before == null) {
                 throw notFound(t);
             }
-            ObjectNode tree = ConfigJson.tree(before);
+            ObjectNode tree = before.tree();
             // A config someone edits is theirs, no longer the one a client wrote by default.
             tree.remove("source");
             if (patch.has("requests_per_minute") && !patch.has("limits")) {
                 ArrayNode kept = tree.putArray("limits");
-                for (JsonNode l : ConfigJson.tree(before).get("limits")) {
+                for (JsonNode l : before.tree().get("limits")) {
                     if (!(l.get("resource").asText().equals("requests") && l.get("window").asText().equals("60s"))) {
                         kept.add(l);
                     }
@@ -213,7 +246,7 @@ public final class ConfigStore {
                     tree.set(e.getKey(), e.getValue());
                 }
             });
-            LimitConfig after = ConfigJson.parse(tree, t);
+            ConfigDocument after = ConfigDocument.parse(tree, t);
             commit(List.of(new Change(t, before, after, "patch")), source);
             return after;
         });
@@ -228,7 +261,7 @@ public final class ConfigStore {
      */
     public void delete(Target t, String source) {
         locked(() -> {
-            LimitConfig before = current(t);
+            ConfigDocument before = current(t);
             if (before == null) {
                 throw notFound(t);
             }
@@ -243,8 +276,8 @@ public final class ConfigStore {
      * @param c the config (its target name is ignored)
      * @param source who asks
      */
-    public void putDefault(LimitConfig c, String source) {
-        LimitConfig def = ConfigSet.asDefault(c);
+    public void putDefault(ConfigDocument c, String source) {
+        ConfigDocument def = ConfigSet.asDefault(c);
         locked(() -> {
             RedisConfigs.Entry live = read(ConfigSet.DEFAULT_NAME);
             commit(List.of(new Change(null, live.config(), def, "default")), source);
@@ -268,9 +301,9 @@ public final class ConfigStore {
 
     /**
      * @param t a target
-     * @return its config in Redis now, or null; its revision is observed
+     * @return its config document in Redis now, or null; its revision is observed
      */
-    LimitConfig current(Target t) {
+    ConfigDocument current(Target t) {
         return read(t.toString()).config();
     }
 

@@ -1,6 +1,5 @@
 package io.llmlimiter.server;
 
-import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Target;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,8 +37,8 @@ public final class ConfigTransfer {
             Map<String, RedisConfigs.Entry> live = store.redis().readAll();
             List<ConfigStore.Change> changes = new ArrayList<>();
             Map<String, Integer> counts = new HashMap<>(Map.of("created", 0, "replaced", 0, "deleted", 0, "unchanged", 0));
-            for (LimitConfig c : set.targets().values()) {
-                LimitConfig before = configOf(live, c.target().toString());
+            for (ConfigDocument c : set.targets().values()) {
+                ConfigDocument before = configOf(live, c.target().toString());
                 String outcome = before == null ? "created" : c.equals(before) ? "unchanged" : "replaced";
                 counts.merge(outcome, 1, Integer::sum);
                 if (!outcome.equals("unchanged")) {
@@ -47,7 +46,7 @@ public final class ConfigTransfer {
                 }
             }
             for (Target t : set.tombstones().keySet()) {
-                LimitConfig before = configOf(live, t.toString());
+                ConfigDocument before = configOf(live, t.toString());
                 if (before != null) {
                     changes.add(new ConfigStore.Change(t, before, null, "import"));
                     counts.merge("deleted", 1, Integer::sum);
@@ -59,7 +58,7 @@ public final class ConfigTransfer {
                         continue;
                     }
                     Target t = Target.parse(name);
-                    LimitConfig before = configOf(live, name);
+                    ConfigDocument before = configOf(live, name);
                     if (before != null && !set.targets().containsKey(t) && !set.tombstones().containsKey(t)) {
                         changes.add(new ConfigStore.Change(t, before, null, "import"));
                         counts.merge("deleted", 1, Integer::sum);
@@ -67,7 +66,7 @@ public final class ConfigTransfer {
                 }
             }
             if (set.defaultConfig() != null) {
-                LimitConfig before = configOf(live, ConfigSet.DEFAULT_NAME);
+                ConfigDocument before = configOf(live, ConfigSet.DEFAULT_NAME);
                 if (!set.defaultConfig().equals(before)) {
                     changes.add(new ConfigStore.Change(null, before, set.defaultConfig(), "import"));
                 }
@@ -77,7 +76,7 @@ public final class ConfigTransfer {
         });
     }
 
-    private static LimitConfig configOf(Map<String, RedisConfigs.Entry> live, String name) {
+    private static ConfigDocument configOf(Map<String, RedisConfigs.Entry> live, String name) {
         RedisConfigs.Entry e = live.get(name);
         return e == null ? null : e.config();
     }
@@ -88,9 +87,9 @@ public final class ConfigTransfer {
      */
     public ConfigSet export() {
         Map<String, RedisConfigs.Entry> live = store.redis().readAll();
-        Map<Target, LimitConfig> m = new HashMap<>();
+        Map<Target, ConfigDocument> m = new HashMap<>();
         Map<String, Stamp> stamps = new HashMap<>();
-        LimitConfig def = null;
+        ConfigDocument def = null;
         for (RedisConfigs.Entry e : live.values()) {
             if (e.config() == null) {
                 continue;
@@ -105,7 +104,7 @@ public final class ConfigTransfer {
             }
         }
         if (def == null) {
-            def = ConfigSet.asDefault(store.defaultConfig());
+            def = ConfigSet.asDefault(ConfigDocument.of(store.defaultConfig()));
             stamps.remove(ConfigSet.DEFAULT_NAME);
         }
         return new ConfigSet(def, m, stamps, Map.of());

@@ -18,6 +18,8 @@ public final class ProblemException extends RuntimeException {
         INVALID_JSON(400, "invalid-json", "Malformed JSON body"),
         /** A config (or import) failed validation. */
         INVALID_CONFIG(400, "invalid-config", "Invalid config"),
+        /** A price table failed validation; the one in force stays. */
+        INVALID_PRICES(400, "invalid-prices", "Invalid price table"),
         /** A provider or model name in the URL path is not allowed. */
         INVALID_TARGET(400, "invalid-target", "Invalid target name"),
         /** A query parameter is not allowed. */

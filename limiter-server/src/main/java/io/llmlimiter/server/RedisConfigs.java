@@ -23,6 +23,7 @@ import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.client.internal.ConfigJson;
 import io.llmlimiter.client.internal.Keys;
+import io.llmlimiter.client.internal.PriceSync;
 import io.llmlimiter.scripts.LuaScript;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -42,7 +43,8 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The server's own connection to Redis for configs and their revisions. A config lives in the
- * target's {@code cfg} hash (written by {@code set_config.lua}, read by every client); its revision
+ * target's {@code cfg} hash (written by {@code set_config.lua}, read by every client), its
+ * {@code json} field the whole {@link ConfigDocument}, probe record included; its revision
  * in {@code llmlim:{T}:rev}, a hash of {@code rev}, {@code updated_ms}, {@code sha} (SHA-1 of the
  * config JSON written with it, so a config changed in Redis by anything else is recognised) and,
  * for a deleted target's tombstone, {@code deleted=1}. Both are written in one MULTI/EXEC.
@@ -69,10 +71,10 @@ final class RedisConfigs implements AutoCloseable {
      *
      * @param name a target's name or {@value ConfigSet#DEFAULT_NAME}
      * @param json the config JSON, or null when there is none
-     * @param config the config, or null (none, or not readable)
+     * @param config the config document, or null (none, or not readable)
      * @param meta the revision hash, or null when there is none
      */
-    record Entry(String name, String json, LimitConfig config, Meta meta) {
+    record Entry(String name, String json, ConfigDocument config, Meta meta) {
 
         /** @return whether the config is the one this revision was written with */
         boolean revisioned() {
@@ -99,10 +101,10 @@ final class RedisConfigs implements AutoCloseable {
      * One write.
      *
      * @param name a target's name or {@value ConfigSet#DEFAULT_NAME}
-     * @param config the config; null deletes the target, leaving a tombstone at {@code stamp}
+     * @param config the config document; null deletes the target, leaving a tombstone at {@code stamp}
      * @param stamp the revision; null with a null config removes the tombstone
      */
-    record Write(String name, LimitConfig config, Stamp stamp) {
+    record Write(String name, ConfigDocument config, Stamp stamp) {
     }
 
     private final Object lock = new Object();
@@ -165,6 +167,42 @@ final class RedisConfigs implements AutoCloseable {
         } catch (RuntimeException e) {
             c.shutdown();
             throw e;
+        }
+    }
+
+    /**
+     * Stores the fleet's price table whole: one {@code HSET} of its text, digest and time, so a
+     * client reads either the old table or the new one, never a mix.
+     *
+     * @param json a table that parsed
+     * @return its digest
+     */
+    String putPrices(String json) {
+        String sha = sha1(json);
+        synchronized (lock) {
+            await(reads().hset(PriceSync.KEY, Map.of("json", json, "sha", sha,
+                    "updated_ms", Long.toString(System.currentTimeMillis()))));
+        }
+        return sha;
+    }
+
+    /** @return the stored table's digest and time ({@code sha}, {@code updated_ms}), empty when none */
+    Map<String, String> pricesMeta() {
+        synchronized (lock) {
+            Map<String, String> out = new java.util.HashMap<>();
+            for (var kv : await(reads().hmget(PriceSync.KEY, "sha", "updated_ms"))) {
+                if (kv.hasValue()) {
+                    out.put(kv.getKey(), kv.getValue());
+                }
+            }
+            return out;
+        }
+    }
+
+    /** @return the stored table's text, or null when none */
+    String pricesJson() {
+        synchronized (lock) {
+            return await(reads().hget(PriceSync.KEY, "json"));
         }
     }
 
@@ -238,13 +276,13 @@ final class RedisConfigs implements AutoCloseable {
         }
     }
 
-    private static LimitConfig parse(String name, String json) {
+    private static ConfigDocument parse(String name, String json) {
         if (json == null) {
             return null;
         }
         try {
-            return name.equals(ConfigSet.DEFAULT_NAME) ? ConfigSet.asDefault(ConfigJson.parse(json, null))
-                    : ConfigJson.parse(json, Target.parse(name));
+            return name.equals(ConfigSet.DEFAULT_NAME) ? ConfigSet.asDefault(ConfigDocument.parse(json, null))
+                    : ConfigDocument.parse(json, Target.parse(name));
         } catch (IllegalArgumentException e) {
             return null;
         }
@@ -355,9 +393,9 @@ final class RedisConfigs implements AutoCloseable {
                             "updated_ms", Long.toString(w.stamp().updatedMs()), "deleted", "1")));
                 }
             } else {
-                String json = w.config().toJson();
+                String json = w.config().json();
                 queued.add(a.evalsha(LuaScript.SET_CONFIG.sha1(), ScriptOutputType.INTEGER, keys.keys(),
-                        setConfigArgs(w.config(), json, keys.channel())));
+                        setConfigArgs(w.config().config(), json, keys.channel())));
                 queued.add(a.del(rev));
                 queued.add(a.hset(rev, Map.of("rev", Long.toString(w.stamp().revision()),
                         "updated_ms", Long.toString(w.stamp().updatedMs()), "sha", sha1(json))));
@@ -405,8 +443,8 @@ final class RedisConfigs implements AutoCloseable {
         }
         List<String> args = new ArrayList<>(List.of("put", spec.toString(), Integer.toString(c.maxConcurrent()),
                 Long.toString(c.leaseTtl().toMillis()), c.accounting().label(), json, channel,
-                Long.toString(c.deliveryMargin().toMillis())));
-        args.addAll(io.llmlimiter.client.internal.ConfigJson.fairShareArgs(c));
+                Long.toString(c.deliveryMargin().toMillis()), ConfigJson.scriptBudgets(c)));
+        args.addAll(ConfigJson.fairShareArgs(c));
         return args.toArray(String[]::new);
     }
 

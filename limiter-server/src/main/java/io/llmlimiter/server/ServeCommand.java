@@ -89,6 +89,10 @@ public final class ServeCommand implements Callable<Integer> {
                     + "(default ${DEFAULT-VALUE})")
     private Duration tombstoneRetention;
 
+    @Option(names = "--prices", paramLabel = "FILE",
+            description = "A price table (genai-prices data shape) to load into Redis for every client; the bundled one otherwise")
+    private java.nio.file.Path prices;
+
     @Option(names = "--redis-wait", defaultValue = "30s", converter = DurationConverter.class,
             description = "How long to wait for Redis at startup (default ${DEFAULT-VALUE})")
     private Duration redisWait;
@@ -161,6 +165,9 @@ public final class ServeCommand implements Callable<Integer> {
                         .meterRegistry(registry).host(host).port(port).reconcileInterval(reconcileInterval).tombstoneRetention(tombstoneRetention);
                 if (auditLog != null) {
                     b.auditLog(auditLog);
+                }
+                if (prices != null) {
+                    b.prices(prices);
                 }
                 if (metricsPort != null) {
                     b.metricsPort(metricsPort);

@@ -2,10 +2,12 @@ package io.llmlimiter.server;
 
 import io.javalin.http.Context;
 import io.javalin.router.Endpoint;
+import io.llmlimiter.client.Budget;
 import io.llmlimiter.client.Durations;
 import io.llmlimiter.client.LimiterAdmin;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.client.TargetUsage;
+import io.llmlimiter.client.internal.Counters;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -154,6 +156,7 @@ public final class ServerMetrics {
         for (TargetUsage.WindowUsage w : s.usage().windows()) {
             shape.add(w.limit().resource().label() + " " + Durations.format(w.limit().window()) + " " + TargetSnapshot.reason(w));
         }
+        s.config().budgets().forEach(b -> shape.add(b.toString()));
         return shape;
     }
 
@@ -200,6 +203,18 @@ public final class ServerMetrics {
         out.add(Gauge.builder(PREFIX + "target.cooldown.remaining", this,
                         m -> m.value(t, s -> s.cooldownRemaining().toMillis() / 1000.0)).tags(target).baseUnit("seconds")
                 .description("Time left in the pause after a provider 429").register(registry));
+        out.add(FunctionCounter.builder(PREFIX + "cost.usd", this,
+                        m -> m.value(t, s -> s.counter(Counters.COST) / 1e6)).tags(target)
+                .description("Actual cost of completed calls, in dollars (priced from the usage)").register(registry));
+        out.add(Gauge.builder(PREFIX + "cost.usd.today", this, m -> m.value(t, s -> s.counter(Counters.COST_TODAY) / 1e6))
+                .tags(target).description("Actual cost of the current UTC day, in dollars").register(registry));
+        out.add(Gauge.builder(PREFIX + "cost.usd.month", this, m -> m.value(t, s -> s.counter(Counters.COST_MONTH) / 1e6))
+                .tags(target).description("Actual cost of the current UTC month, in dollars").register(registry));
+        for (Budget b : snap.config().budgets()) {
+            out.add(Gauge.builder(PREFIX + "target.budget.usd", this,
+                            m -> m.value(t, s -> b.microUsd() / 1e6)).tags(target.and("budget", b.toString()))
+                    .description("Dollar budget of each target").register(registry));
+        }
         for (String name : TargetSnapshot.COUNTERS) {
             ToDoubleFunction<ServerMetrics> value = m -> m.value(t, s -> s.counter(name));
             boolean tokens = name.endsWith("_tokens");

@@ -6,6 +6,7 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.client.internal.ConfigJson;
+import io.llmlimiter.client.internal.Counters;
 
 /**
  * Live stats: current concurrency, usage in every configured
@@ -47,6 +48,14 @@ final class StatsRoutes {
         out.put("at", reading.at().toString());
         ArrayNode targets = out.putArray("targets");
         reading.targets().forEach(s -> targets.add(s.toJson()));
+        // Spend over every target, summed in whole micro-dollars. Per tenant once targets have tenants.
+        long today = 0;
+        long month = 0;
+        for (TargetSnapshot s : reading.targets()) {
+            today += s.counter(Counters.COST_TODAY);
+            month += s.counter(Counters.COST_MONTH);
+        }
+        out.putObject("cost").put("today_usd", TargetSnapshot.usd(today)).put("month_usd", TargetSnapshot.usd(month));
         Bodies.send(ctx, 200, out);
     }
 

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
-import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.client.internal.ConfigJson;
 import io.llmlimiter.server.ProblemException.Kind;
@@ -46,37 +45,35 @@ final class TargetRoutes {
     private void list(Context ctx) {
         ObjectNode out = ConfigJson.MAPPER.createObjectNode();
         ArrayNode targets = out.putArray("targets");
-        for (Target t : store.admin().targets()) {
-            store.admin().config(t).ifPresent(c -> targets.add(ConfigJson.tree(c)));
-        }
+        store.documents(store.admin().targets()).forEach(c -> targets.add(c.tree()));
         Bodies.send(ctx, 200, out);
     }
 
     private void get(Context ctx) {
         Target t = target(ctx);
-        LimitConfig c = store.admin().config(t).orElseThrow(() -> ConfigStore.notFound(t));
-        Bodies.send(ctx, 200, ConfigJson.tree(c));
+        ConfigDocument c = store.document(t).orElseThrow(() -> ConfigStore.notFound(t));
+        Bodies.send(ctx, 200, c.tree());
     }
 
     private void create(Context ctx) {
         JsonNode body = Bodies.json(ctx, Bodies.CONFIG_MAX_BYTES, Bodies.JSON);
-        LimitConfig c = ConfigJson.parse(body, null);
+        ConfigDocument c = ConfigDocument.parse(body, null);
         store.create(c, source(ctx));
         ctx.header("Location", TargetPaths.of(c.target()));
-        Bodies.send(ctx, 201, ConfigJson.tree(c));
+        Bodies.send(ctx, 201, c.tree());
     }
 
     private void put(Context ctx) {
         Target t = target(ctx);
-        LimitConfig c = ConfigJson.parse(Bodies.json(ctx, Bodies.CONFIG_MAX_BYTES, Bodies.JSON), t);
+        ConfigDocument c = ConfigDocument.parse(Bodies.json(ctx, Bodies.CONFIG_MAX_BYTES, Bodies.JSON), t);
         boolean created = store.put(c, source(ctx));
-        Bodies.send(ctx, created ? 201 : 200, ConfigJson.tree(c));
+        Bodies.send(ctx, created ? 201 : 200, c.tree());
     }
 
     private void patch(Context ctx) {
         Target t = target(ctx);
         JsonNode body = Bodies.json(ctx, Bodies.CONFIG_MAX_BYTES, Bodies.MERGE_PATCH, Bodies.JSON);
-        Bodies.send(ctx, 200, ConfigJson.tree(store.patch(t, body, source(ctx))));
+        Bodies.send(ctx, 200, store.patch(t, body, source(ctx)).tree());
     }
 
     private void delete(Context ctx) {
@@ -85,14 +82,14 @@ final class TargetRoutes {
     }
 
     private void getDefault(Context ctx) {
-        Bodies.send(ctx, 200, ConfigJson.tree(store.defaultConfig()));
+        Bodies.send(ctx, 200, store.defaultDocument().tree());
     }
 
     private void putDefault(Context ctx) {
         JsonNode body = Bodies.json(ctx, Bodies.CONFIG_MAX_BYTES, Bodies.JSON);
-        LimitConfig c = ConfigJson.parse(body, ConfigSet.DEFAULT_TARGET);
+        ConfigDocument c = ConfigDocument.parse(body, ConfigSet.DEFAULT_TARGET);
         store.putDefault(c, source(ctx));
-        Bodies.send(ctx, 200, ConfigJson.tree(store.defaultConfig()));
+        Bodies.send(ctx, 200, store.defaultDocument().tree());
     }
 
     /**

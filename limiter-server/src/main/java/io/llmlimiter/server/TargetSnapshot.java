@@ -2,6 +2,7 @@ package io.llmlimiter.server;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.llmlimiter.client.Budget;
 import io.llmlimiter.client.Durations;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LimiterAdmin;
@@ -9,6 +10,8 @@ import io.llmlimiter.client.Target;
 import io.llmlimiter.client.TargetReading;
 import io.llmlimiter.client.TargetUsage;
 import io.llmlimiter.client.internal.ConfigJson;
+import io.llmlimiter.client.internal.Counters;
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +33,8 @@ public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, 
     /** The counters every target reports, zero until they happen. */
     public static final List<String> COUNTERS = List.of("admitted", "refused_window", "refused_concurrency",
             "refused_cooldown", "refused_queued", "refused_provider", "completed", "provider_429", "learned_429",
-            "retries", "actual_input_tokens", "actual_output_tokens", "estimated_tokens", "cache_read_tokens");
+            "retries", "actual_input_tokens", "actual_output_tokens", "estimated_tokens", "cache_read_tokens",
+            "refused_budget");
 
     /** Copies the counters. */
     public TargetSnapshot {
@@ -85,6 +89,37 @@ public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, 
         return w.reason().isEmpty() ? "configured" : w.reason();
     }
 
+    /**
+     * @param micros micro-dollars
+     * @return exact dollars
+     */
+    public static BigDecimal usd(long micros) {
+        return BigDecimal.valueOf(micros, 6);
+    }
+
+    /**
+     * @return actual spend (all time, this UTC day, this UTC month, in exact dollars) and the
+     *     dollar budgets, with what calendar budgets hold this period
+     */
+    public ObjectNode cost() {
+        ObjectNode c = ConfigJson.MAPPER.createObjectNode();
+        c.put("total_usd", usd(counter(Counters.COST)));
+        c.put("today_usd", usd(counter(Counters.COST_TODAY)));
+        c.put("month_usd", usd(counter(Counters.COST_MONTH)));
+        ArrayNode budgets = c.putArray("budgets");
+        for (Budget b : config.budgets()) {
+            ObjectNode x = budgets.addObject().put("budget", b.toString()).put("usd", b.usd());
+            if (b.calendar()) {
+                long held = counter(b.period() == Budget.Period.DAY ? Counters.BUDGET_DAY : Counters.BUDGET_MONTH);
+                x.put("period", b.period().label()).put("reserved_usd", usd(held))
+                        .put("left_usd", usd(Math.max(0, b.microUsd() - held)));
+            } else {
+                x.put("window", Durations.format(b.window()));
+            }
+        }
+        return c;
+    }
+
     /** @return the stats as the API serves them */
     public ObjectNode toJson() {
         ObjectNode o = ConfigJson.MAPPER.createObjectNode();
@@ -120,6 +155,7 @@ public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, 
         w.put("clients", waits.clients());
         w.put("p50_ms", waits.p50().toNanos() / 1e6);
         w.put("p99_ms", waits.p99().toNanos() / 1e6);
+        o.set("cost", cost());
         o.put("provider_429", counter("provider_429"));
         o.put("retries", counter("retries"));
         ObjectNode c = o.putObject("counters");

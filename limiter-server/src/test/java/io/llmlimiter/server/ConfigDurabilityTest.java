@@ -132,7 +132,7 @@ class ConfigDurabilityTest {
     void aRestartedServerOnAnEmptyRedisRestoresEveryConfigFromItsFile() throws IOException {
         LimitConfig custom = LimitConfig.builder(Target.parse("durable/one")).limits("requests=7/1s,tokens=700/1m")
                 .maxConcurrent(2).build();
-        server.store().put(custom, "test");
+        server.store().put(ConfigDocument.of(custom), "test");
         stopServer();
         raw.sync().flushall();
 
@@ -177,7 +177,8 @@ class ConfigDurabilityTest {
     void theBackgroundReconcilerRestoresConfigsWithinSecondsOfARedisRestart() throws IOException {
         stopServer();
         startServerOn(dir.resolve("llm_configs.json"), Duration.ofMillis(500));
-        server.store().put(LimitConfig.builder(Target.parse("durable/restart")).limits("requests=3/1s").build(), "test");
+        server.store().put(ConfigDocument.of(LimitConfig.builder(Target.parse("durable/restart")).limits("requests=3/1s")
+                .build()), "test");
 
         redis.restart();
 

@@ -96,9 +96,9 @@ class ConfigRevisionTest {
         return Files.createTempDirectory("llmlim-revision-").resolve("llm_configs.json");
     }
 
-    private static LimitConfig config(Target t, int rps) {
-        return LimitConfig.builder(t).limit(new Limit(io.llmlimiter.client.Resource.REQUESTS, rps, Duration.ofSeconds(1)))
-                .build();
+    private static ConfigDocument config(Target t, int rps) {
+        return ConfigDocument.of(LimitConfig.builder(t)
+                .limit(new Limit(io.llmlimiter.client.Resource.REQUESTS, rps, Duration.ofSeconds(1))).build());
     }
 
     private int rps(Target t) {
@@ -139,7 +139,7 @@ class ConfigRevisionTest {
         assertThat(rps(CREATED)).isEqualTo(3);
         assertThat(worker.admin().config(DELETED)).isEmpty();
         ConfigSet onDisk = file(a.file());
-        assertThat(onDisk.targets().get(CHANGED).limits().get(0).amount()).isEqualTo(2);
+        assertThat(onDisk.targets().get(CHANGED).config().limits().get(0).amount()).isEqualTo(2);
         assertThat(onDisk.tombstones()).containsKey(DELETED);
         assertThat(onDisk.targets()).doesNotContainKey(DELETED);
         // A second pass finds both sides in agreement.
@@ -284,7 +284,7 @@ class ConfigRevisionTest {
         // The edit did not touch KEPT: the newer change in Redis wins and reaches the file.
         assertThat(rps(KEPT)).isEqualTo(5);
         ConfigSet onDisk = file(back.file());
-        assertThat(onDisk.targets().get(KEPT).limits().get(0).amount()).isEqualTo(5);
+        assertThat(onDisk.targets().get(KEPT).config().limits().get(0).amount()).isEqualTo(5);
         assertThat(onDisk.tombstones()).containsKey(DELETED);
         assertThat(Files.readString(back.file().resolveSibling("audit.log"))).contains("\"action\":\"file-edit\"");
     }
@@ -322,7 +322,7 @@ class ConfigRevisionTest {
         assertThat(file(a.file()).targets()).doesNotContainKey(auto);
         assertThat(Files.readString(a.file())).doesNotContain("auto/made");
         assertThat(worker.admin().config(auto).orElseThrow().autoCreated()).isTrue();
-        assertThat(file(a.file()).defaultConfig().limits().get(0).amount()).isEqualTo(42);
+        assertThat(file(a.file()).defaultConfig().config().limits().get(0).amount()).isEqualTo(42);
     }
 
     @Test

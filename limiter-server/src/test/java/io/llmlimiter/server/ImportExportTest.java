@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.llmlimiter.client.Limit;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.internal.ConfigJson;
 import io.llmlimiter.testing.RedisProcess;
 import io.llmlimiter.testing.WithRedis;
 import java.io.IOException;
@@ -58,8 +59,15 @@ class ImportExportTest {
         LimitConfig reasoner = s.limiter.admin().config(Target.parse("deepseek/deepseek-reasoner")).orElseThrow();
         assertThat(reasoner.limits()).containsExactly(Limit.parse("requests=60/60s"));
         assertThat(reasoner.maxConcurrent()).isEqualTo(5);
-        assertThat(reasoner.tested()).isTrue();
-        assertThat(reasoner.lastTestDate()).isEqualTo("2024-05-01");
+        // The probe record is the server's: served over REST and kept in the file, not in the client's config.
+        JsonNode served = json(s.get("/api/v1/targets/deepseek/deepseek-reasoner"));
+        assertThat(served.get("is_tested").asBoolean()).isTrue();
+        assertThat(served.get("last_test_date").asText()).isEqualTo("2024-05-01");
+        assertThat(served.get("test_notes").asText()).isEqualTo("measured with test_actual_api_limits");
+        JsonNode mistral = json(s.get("/api/v1/targets/mistral/mistral-large"));
+        assertThat(mistral.get("is_tested").asBoolean()).isFalse();
+        assertThat(mistral.has("last_test_date")).isFalse();
+        assertThat(mistral.get("test_notes").asText()).isEmpty();
         // The seed's file predates the delivery margin: its configs get the default.
         assertThat(reasoner.deliveryMargin()).isEqualTo(LimitConfig.DEFAULT_DELIVERY_MARGIN);
         assertThat(s.limiter.admin().config(Target.parse("mistral/mistral-large")).orElseThrow().retry().maxRetries())
@@ -75,6 +83,35 @@ class ImportExportTest {
         assertThat(s.limiter.admin().config(Target.parse("margin/m")).orElseThrow().deliveryMargin())
                 .isEqualTo(java.time.Duration.ofMillis(80));
         assertThat(json(s.get("/api/v1/export")).get("margin/m").get("delivery_margin_ms").asLong()).isEqualTo(80);
+    }
+
+    @Test
+    void theProbeRecordRoundTripsThroughExportAndImportAndAChangeToItIsAChange() throws IOException {
+        HttpResponse<String> first = s.send("POST", "/api/v1/import", """
+                {"probed": {"provider": "imp", "model": "probed", "limits": "requests=5/1s", "is_tested": true,
+                            "last_test_date": "2026-11-30", "test_notes": "requests 6/1s (headers)"}}""");
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+
+        JsonNode exported = json(s.get("/api/v1/export"));
+        JsonNode entry = exported.get("imp/probed");
+        assertThat(entry.get("is_tested").asBoolean()).isTrue();
+        assertThat(entry.get("last_test_date").asText()).isEqualTo("2026-11-30");
+        assertThat(entry.get("test_notes").asText()).isEqualTo("requests 6/1s (headers)");
+        assertThat(ConfigSet.parse(ConfigJson.MAPPER.readTree(Files.readString(s.configFile()))).targets()
+                .get(Target.parse("imp/probed")).probe())
+                .isEqualTo(new ProbeRecord(true, "2026-11-30", "requests 6/1s (headers)"));
+
+        HttpResponse<String> same = s.send("POST", "/api/v1/import", exported.toString());
+        assertThat(json(same).get("replaced").asInt()).as(same.body()).isZero();
+
+        ((com.fasterxml.jackson.databind.node.ObjectNode) entry).put("test_notes", "probed again");
+        HttpResponse<String> changed = s.send("POST", "/api/v1/import", exported.toString());
+
+        assertThat(json(changed).get("replaced").asInt()).as(changed.body()).isEqualTo(1);
+        JsonNode served = json(s.get("/api/v1/targets/imp/probed"));
+        assertThat(served.get("test_notes").asText()).isEqualTo("probed again");
+        assertThat(served.get("last_test_date").asText()).isEqualTo("2026-11-30");
+        assertThat(served.at("/limits/0/amount").asLong()).isEqualTo(5);
     }
 
     @Test

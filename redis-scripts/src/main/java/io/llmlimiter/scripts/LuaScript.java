@@ -34,7 +34,9 @@ public enum LuaScript {
     /** Take a waiter that gave up out of the line. */
     CANCEL("cancel.lua"),
     /** Move the effective limits toward what the provider enforces (a 429, or its stated limits). */
-    LEARN("learn.lua");
+    LEARN("learn.lua"),
+    /** Record the cost of completions the client added up. */
+    SPEND("spend.lua");
 
     private static final String INCLUDE = "--#include ";
 

@@ -29,7 +29,9 @@
 -- ARGV[8] pub/sub channel on which the next waiter is woken
 -- ARGV[9] k, the number of further requests of the same process queued behind this one (0..64;
 --         missing = 0), ARGV[10..] k groups of four: id, tokens, input, output, in arrival order
--- ARGV[10 + 4k] tenant, ARGV[11 + 4k] priority class (missing: "default", "interactive"); the
+-- ARGV[10 + 4k .. 10 + 5k] the estimated cost in micro-dollars of the request and of each further
+--         request (missing = 0), reserved against the target's dollar budgets (usd.lua)
+-- ARGV[11 + 5k] tenant, ARGV[12 + 5k] priority class (missing: "default", "interactive"); the
 --         further requests are of the same tenant and class. Used when the target shares fairly
 --         (cfg field "fair"): then the waiting line is ordered by tenants.lua, not by arrival.
 --
@@ -48,6 +50,10 @@
 --   { -1, "resource:amount:window_ms" }                  the estimate can never fit that limit
 --                                                       (or the tenant's cap)
 --   { -2 }                                              the target has no config
+--   { 0, "budget", frees_at_us, "usd:micros:window_ms|day|month", now_us, left_micros }  the
+--        estimated cost would pass a dollar budget: refused at once, no ticket is taken (a budget
+--        is not waited for); frees_at_us is when enough frees or the period resets, 0 when the
+--        cost is larger than the whole budget
 --
 -- Windows: every window counts an entry until admit + window + delivery margin (cfg margin_ms).
 -- Limits are checked against their effective amount (learned from the provider, see learn.lua);
@@ -63,14 +69,17 @@
 
 --#include lib.lua
 --#include buckets.lua
+--#include usd.lua
 --#include tenants.lua
 
 local id = ARGV[1]
 local est = { r = 1, t = tonumber(ARGV[2]), i = tonumber(ARGV[3]), o = tonumber(ARGV[4]) }
 local ticket_us = tonumber(ARGV[7]) * 1000
 local k = math.min(tonumber(ARGV[9] or 0) or 0, 64)
+local usd_at = 10 + 4 * (tonumber(ARGV[9] or 0) or 0)
+est.u = tonumber(ARGV[usd_at] or 0) or 0
 
-local cfg = redis.call('HMGET', KEYS[1], 'limits', 'max_concurrent', 'lease_ttl_ms', 'margin_ms', 'fair')
+local cfg = redis.call('HMGET', KEYS[1], 'limits', 'max_concurrent', 'lease_ttl_ms', 'margin_ms', 'usd', 'fair')
 if not cfg[1] then
   return { -2 }
 end
@@ -152,8 +161,24 @@ for _, l in ipairs(limits) do
 end
 local maxc = tonumber(cfg[2] or 0)
 local ttl = tonumber(cfg[3] or 60000) * 1000
-local fair = Tenants.open(KEYS[1], KEYS[9], cfg[5], ARGV[10 + 4 * k] or 'default', ARGV[11 + 4 * k] or 'interactive',
+local tn_at = usd_at + 1 + (tonumber(ARGV[9] or 0) or 0)
+local fair = Tenants.open(KEYS[1], KEYS[9], cfg[6], ARGV[tn_at] or 'default', ARGV[tn_at + 1] or 'interactive',
   now, ticket_us)
+
+-- Dollar budgets are never waited for: a call that would pass one is refused at once.
+local usd = Usd.load(cfg[5], KEYS[8], now)
+local usd_over = Usd.over(usd, est.u, now)
+if usd_over then
+  if redis.call('ZREM', KEYS[6], id) == 1 then
+    redis.call('ZREM', KEYS[7], id)
+    local head = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
+    if head then
+      redis.call('PUBLISH', ARGV[8], head)
+    end
+  end
+  redis.call('HINCRBY', KEYS[8], 'refused_budget', 1)
+  return { 0, 'budget', usd_over.at, usd_over.spec, now, usd_over.left }
+end
 
 -- Leases whose holder stopped renewing them (a crashed worker) are dropped, a bounded batch per
 -- call; leftovers are never counted (live leases are those expiring after now).
@@ -411,6 +436,7 @@ local function admit(rid, e, at)
   for res, v in pairs(rem) do
     rem[res] = v - e[res]
   end
+  Usd.charge(usd, at, e.u, now)
   if fair then
     Tenants.charge(fair, e, at)
   end
@@ -420,15 +446,19 @@ if fair and not queued and fair.idle then
   fair.v = math.max(fair.v, fair.vl)
 end
 admit(id, est, now)
+local riders = k
 if fair and k > 0 and redis.call('ZCARD', KEYS[6]) > (queued and 1 or 0) then
   -- Others wait: they come before the further requests of this tenant.
-  k = 0
+  riders = 0
 end
 
 -- Whether a further request fits now, after the admissions before it (the same checks as above;
 -- it never waits, so it needs no ticket: the batch stops at the first that does not fit).
 local function fits(e, count)
   if maxc > 0 and live + count >= maxc then
+    return false
+  end
+  if Usd.over(usd, e.u, now) then
     return false
   end
   if fair and not Tenants.fits(fair, e) then
@@ -459,16 +489,17 @@ local function fits(e, count)
 end
 
 local n = 0
-if k > 0 then
+if riders > 0 then
   local ids = {}
-  for j = 1, k do
+  for j = 1, riders do
     ids[j] = ARGV[6 + 4 * j]
   end
   -- A further id admitted before (a duplicate) ends the batch: nothing counts twice.
   local known = redis.call('HMGET', KEYS[5], unpack(ids))
   local seen = { [id] = true }
-  for j = 1, k do
-    local e = { r = 1, t = tonumber(ARGV[7 + 4 * j]), i = tonumber(ARGV[8 + 4 * j]), o = tonumber(ARGV[9 + 4 * j]) }
+  for j = 1, riders do
+    local e = { r = 1, t = tonumber(ARGV[7 + 4 * j]), i = tonumber(ARGV[8 + 4 * j]), o = tonumber(ARGV[9 + 4 * j]),
+                u = tonumber(ARGV[usd_at + j] or 0) or 0 }
     if known[j] or seen[ids[j]] or not fits(e, j) then
       break
     end
@@ -589,6 +620,7 @@ elseif queued then
     redis.call('PUBLISH', ARGV[8], head)
   end
 end
+Usd.save(usd, KEYS[8])
 if fair then
   Tenants.save(fair, math.floor(maxw / 1000) + 2000)
 end

@@ -13,11 +13,20 @@
 -- ARGV[9] admission time (us) as acquire returned it, ARGV[10..12] admission charge: tokens,
 --         input, output ("" or missing: only a held lease, or an admission on a target without
 --         leases, can be completed)
+-- ARGV[13] the cost reserved at admission, ARGV[14] the actual cost, in micro-dollars ("" or
+--         missing: not known; without an actual cost the reservation stands and no spend is
+--         recorded)
 --
 -- Batch form: ARGV[1] "batch", ARGV[2] now in microseconds or "", ARGV[3] channel, ARGV[4] n
 -- (at most 256), then n groups of ten: id, has_usage ("1"/"0"), input, output, cached, admit_us,
 -- tokens, input, output (the admission charge, as in the single form), resend ("1"/"0").
 -- Each request is completed exactly as the single form would; an id given twice counts once.
+-- After the n groups, n pairs: reserved and actual cost in micro-dollars, as ARGV[13..14] above
+-- (missing: no cost known).
+--
+-- Cost: a completion that counts corrects every dollar budget of the target to the actual cost
+-- (a refund, or extra when the usage exceeded the estimate), whatever the accounting (providers
+-- bill what was used), and records the actual cost as spend (usd.lua).
 --
 -- Accounting (cfg field "accounting"):
 --   "keep"   the admission charge stands; usage above the estimate is added (never undercount)
@@ -36,6 +45,8 @@
 --   holder stopped renewing it); charged_* are what the log entry holds now (0 when unknown).
 
 --#include lib.lua
+--#include buckets.lua
+--#include usd.lua
 
 local items = {}
 local now, channel
@@ -49,13 +60,14 @@ if ARGV[1] == 'batch' then
     local b = 4 + 10 * j
     items[#items + 1] = { id = ARGV[b + 1], has_usage = ARGV[b + 2] == '1', i = tonumber(ARGV[b + 3]),
                           o = tonumber(ARGV[b + 4]), cached = tonumber(ARGV[b + 5]), admit = ARGV[b + 6],
-                          t = ARGV[b + 7], ci = ARGV[b + 8], co = ARGV[b + 9], resend = ARGV[b + 10] == '1' }
+                          t = ARGV[b + 7], ci = ARGV[b + 8], co = ARGV[b + 9], resend = ARGV[b + 10] == '1',
+                          ur = ARGV[4 + 10 * n + 2 * j + 1], ua = ARGV[4 + 10 * n + 2 * j + 2] }
   end
 else
   now, channel = clock(ARGV[6]), ARGV[7]
   items[1] = { id = ARGV[1], has_usage = ARGV[2] == '1', i = tonumber(ARGV[3]), o = tonumber(ARGV[4]),
                cached = tonumber(ARGV[5]), resend = ARGV[8] == '1', admit = ARGV[9], t = ARGV[10],
-               ci = ARGV[11], co = ARGV[12] }
+               ci = ARGV[11], co = ARGV[12], ur = ARGV[13], ua = ARGV[14] }
 end
 if #items == 0 then
   return {}
@@ -88,6 +100,7 @@ local counts = { completed = 0, actual_input_tokens = 0, actual_output_tokens = 
 local freed, forgotten, log_rem, log_add = {}, {}, {}, {}
 local wake = false
 local done_ids = {}
+local spent, usd_fixes = 0, {}
 local reply = {}
 
 local function one(it, held)
@@ -137,6 +150,15 @@ local function one(it, held)
     counts.cache_read_tokens = counts.cache_read_tokens + it.cached
   end
   counts.completed = counts.completed + 1
+  -- Without an actual cost (no usage reported: a refused or broken call) the reservation stands,
+  -- as the provider may have billed it, and no spend is recorded.
+  local reserved, cost = tonumber(it.ur or ''), tonumber(it.ua or '')
+  if cost then
+    spent = spent + cost
+    if reserved and admitted and cost ~= reserved then
+      usd_fixes[#usd_fixes + 1] = { at = admitted, d = cost - reserved }
+    end
+  end
   if not charge then
     return { 0, 0, 0, 0 }
   end
@@ -232,6 +254,17 @@ for f, v in pairs(counts) do
     redis.call('HINCRBY', KEYS[8], f, v)
   end
 end
+if #usd_fixes > 0 then
+  local usd = Usd.load(redis.call('HGET', KEYS[1], 'usd'), KEYS[8], now)
+  for _, f in ipairs(usd_fixes) do
+    Usd.charge(usd, f.at, f.d, now)
+    if f.d < 0 then
+      wake = true
+    end
+  end
+  Usd.save(usd, KEYS[8])
+end
+Usd.spend(KEYS[8], now, spent)
 if wake then
   local head = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
   if head then

@@ -12,7 +12,9 @@
 -- ARGV[7] pub/sub channel on which waiters are woken
 -- ARGV[8] delivery margin in ms ("" or missing = 0): every window counts an entry until
 --         admit + window + margin, absorbing the delay between admission and the provider's door
--- ARGV[9..] fair share (optional), pairs of cfg field and value: "fair" = "aging_ms|max_tenants|
+-- ARGV[9] dollar budgets ("" or missing = none): "s:<micros>:<window_ms>", "d:<micros>",
+--         "m:<micros>" joined by "," (see usd.lua); what they have reserved is kept across changes
+-- ARGV[10..] fair share (optional), pairs of cfg field and value: "fair" = "aging_ms|max_tenants|
 --         class,class,class", "tw:<tenant>" = "weight|reserves|caps", "rs" = the tenants with a
 --         reserve, comma-separated (see tenants.lua); none
 --         when the target does not share fairly
@@ -71,8 +73,11 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'limits', ARGV[2], 'max_concurrent', ARGV[3], 'lease_ttl_ms', ARGV[4],
   'accounting', ARGV[5], 'json', ARGV[6], 'margin_ms', string.format('%d', margin))
+if ARGV[9] and ARGV[9] ~= '' then
+  redis.call('HSET', KEYS[1], 'usd', ARGV[9])
+end
 local shares = {}
-for x = 9, #ARGV - 1, 2 do
+for x = 10, #ARGV - 1, 2 do
   if string.sub(ARGV[x], 1, 3) == 'tw:' or ARGV[x] == 'fair' or ARGV[x] == 'rs' then
     shares[#shares + 1] = ARGV[x]
     shares[#shares + 1] = ARGV[x + 1]

@@ -5,15 +5,19 @@ import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
+import io.llmlimiter.client.Budget;
+import io.llmlimiter.client.BudgetExceededException;
 import io.llmlimiter.client.Estimate;
 import io.llmlimiter.client.EstimateTooLargeException;
 import io.llmlimiter.client.Limit;
+import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Permit;
 import io.llmlimiter.client.RateLimitedException;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.client.Tenant;
 import io.llmlimiter.scripts.LuaScript;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
@@ -87,6 +91,10 @@ final class AcquireCall {
     /** A script call of this head is on its way: its reply decides the riders, so the head leaves after it. */
     private volatile boolean inFlight;
     private long backoffNanos = FIRST_BACKOFF_NANOS;
+    /** The estimate's cost in micro-dollars as last sent: reserved against the target's dollar budgets. */
+    private volatile long costMicros;
+    /** Waited once for the target's config, so the estimate is priced as the config says. */
+    private boolean configAwaited;
 
     /**
      * @param async whether the result is a caller's future: completed on the callback executor; a
@@ -209,8 +217,15 @@ final class AcquireCall {
             // A resend after a lost reply carries the same waiters: Redis may have admitted them.
             batch = sawOthersAhead ? List.of() : line.followers(this);
         }
+        if (!configAwaited && !limiter.configKnown(target)) {
+            // The first call of a target in this process: its price may come from the config.
+            configAwaited = true;
+            limiter.configNow(target).whenComplete((c, e) -> attempt());
+            return;
+        }
         List<AcquireCall> riders = batch;
-        String[] args = new String[11 + 4 * riders.size()];
+        LimitConfig config = limiter.configFor(target);
+        String[] args = new String[12 + 5 * riders.size()];
         args[0] = requestId;
         args[1] = Long.toString(estimate.tokens());
         args[2] = Long.toString(estimate.inputTokens());
@@ -226,6 +241,12 @@ final class AcquireCall {
             args[a++] = Long.toString(r.estimate.tokens());
             args[a++] = Long.toString(r.estimate.inputTokens());
             args[a++] = Long.toString(r.estimate.outputTokens());
+        }
+        costMicros = limiter.pricing().estimate(target, config, estimate);
+        args[a++] = Long.toString(costMicros);
+        for (AcquireCall r : riders) {
+            r.costMicros = limiter.pricing().estimate(target, config, r.estimate);
+            args[a++] = Long.toString(r.costMicros);
         }
         args[a++] = tenant.name();
         args[a] = tenant.priority().label();
@@ -345,7 +366,7 @@ final class AcquireCall {
     private void release(String id) {
         limiter.retrying(target, "release of unanswered acquire " + id,
                 () -> limiter.scripts().run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, id, "0",
-                        "0", "0", "0", "", keys.channel(), "1", "", "", "", ""));
+                        "0", "0", "0", "", keys.channel(), "1", "", "", "", "", "", ""));
     }
 
     private void fail(Throwable error) {
@@ -379,7 +400,7 @@ final class AcquireCall {
     private void admittedAs(long admittedMicros, long ttlMicros) {
         limiter.metrics().acquired(target, Duration.ofNanos(System.nanoTime() - startNanos));
         limiter.waitTimes().record(target, System.nanoTime() - startNanos);
-        succeed(new RedisPermit(limiter, target, keys, requestId, estimate, admittedMicros, ttlMicros));
+        succeed(new RedisPermit(limiter, target, keys, requestId, estimate, admittedMicros, ttlMicros, costMicros));
     }
 
     private void handle(List<Object> reply, CompletableFuture<Void> wake) {
@@ -440,6 +461,17 @@ final class AcquireCall {
                     attempt();
                 }
             });
+            return;
+        }
+        if ("budget".equals(reply.get(1))) {
+            // A dollar budget is never waited for: it frees as past spend ages out, or at the UTC reset.
+            limiter.hub().unregister(keys.channel(), requestId);
+            String budget = Budget.fromScriptName((String) reply.get(3));
+            long at = (Long) reply.get(2);
+            limiter.metrics().refused(target, "budget", budget);
+            log.info("{} refused by the budget {}: {} micro-dollars left", target, budget, reply.get(5));
+            fail(new BudgetExceededException(target, budget, (Long) reply.get(5), costMicros,
+                    at == 0 ? null : Instant.ofEpochSecond(at / 1_000_000, (at % 1_000_000) * 1000)));
             return;
         }
         refused((String) reply.get(1), (Long) reply.get(2), (String) reply.get(3), (Long) reply.get(4), wake);

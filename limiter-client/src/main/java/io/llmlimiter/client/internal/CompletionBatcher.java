@@ -44,10 +44,10 @@ final class CompletionBatcher {
      * @param reply completes with { released, charged tokens, input, output, earlier sends }, or fails when the
      *     sends are spent
      */
-    record Item(String id, Usage usage, long admittedMicros, Estimate estimate, int sends,
-                CompletableFuture<long[]> reply) {
+    record Item(String id, Usage usage, long admittedMicros, Estimate estimate, long reservedMicros, long actualMicros,
+                int sends, CompletableFuture<long[]> reply) {
         Item next() {
-            return new Item(id, usage, admittedMicros, estimate, sends + 1, reply);
+            return new Item(id, usage, admittedMicros, estimate, reservedMicros, actualMicros, sends + 1, reply);
         }
     }
 
@@ -59,7 +59,18 @@ final class CompletionBatcher {
 
     /** @return completes with the script's answer for this completion */
     CompletableFuture<long[]> complete(Target target, String id, Usage usage, long admittedMicros, Estimate estimate) {
-        Item item = new Item(id, usage, admittedMicros, estimate, 0, new CompletableFuture<>());
+        return complete(target, id, usage, admittedMicros, estimate, 0, -1);
+    }
+
+    /**
+     * @param reservedMicros the cost reserved at admission, in micro-dollars
+     * @param actualMicros the actual cost, or -1 when unknown (the reservation stands)
+     * @return completes with the script's answer for this completion
+     */
+    CompletableFuture<long[]> complete(Target target, String id, Usage usage, long admittedMicros, Estimate estimate,
+                                       long reservedMicros, long actualMicros) {
+        Item item = new Item(id, usage, admittedMicros, estimate, reservedMicros, actualMicros, 0,
+                new CompletableFuture<>());
         submit(target, item);
         return item.reply();
     }
@@ -88,7 +99,7 @@ final class CompletionBatcher {
             }
         }
         Keys keys = Keys.of(target);
-        String[] args = new String[4 + 10 * batch.size()];
+        String[] args = new String[4 + 12 * batch.size()];
         args[0] = "batch";
         args[1] = "";
         args[2] = keys.channel();
@@ -106,6 +117,11 @@ final class CompletionBatcher {
             args[a++] = Long.toString(it.estimate().inputTokens());
             args[a++] = Long.toString(it.estimate().outputTokens());
             args[a++] = it.sends() > 0 ? "1" : "0";
+        }
+        // After the groups, the reserved and the actual cost of each (see complete.lua).
+        for (Item it : batch) {
+            args[a++] = Long.toString(it.reservedMicros());
+            args[a++] = it.actualMicros() < 0 ? "" : Long.toString(it.actualMicros());
         }
         limiter.scripts().<List<Object>>run(LuaScript.COMPLETE, ScriptOutputType.MULTI, keys, args)
                 .whenComplete((reply, e) -> {

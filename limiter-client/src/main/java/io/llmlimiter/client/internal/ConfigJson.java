@@ -6,16 +6,19 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.llmlimiter.client.Accounting;
+import io.llmlimiter.client.Budget;
 import io.llmlimiter.client.Durations;
 import io.llmlimiter.client.FairShare;
 import io.llmlimiter.client.Priority;
 import io.llmlimiter.client.Tenant;
 import io.llmlimiter.client.TenantShare;
 import io.llmlimiter.client.Limit;
+import io.llmlimiter.client.ModelPrice;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Resource;
 import io.llmlimiter.client.RetrySettings;
 import io.llmlimiter.client.Target;
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -33,9 +36,14 @@ public final class ConfigJson {
     /** Shared mapper; Jackson mappers are thread-safe once configured. */
     public static final ObjectMapper MAPPER = new ObjectMapper();
 
+    // is_tested, last_test_date and test_notes are the admin server's probe record, kept in the same
+    // stored document: accepted and ignored here, so documents written by a server always parse.
     private static final Set<String> FIELDS = Set.of("provider", "model", "limits", "requests_per_minute",
             "max_concurrent", "lease_ttl", "delivery_margin_ms", "accounting", "max_retries", "base_retry_delay", "max_retry_delay",
-            "retry_deadline", "is_tested", "last_test_date", "test_notes", "source", "fair_share");
+            "retry_deadline", "is_tested", "last_test_date", "test_notes", "source", "budgets", "prices",
+            "fair_share");
+    private static final Set<String> PRICE_FIELDS = Set.of("currency", "input_mtok", "output_mtok", "cache_read_mtok",
+            "cache_write_mtok");
     private static final Set<String> FAIR_FIELDS = Set.of("tenants", "priorities", "max_tenants");
     private static final Set<String> SHARE_FIELDS = Set.of("weight", "reserve", "cap");
     private static final Set<String> PRIORITY_FIELDS = Set.of("order", "aging_ms");
@@ -79,7 +87,8 @@ public final class ConfigJson {
         if (root.has("limits")) {
             JsonNode limits = root.get("limits");
             if (limits.isTextual()) {
-                b.limits(prefix("limits", () -> Limit.parseAll(limits.asText())));
+                // The compact text may hold dollar budgets too (usd=50/1d).
+                prefix("limits", () -> b.limits(limits.asText()));
             } else if (limits.isArray()) {
                 int i = 0;
                 for (JsonNode l : limits) {
@@ -90,6 +99,37 @@ public final class ConfigJson {
                 throw new IllegalArgumentException("limits must be a list of {resource, amount, window} or a text like "
                         + "requests=500/60s");
             }
+        }
+        if (root.has("budgets") && !root.get("budgets").isNull()) {
+            JsonNode budgets = root.get("budgets");
+            List<Budget> list = new ArrayList<>();
+            if (budgets.isTextual()) {
+                prefix("budgets", () -> Budget.parseAll(budgets.asText())).forEach(list::add);
+            } else if (budgets.isArray()) {
+                int i = 0;
+                for (JsonNode x : budgets) {
+                    String field = "budgets[" + i++ + "]";
+                    if (!x.isTextual()) {
+                        throw new IllegalArgumentException(field + " must be a string like usd=50/1d or usd=1000/month");
+                    }
+                    list.add(prefix(field, () -> Budget.parse(x.asText())));
+                }
+            } else {
+                throw new IllegalArgumentException("budgets must be a list like [\"usd=50/1d\", \"usd=1000/month\"]");
+            }
+            // Budgets given both in the limits text and here count once.
+            List<Budget> have = new ArrayList<>();
+            if (root.path("limits").isTextual()) {
+                for (String part : root.get("limits").asText().split(",")) {
+                    if (part.trim().startsWith("usd=")) {
+                        have.add(Budget.parse(part));
+                    }
+                }
+            }
+            list.stream().filter(x -> !have.contains(x)).forEach(b::budget);
+        }
+        if (root.has("prices") && !root.get("prices").isNull()) {
+            b.prices(prices(root.get("prices")));
         }
         if (root.has("requests_per_minute")) {
             long rpm = integer(root, "requests_per_minute");
@@ -116,8 +156,6 @@ public final class ConfigJson {
         }
         Duration deadline = root.has("retry_deadline") ? seconds(root, "retry_deadline") : d.deadline();
         b.retry(new RetrySettings(retries, base, max, deadline));
-        boolean tested = root.has("is_tested") && bool(root, "is_tested");
-        b.testInfo(tested, optionalText(root, "last_test_date"), optionalText(root, "test_notes"));
         String source = optionalText(root, "source");
         if (source != null && !source.equals("default") && !source.equals("configured")) {
             throw new IllegalArgumentException("source must be default or configured, got '" + source + "'");
@@ -286,6 +324,15 @@ public final class ConfigJson {
             limits.addObject().put("resource", l.resource().label()).put("amount", l.amount())
                     .put("window", Durations.format(l.window()));
         }
+        if (!c.budgets().isEmpty()) {
+            ArrayNode budgets = o.putArray("budgets");
+            c.budgets().forEach(x -> budgets.add(x.toString()));
+        }
+        if (c.prices() != null) {
+            o.putObject("prices").put("currency", "USD").put("input_mtok", c.prices().inputMtok())
+                    .put("output_mtok", c.prices().outputMtok()).put("cache_read_mtok", c.prices().cacheReadMtok())
+                    .put("cache_write_mtok", c.prices().cacheWriteMtok());
+        }
         o.put("max_concurrent", c.maxConcurrent());
         o.put("lease_ttl", Durations.format(c.leaseTtl()));
         o.put("delivery_margin_ms", c.deliveryMargin().toMillis());
@@ -294,13 +341,6 @@ public final class ConfigJson {
         o.put("base_retry_delay", c.retry().baseDelay().toMillis() / 1000.0);
         o.put("max_retry_delay", c.retry().maxDelay().toMillis() / 1000.0);
         o.put("retry_deadline", c.retry().deadline().toMillis() / 1000.0);
-        o.put("is_tested", c.tested());
-        if (c.lastTestDate() != null) {
-            o.put("last_test_date", c.lastTestDate());
-        }
-        if (c.testNotes() != null) {
-            o.put("test_notes", c.testNotes());
-        }
         if (c.autoCreated()) {
             // Written by a client for a target nobody configured; the dashboard shows it.
             o.put("source", "default");
@@ -367,6 +407,49 @@ public final class ConfigJson {
         }
         return new Limit(Resource.fromLabel(text(l, "resource")), integer(l, "amount"),
                 Durations.parse("window", text(l, "window")));
+    }
+
+    /** A per-target price override: dollars per million tokens, USD only. */
+    private static ModelPrice prices(JsonNode p) {
+        if (!p.isObject()) {
+            throw new IllegalArgumentException("prices must be an object {currency, input_mtok, output_mtok, "
+                    + "cache_read_mtok, cache_write_mtok}");
+        }
+        for (Iterator<String> it = p.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!PRICE_FIELDS.contains(f)) {
+                throw new IllegalArgumentException("prices: unknown field '" + f + "'; known fields are " + PRICE_FIELDS);
+            }
+        }
+        JsonNode currency = p.get("currency");
+        if (currency != null && !(currency.isTextual() && currency.asText().equals("USD"))) {
+            throw new IllegalArgumentException("prices.currency must be USD, got " + currency);
+        }
+        BigDecimal in = price(p, "input_mtok", null);
+        return prefix("prices", () -> new ModelPrice(in, price(p, "output_mtok", null), price(p, "cache_read_mtok", in),
+                price(p, "cache_write_mtok", in)));
+    }
+
+    private static BigDecimal price(JsonNode p, String f, BigDecimal fallback) {
+        JsonNode v = p.get(f);
+        if (v == null && fallback != null) {
+            return fallback;
+        }
+        if (v == null || !v.isNumber()) {
+            throw new IllegalArgumentException("prices." + f + " must be a number of dollars per million tokens, got " + v);
+        }
+        if (v.decimalValue().signum() < 0) {
+            throw new IllegalArgumentException("prices." + f + " must not be negative, got " + v);
+        }
+        return v.decimalValue();
+    }
+
+    /**
+     * @param c a config
+     * @return its budgets as {@code set_config.lua} takes them (ARGV[9]), "" when none
+     */
+    public static String scriptBudgets(LimitConfig c) {
+        return String.join(",", c.budgets().stream().map(Budget::scriptSpec).toList());
     }
 
     private static <T> T prefix(String field, java.util.function.Supplier<T> s) {

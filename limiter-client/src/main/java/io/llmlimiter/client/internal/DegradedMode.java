@@ -63,6 +63,11 @@ final class DegradedMode {
                     + "it is back", cause.getMessage(), Math.round(share * 100));
         }
         LimitConfig config = lastKnown == null ? LimitConfig.conservativeDefault(target) : lastKnown;
+        if (!config.budgets().isEmpty()) {
+            // Spend is shared by the fleet and cannot be divided safely: a target with a dollar
+            // budget fails closed without Redis.
+            throw cause;
+        }
         try {
             Permit p = local.acquire(target, config, estimate, maxWait);
             fallbackAdmits.increment();

@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 
 /** {@link LimiterAdmin} over the limiter's Redis connection. This class is thread-safe. */
@@ -118,9 +117,7 @@ final class RedisAdmin implements LimiterAdmin {
         // This client's own counters not flushed yet go first, so a caller reads its own completions.
         Map<String, String> raw = limiter.await(target, "stats", limiter.stats().flush(target).thenCompose(
                 v -> limiter.scripts().commands().hgetall(Keys.of(target).stats()).toCompletableFuture()));
-        Map<String, Long> out = new TreeMap<>();
-        raw.forEach((k, v) -> out.put(k, Long.parseLong(v)));
-        return out;
+        return Counters.parse(raw, System.currentTimeMillis());
     }
 
     /**
@@ -154,8 +151,7 @@ final class RedisAdmin implements LimiterAdmin {
             String json = configs.get(i).join();
             if (json != null) {
                 Target t = targets.get(i);
-                Map<String, Long> counters = new TreeMap<>();
-                stats.get(i).join().forEach((k, v) -> counters.put(k, Long.parseLong(v)));
+                Map<String, Long> counters = Counters.parse(stats.get(i).join(), now);
                 out.add(new TargetReading(parsedConfig(t, json), parseUsage(t, usages.get(i).join()), counters,
                         combineWaits(t, waits.get(i).join(), now)));
             }
@@ -264,7 +260,8 @@ final class RedisAdmin implements LimiterAdmin {
         }
         java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(mode, spec.toString(),
                 Integer.toString(c.maxConcurrent()), Long.toString(c.leaseTtl().toMillis()), c.accounting().label(),
-                c.toJson(), keys.channel(), Long.toString(c.deliveryMargin().toMillis())));
+                c.toJson(), keys.channel(), Long.toString(c.deliveryMargin().toMillis()),
+                ConfigJson.scriptBudgets(c)));
         args.addAll(ConfigJson.fairShareArgs(c));
         return limiter.scripts().<Long>run(LuaScript.SET_CONFIG, ScriptOutputType.INTEGER, keys,
                         args.toArray(String[]::new))

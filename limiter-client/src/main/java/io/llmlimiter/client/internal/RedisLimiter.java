@@ -68,6 +68,8 @@ public final class RedisLimiter implements LlmLimiter {
     private final java.util.concurrent.atomic.AtomicInteger lineSeq = new java.util.concurrent.atomic.AtomicInteger();
     private final StatsBatcher stats;
     private final CompletionBatcher completions = new CompletionBatcher(this);
+    private final Pricing pricing = new Pricing(io.llmlimiter.client.PriceTable.bundled());
+    private final PriceSync priceSync;
 
     /**
      * What {@link LlmLimiter.Builder} collected.
@@ -138,6 +140,8 @@ public final class RedisLimiter implements LlmLimiter {
         this.callbacks = new Callbacks(options.executor(), () -> closedException(null));
         waitTimes.start();
         this.stats = new StatsBatcher(this);
+        this.priceSync = new PriceSync(this);
+        priceSync.start();
     }
 
     /**
@@ -390,6 +394,32 @@ public final class RedisLimiter implements LlmLimiter {
     /** @return the provider-stated limits told to the fleet, for rate-limiting those reports */
     ProviderLimits providerLimits() {
         return providerLimits;
+    }
+
+    /** @return how this client prices calls */
+    public Pricing pricing() {
+        return pricing;
+    }
+
+    /** @return what keeps the price table in step with Redis */
+    public PriceSync priceSync() {
+        return priceSync;
+    }
+
+    /** @return whether the target's config was read from Redis at least once */
+    boolean configKnown(Target target) {
+        return configs.containsKey(target);
+    }
+
+    /** @return completes (never exceptionally) once the target's config was read, or could not be */
+    CompletableFuture<LimitConfig> configNow(Target target) {
+        return refreshConfig(target);
+    }
+
+    /** @return the target's config as last read, else the one this client was given, else null */
+    LimitConfig configFor(Target target) {
+        LimitConfig c = knownConfig(target);
+        return c != null ? c : options.configs().get(target);
     }
 
     /** @return the target's config as last read (no Redis read), or null when none was read */

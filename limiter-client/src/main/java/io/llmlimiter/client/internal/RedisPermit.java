@@ -38,9 +38,12 @@ final class RedisPermit implements Permit {
     private final boolean leaseFree;
     private final AtomicBoolean done = new AtomicBoolean();
     private final ScheduledFuture<?> renewal;
+    /** The estimate's cost reserved against the target's dollar budgets, in micro-dollars. */
+    private final long costMicros;
 
     RedisPermit(RedisLimiter limiter, Target target, Keys keys, String leaseId, Estimate estimate,
-                long admittedMicros, long ttlMicros) {
+                long admittedMicros, long ttlMicros, long costMicros) {
+        this.costMicros = costMicros;
         this.limiter = limiter;
         this.target = target;
         this.keys = keys;
@@ -109,25 +112,32 @@ final class RedisPermit implements Permit {
         if (usage != null) {
             limiter.metrics().tokens(target, estimate.tokens(), usage.totalTokens());
         }
-        if (needsNoScript(usage)) {
-            limiter.stats().completed(target, estimate.tokens(), usage);
+        io.llmlimiter.client.LimitConfig config = limiter.configFor(target);
+        long actual = usage == null ? -1 : limiter.pricing().actual(target, config, usage);
+        if (needsNoScript(usage, actual)) {
+            limiter.stats().completed(target, estimate.tokens(), usage, Math.max(0, actual));
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> result = new CompletableFuture<>();
-        send(usage, result);
+        send(usage, actual, result);
         return result;
     }
 
     /**
      * @return whether the completion changes nothing in Redis but the stats counters: no lease, the
-     *     target's config (as last read) keeps the admission charge, and the usage is within it
+     *     target's config (as last read) keeps the admission charge, the usage is within it, and
+     *     no dollar budget needs its reservation corrected
      */
-    private boolean needsNoScript(Usage usage) {
+    private boolean needsNoScript(Usage usage, long actualMicros) {
         if (!leaseFree) {
             return false;
         }
         io.llmlimiter.client.LimitConfig config = limiter.knownConfig(target);
         if (config == null || config.accounting() != io.llmlimiter.client.Accounting.KEEP) {
+            return false;
+        }
+        if (!config.budgets().isEmpty() && actualMicros >= 0 && actualMicros != costMicros) {
+            // The dollar budgets' reservation is corrected to the actual cost.
             return false;
         }
         return usage == null || (usage.inputTokens() <= estimate.inputTokens()
@@ -140,8 +150,9 @@ final class RedisPermit implements Permit {
     }
 
     /** Sends the completion with the target's others; a lost reply or a dropped connection is retried. */
-    private void send(Usage usage, CompletableFuture<Void> result) {
-        limiter.completions().complete(target, leaseId, usage, admittedMicros, estimate).whenComplete((reply, e) -> {
+    private void send(Usage usage, long actualMicros, CompletableFuture<Void> result) {
+        limiter.completions().complete(target, leaseId, usage, admittedMicros, estimate, costMicros, actualMicros)
+                .whenComplete((reply, e) -> {
             if (e == null) {
                 if (reply[0] == 0 && reply[4] == 0 && !leaseFree) {
                     log.warn("{} lease {} had already expired when its call completed; raise lease_ttl if "

@@ -1,6 +1,8 @@
 package io.llmlimiter.client.internal;
 
+import io.lettuce.core.ScriptOutputType;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.scripts.LuaScript;
 import io.llmlimiter.client.Usage;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,18 +42,25 @@ final class StatsBatcher {
         long output;
         long cached;
         long estimated;
+        long cost;
         int failedFlushes;
 
         boolean empty() {
-            return completed == 0 && input == 0 && output == 0 && cached == 0 && estimated == 0;
+            return completed == 0 && input == 0 && output == 0 && cached == 0 && estimated == 0 && cost == 0;
         }
     }
 
     /** A completion that needs no script: its counters are added here. */
     void completed(Target target, long estimatedTokens, Usage usage) {
+        completed(target, estimatedTokens, usage, 0);
+    }
+
+    /** @param costMicros the call's cost in micro-dollars (0: none known) */
+    void completed(Target target, long estimatedTokens, Usage usage, long costMicros) {
         Counts c = counts.computeIfAbsent(target, t -> new Counts());
         synchronized (c) {
             c.completed++;
+            c.cost += Math.max(0, costMicros);
             c.estimated += estimatedTokens;
             if (usage != null) {
                 c.input += usage.inputTokens();
@@ -106,6 +115,7 @@ final class StatsBatcher {
         long output;
         long cached;
         long estimated;
+        long cost;
         synchronized (c) {
             if (c.empty()) {
                 return CompletableFuture.completedFuture(null);
@@ -120,6 +130,8 @@ final class StatsBatcher {
             c.output = 0;
             c.cached = 0;
             c.estimated = 0;
+            cost = c.cost;
+            c.cost = 0;
         }
         String key = Keys.of(target).stats();
         List<CompletableFuture<Long>> sent = new ArrayList<>();
@@ -135,6 +147,10 @@ final class StatsBatcher {
             }
             if (cached != 0) {
                 sent.add(commands.hincrby(key, "cache_read_tokens", cached).toCompletableFuture());
+            }
+            if (cost != 0) {
+                sent.add(limiter.scripts().<Long>run(LuaScript.SPEND, ScriptOutputType.INTEGER, Keys.of(target),
+                        Long.toString(cost), ""));
             }
         } catch (RuntimeException e) {
             sent.add(CompletableFuture.failedFuture(e));
@@ -162,8 +178,12 @@ final class StatsBatcher {
                 if (output != 0 && failed(sent.get(i++))) {
                     c.output += output;
                 }
-                if (cached != 0 && i < sent.size() && failed(sent.get(i))) {
+                // A send that threw left the later counters unsent: those are added back too.
+                if (cached != 0 && (i >= sent.size() || failed(sent.get(i++)))) {
                     c.cached += cached;
+                }
+                if (cost != 0 && (i >= sent.size() || failed(sent.get(i)))) {
+                    c.cost += cost;
                 }
                 c.failedFlushes++;
                 if (c.failedFlushes >= RedisLimiter.BACKGROUND_TRIES) {
@@ -175,6 +195,7 @@ final class StatsBatcher {
                     c.output = 0;
                     c.cached = 0;
                     c.estimated = 0;
+                    c.cost = 0;
                     c.failedFlushes = 0;
                 }
             }

@@ -27,9 +27,10 @@ public final class UsageJson {
                     usage.path("prompt_tokens_details").path("cached_tokens").asLong()));
         }
         if (usage.has("input_tokens")) {
-            long input = usage.path("input_tokens").asLong() + usage.path("cache_creation_input_tokens").asLong();
+            long written = usage.path("cache_creation_input_tokens").asLong();
+            long input = usage.path("input_tokens").asLong() + written;
             return Optional.of(new Usage(input, usage.path("output_tokens").asLong(),
-                    usage.path("cache_read_input_tokens").asLong()));
+                    usage.path("cache_read_input_tokens").asLong(), written));
         }
         return Optional.empty();
     }

@@ -54,7 +54,7 @@ final class ScriptHarness implements AutoCloseable {
                 .append(l.amount()).append(':').append(l.window().toMillis()));
         List<String> args = new java.util.ArrayList<>(List.of("put", spec.toString(), Integer.toString(c.maxConcurrent()),
                 Long.toString(c.leaseTtl().toMillis()), c.accounting().label(), c.toJson(), keys.channel(),
-                Long.toString(c.deliveryMargin().toMillis())));
+                Long.toString(c.deliveryMargin().toMillis()), ConfigJson.scriptBudgets(c)));
         args.addAll(ConfigJson.fairShareArgs(c));
         runner.run(LuaScript.SET_CONFIG, ScriptOutputType.INTEGER, keys, args.toArray(String[]::new)).join();
     }
@@ -63,7 +63,7 @@ final class ScriptHarness implements AutoCloseable {
     List<Object> acquireAs(String id, long tokens, long nowMs, boolean ticket, String tenant, String priority) {
         return runner.<List<Object>>run(LuaScript.ACQUIRE, ScriptOutputType.MULTI, keys, id, Long.toString(tokens),
                 Long.toString(tokens), Long.toString(tokens), Long.toString(nowMs * 1000), ticket ? "1" : "0", "3000",
-                keys.channel(), "0", tenant, priority).join();
+                keys.channel(), "0", "0", tenant, priority).join();
     }
 
     /** Acquire at {@code nowMs} (milliseconds on the test's own clock). */

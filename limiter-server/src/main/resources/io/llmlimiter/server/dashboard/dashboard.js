@@ -66,17 +66,59 @@
   }
 
   function compactLimits(s) {
-    return s.windows.map(function (w) { return w.resource + '=' + w.amount + '/' + w.window; }).join(',');
+    var budgets = s.cost ? s.cost.budgets.map(function (b) { return b.budget; }) : [];
+    return s.windows.map(function (w) { return w.resource + '=' + w.amount + '/' + w.window; })
+      .concat(budgets).join(',');
+  }
+
+  // Dollars arrive as exact decimals; shown to the cent, or to a millionth below a cent.
+  function usd(v) {
+    var n = Number(v);
+    return '$' + (n !== 0 && Math.abs(n) < 0.01 ? n.toFixed(6) : n.toFixed(2));
+  }
+
+  function costCell(s) {
+    var td = el('td', 'cost');
+    if (!s.cost) { return td; }
+    td.appendChild(el('div', 'cost-today', 'today ' + usd(s.cost.today_usd)));
+    td.appendChild(el('div', 'cost-month muted', 'month ' + usd(s.cost.month_usd)));
+    s.cost.budgets.forEach(function (b) {
+      var text = b.budget + (b.left_usd !== undefined ? ': ' + usd(b.left_usd) + ' left' : '');
+      td.appendChild(el('div', 'budget muted', text));
+    });
+    return td;
+  }
+
+  function renderSpend(stats) {
+    if (!stats.cost) { return; }
+    $('spend-today').textContent = usd(stats.cost.today_usd);
+    $('spend-month').textContent = usd(stats.cost.month_usd);
+    var list = $('spend-targets');
+    list.textContent = '';
+    stats.targets.filter(function (s) { return s.cost && Number(s.cost.month_usd) > 0; })
+      .sort(function (a, b) { return Number(b.cost.today_usd) - Number(a.cost.today_usd); })
+      .slice(0, 10).forEach(function (s) {
+        list.appendChild(el('li', null, s.target + ': ' + usd(s.cost.today_usd) + ' today, ' +
+          usd(s.cost.month_usd) + ' this month'));
+      });
+    // Spend per tenant appears here once the stats carry tenants.
+    var tenants = $('spend-tenants');
+    tenants.textContent = '';
+    tenants.hidden = !stats.tenants;
+    (stats.tenants || []).slice(0, 10).forEach(function (t) {
+      tenants.appendChild(el('li', null, t.tenant + ': ' + usd(t.cost.today_usd) + ' today'));
+    });
   }
 
   function render(stats) {
+    renderSpend(stats);
     var body = $('targets-body');
     body.textContent = '';
     known = {};
     if (stats.targets.length === 0) {
       var empty = el('tr');
       var td = el('td', 'muted', 'No target has a config yet.');
-      td.colSpan = 8;
+      td.colSpan = 9;
       empty.appendChild(td);
       body.appendChild(empty);
     }
@@ -108,6 +150,7 @@
         s.cooldown.active ? (s.cooldown.remaining_ms / 1000).toFixed(1) + ' s' : '—'));
       tr.appendChild(el('td', 'provider-429', String(s.provider_429)));
       tr.appendChild(el('td', 'retries', String(s.retries)));
+      tr.appendChild(costCell(s));
       var actions = el('td');
       var edit = el('button', 'secondary edit', 'Edit');
       edit.type = 'button';
@@ -174,6 +217,10 @@
     var maxConcurrent = Number($('edit-max-concurrent').value || '0');
     var change = { limits: $('edit-limits').value.trim(), max_concurrent: maxConcurrent };
     var exists = Object.prototype.hasOwnProperty.call(known, target);
+    if (exists) {
+      // The limits text carries the dollar budgets: the form's list replaces the target's.
+      change.budgets = null;
+    }
     setStatus('edit-status', 'Saving…');
     var call = exists ? api('PATCH', path, change, 'application/merge-patch+json') : api('PUT', path, change);
     call.then(function (res) {

@@ -3,13 +3,18 @@ package io.llmlimiter.server.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.llmlimiter.client.LimitConfig;
+import io.llmlimiter.client.Target;
 import io.llmlimiter.client.internal.ConfigJson;
+import io.llmlimiter.server.ConfigDocument;
+import io.llmlimiter.server.ProbeRecord;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The few admin REST calls the command line makes under the admin's bearer token: create or replace
@@ -40,11 +45,15 @@ public final class AdminApi {
      * @throws InterruptedException when interrupted
      */
     public String putConfig(LimitConfig config) throws IOException, InterruptedException {
-        URI uri = uri(config);
+        return put(config.target(), ConfigJson.write(config));
+    }
+
+    private String put(Target target, String body) throws IOException, InterruptedException {
+        URI uri = uri(target);
         HttpRequest request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
                 .header("Authorization", "Bearer " + token)
                 .header("Content-Type", "application/json")
-                .PUT(HttpRequest.BodyPublishers.ofString(ConfigJson.write(config))).build();
+                .PUT(HttpRequest.BodyPublishers.ofString(body)).build();
         HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() / 100 != 2) {
             throw new IOException("the admin server answered HTTP " + r.statusCode() + " to PUT " + uri + ": "
@@ -59,17 +68,20 @@ public final class AdminApi {
      * the probe found a concurrency cap, {@code max_concurrent}. A target without config is created
      * from {@code measured} as a whole.
      *
-     * @param measured the config the probe suggests
+     * @param measured the config the probe suggests, with its probe record
      * @param withConcurrency whether the probe found a concurrency cap to write
      * @return e.g. {@code HTTP 200 PATCH http://127.0.0.1:7070/api/v1/targets/mock/gpt-4o-mini}
      * @throws IOException when the server cannot be reached or refuses, with its problem detail
      * @throws InterruptedException when interrupted
      */
-    public String mergeMeasured(LimitConfig measured, boolean withConcurrency) throws IOException, InterruptedException {
-        URI uri = uri(measured);
-        ObjectNode all = ConfigJson.tree(measured);
+    public String mergeMeasured(ConfigDocument measured, boolean withConcurrency) throws IOException,
+            InterruptedException {
+        URI uri = uri(measured.target());
+        ObjectNode all = measured.tree();
         ObjectNode patch = CliSupport.JSON.createObjectNode();
-        for (String field : new String[] {"limits", "is_tested", "last_test_date", "test_notes"}) {
+        List<String> fields = new ArrayList<>(List.of("limits"));
+        fields.addAll(ProbeRecord.FIELDS);
+        for (String field : fields) {
             if (all.has(field)) {
                 patch.set(field, all.get(field));
             }
@@ -83,7 +95,7 @@ public final class AdminApi {
                 .method("PATCH", HttpRequest.BodyPublishers.ofString(patch.toString())).build();
         HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() == 404) {
-            return putConfig(measured);
+            return put(measured.target(), measured.json());
         }
         if (r.statusCode() / 100 != 2) {
             throw new IOException("the admin server answered HTTP " + r.statusCode() + " to PATCH " + uri + ": "
@@ -92,10 +104,10 @@ public final class AdminApi {
         return "HTTP " + r.statusCode() + " PATCH " + uri;
     }
 
-    private URI uri(LimitConfig config) {
+    private URI uri(Target target) {
         // A model's own slashes travel encoded, so a model ending in "/stats" still names the config.
-        return URI.create(baseUrl + "/api/v1/targets/" + config.target().provider() + "/"
-                + config.target().model().replace("/", "%2F"));
+        return URI.create(baseUrl + "/api/v1/targets/" + target.provider() + "/"
+                + target.model().replace("/", "%2F"));
     }
 
     private static String detail(String body) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.llmlimiter.client.Accounting;
 import io.llmlimiter.client.Limit;
 import io.llmlimiter.client.LimitConfig;
+import io.llmlimiter.client.ModelPrice;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.server.mock.MockProvider;
 import io.llmlimiter.server.mock.MockProviderConfig;
@@ -32,6 +33,8 @@ final class Comparison {
     static final String LIMITER_LIMITS = PROVIDER_LIMITS;
     static final int PROMPT_TOKENS = 100;
     static final int MAX_TOKENS = 200;
+    /** What the demo pretends the mock provider charges, dollars per million tokens (input, output). */
+    static final ModelPrice MOCK_PRICES = ModelPrice.of("2.50", "10.00");
 
     private final DemoEnvironment env;
     private final PrintWriter out;
@@ -69,21 +72,24 @@ final class Comparison {
         MockProvider p = env.provider();
         p.reconfigure(providerConfig());
         List<Limit> provider = Limit.parseAll(PROVIDER_LIMITS);
+        LimitConfig config = LimitConfig.builder(batch).limits(LIMITER_LIMITS).maxConcurrent(PROVIDER_CONCURRENCY)
+                .accounting(Accounting.KEEP).prices(MOCK_PRICES).build();
         WorkloadSpec naive = new WorkloadSpec(p.baseUrl(), batch, threads, PROMPT_TOKENS, MAX_TOKENS, true, 3,
-                Duration.ofSeconds(1), null, null, Duration.ofSeconds(30));
+                Duration.ofSeconds(1), null, null, Duration.ofSeconds(30)).withConfig(config);
         WorkloadSpec limited = new WorkloadSpec(p.baseUrl(), batch, threads, PROMPT_TOKENS, MAX_TOKENS, false, 0,
-                Duration.ZERO, env.redisUri(), null, Duration.ofSeconds(30));
+                Duration.ZERO, env.redisUri(), null, Duration.ofSeconds(30)).withConfig(config);
         // The floor counts the mock's fastest call: its latency less its jitter.
         MockProviderConfig pc = p.config();
         Double min = naive.floorSeconds(provider, pc.maxConcurrency(), calls, pc.latency().minus(pc.latencyJitter()));
-        env.adminApi().putConfig(LimitConfig.builder(batch).limits(LIMITER_LIMITS).maxConcurrent(PROVIDER_CONCURRENCY)
-                .accounting(Accounting.KEEP).build());
+        env.adminApi().putConfig(config);
         out.println();
         out.println("The same job, naive and through the limiter: " + calls + " calls of " + PROMPT_TOKENS + "+"
                 + MAX_TOKENS + " tokens from " + processes + " worker JVMs x " + threads + " threads");
         out.println("  provider: " + PROVIDER_LIMITS + ", " + PROVIDER_CONCURRENCY + " at once; theoretical floor "
                 + CliSupport.seconds(min) + " for " + calls + " calls (a full window at once, then a window per batch, "
                 + "plus the fastest call)");
+        out.println("  prices (mock): $" + MOCK_PRICES.inputMtok() + " per million input tokens, $"
+                + MOCK_PRICES.outputMtok() + " per million output tokens");
         out.println("  naive: no limiter, each call retried up to 3 times 1 s apart (Retry-After ignored)");
         out.println("  limiter: " + batch + " set to " + LIMITER_LIMITS + ", " + PROVIDER_CONCURRENCY
                 + " at once (the provider's published limits; a " + LimitConfig.DEFAULT_DELIVERY_MARGIN.toMillis()
@@ -115,15 +121,16 @@ final class Comparison {
      *     scored against the floor's time per call
      */
     static String table(Summary naive, Summary limiter, int processes, int threads) {
-        String format = "  %-34s %6s %10s %5s %14s %10s %12s %8s%n";
+        String format = "  %-34s %6s %10s %5s %14s %10s %12s %8s %10s%n";
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, format, "run", "calls", "succeeded", "lost", "provider 429s", "wall time",
-                "per success", "x floor"));
+                "per success", "x floor", "cost"));
         String jobs = processes + " JVMs x " + threads + " threads";
         for (Summary s : List.of(naive, limiter)) {
             String name = (s.mode().equals("naive") ? "naive, " : "llm-limiter, ") + jobs;
             b.append(String.format(Locale.ROOT, format, name, s.requests(), s.succeeded(), s.failed(), s.provider429(),
-                    CliSupport.seconds(s.wallSeconds()), millis(s.secondsPerSuccess()), times(s.perSuccessRatio())));
+                    CliSupport.seconds(s.wallSeconds()), millis(s.secondsPerSuccess()), times(s.perSuccessRatio()),
+                    "$" + java.math.BigDecimal.valueOf(s.costMicros(), 6).toPlainString()));
         }
         return b.toString();
     }

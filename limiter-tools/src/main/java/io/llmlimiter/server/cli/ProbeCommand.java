@@ -1,8 +1,8 @@
 package io.llmlimiter.server.cli;
 
 import io.llmlimiter.client.Durations;
-import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.server.ConfigDocument;
 import io.llmlimiter.server.ServeCommand;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -128,7 +128,7 @@ public final class ProbeCommand implements Callable<Integer> {
         }
         try {
             ProbeReport report = new LimitProbe(new ProbeClient(chat, maxCalls), maxConcurrency).run();
-            LimitConfig suggested = report.suggest(t, margin, LocalDate.now(ZoneOffset.UTC).toString());
+            ConfigDocument suggested = report.suggest(t, margin, LocalDate.now(ZoneOffset.UTC).toString());
             String applied = null;
             if (admin != null) {
                 if (suggested == null) {

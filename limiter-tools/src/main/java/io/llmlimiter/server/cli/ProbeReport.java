@@ -7,7 +7,8 @@ import io.llmlimiter.client.Limit;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Resource;
 import io.llmlimiter.client.Target;
-import io.llmlimiter.client.internal.ConfigJson;
+import io.llmlimiter.server.ConfigDocument;
+import io.llmlimiter.server.ProbeRecord;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -18,7 +19,7 @@ import java.util.Map;
 /**
  * What a probe observed (each limit with its source, the concurrency cap, the calls it spent) and
  * the config it suggests: every measured limit at {@code margin} of its amount over the same window,
- * the concurrency cap likewise, marked as tested. Lower bounds are reported, never suggested.
+ * the concurrency cap likewise, with a {@link ProbeRecord} marking it tested. Lower bounds are reported, never suggested.
  * This class is immutable and thread-safe.
  */
 public final class ProbeReport {
@@ -72,9 +73,9 @@ public final class ProbeReport {
      * @param target the target to configure
      * @param margin the share of each observed limit to allow, above 0 and at most 1
      * @param date the probe's date, e.g. {@code 2026-11-26}
-     * @return the suggested config, or null when nothing was found to configure
+     * @return the suggested config and its probe record, or null when nothing was found to configure
      */
-    public LimitConfig suggest(Target target, double margin, String date) {
+    public ConfigDocument suggest(Target target, double margin, String date) {
         LimitConfig.Builder b = LimitConfig.builder(target);
         boolean any = false;
         for (Map.Entry<Resource, Finding> e : limits.entrySet()) {
@@ -93,7 +94,7 @@ public final class ProbeReport {
         if (!any) {
             return null;
         }
-        return b.testInfo(true, date, testNotes(margin)).build();
+        return new ConfigDocument(b.build(), new ProbeRecord(true, date, testNotes(margin)));
     }
 
     private String testNotes(double margin) {
@@ -113,7 +114,7 @@ public final class ProbeReport {
      * @param applied what applying it answered, or null when not applied
      * @return the report as JSON
      */
-    public ObjectNode toJson(LimitConfig suggested, String applied) {
+    public ObjectNode toJson(ConfigDocument suggested, String applied) {
         ObjectNode o = CliSupport.JSON.createObjectNode();
         o.put("endpoint", endpoint);
         o.put("calls_used", calls.size());
@@ -132,7 +133,7 @@ public final class ProbeReport {
         if (suggested == null) {
             o.putNull("suggested");
         } else {
-            o.set("suggested", ConfigJson.tree(suggested));
+            o.set("suggested", suggested.tree());
         }
         if (applied != null) {
             o.put("applied", applied);
@@ -149,7 +150,7 @@ public final class ProbeReport {
      * @param suggested the suggested config, or null
      * @param margin the margin it was made with
      */
-    public void print(PrintWriter out, LimitConfig suggested, double margin) {
+    public void print(PrintWriter out, ConfigDocument suggested, double margin) {
         out.println("observed limits:");
         limits.forEach((r, f) -> out.printf(Locale.ROOT, "  %-13s %3s %8d per %-7s from %s%n", r.label(),
                 f.lowerBound() ? ">=" : "", f.amount(), Durations.format(f.window()), f.source()));
@@ -169,8 +170,8 @@ public final class ProbeReport {
             return;
         }
         out.printf(Locale.ROOT, "suggested config (%d%% of each limit): %s, %s%n", Math.round(margin * 100),
-                Limit.formatAll(suggested.limits()), suggested.maxConcurrent() == 0 ? "no concurrency cap"
-                        : "max_concurrent=" + suggested.maxConcurrent());
-        out.println("  " + suggested.toJson());
+                Limit.formatAll(suggested.config().limits()), suggested.config().maxConcurrent() == 0
+                        ? "no concurrency cap" : "max_concurrent=" + suggested.config().maxConcurrent());
+        out.println("  " + suggested.json());
     }
 }

@@ -27,10 +27,20 @@ import java.util.Objects;
  * @param theoreticalMinSeconds the theoretical floor of {@code requests} calls ({@link Floor}), or null when no
  *     limit is known
  * @param errors distinct error messages of failed calls with their counts
+ * @param costMicros the cost of the calls that succeeded, in micro-dollars, priced from the usage
+ *     they reported (the target's config prices, else the price table; 0 for an unknown model)
  */
 public record Summary(String mode, String target, int processes, int threads, long requests, long succeeded,
                       long failed, long provider429, long retries, double wallSeconds, Double theoreticalMinSeconds,
-                      Map<String, Long> errors) {
+                      Map<String, Long> errors, long costMicros) {
+
+    /** A summary without cost. */
+    public Summary(String mode, String target, int processes, int threads, long requests, long succeeded, long failed,
+                   long provider429, long retries, double wallSeconds, Double theoreticalMinSeconds,
+                   Map<String, Long> errors) {
+        this(mode, target, processes, threads, requests, succeeded, failed, provider429, retries, wallSeconds,
+                theoreticalMinSeconds, errors, 0);
+    }
 
     /** Copies the errors. */
     public Summary {
@@ -54,8 +64,20 @@ public record Summary(String mode, String target, int processes, int threads, lo
     public static Summary of(String mode, String target, int processes, int threads, long requests,
                              Tally.Snapshot tally, Map<String, Long> errors, double wallSeconds,
                              Double theoreticalMinSeconds) {
+        return of(mode, target, processes, threads, requests, tally, errors, wallSeconds, theoreticalMinSeconds, 0);
+    }
+
+    /**
+     * {@link #of(String, String, int, int, long, Tally.Snapshot, Map, double, Double)} with the run's cost.
+     *
+     * @param costMicros the cost of the calls that succeeded, in micro-dollars
+     * @return the summary
+     */
+    public static Summary of(String mode, String target, int processes, int threads, long requests,
+                             Tally.Snapshot tally, Map<String, Long> errors, double wallSeconds,
+                             Double theoreticalMinSeconds, long costMicros) {
         return new Summary(mode, target, processes, threads, requests, tally.succeeded(), tally.failed(),
-                tally.provider429(), tally.retries(), wallSeconds, theoreticalMinSeconds, errors);
+                tally.provider429(), tally.retries(), wallSeconds, theoreticalMinSeconds, errors, costMicros);
     }
 
     /**
@@ -73,13 +95,15 @@ public record Summary(String mode, String target, int processes, int threads, lo
         long requests = 0;
         Tally.Snapshot sum = Tally.Snapshot.ZERO;
         Map<String, Long> errors = new LinkedHashMap<>();
+        long cost = 0;
         for (Summary p : parts) {
             requests += p.requests;
+            cost += p.costMicros;
             sum = sum.plus(new Tally.Snapshot(p.succeeded, p.failed, p.provider429, p.retries));
             p.errors.forEach((k, v) -> errors.merge(k, v, Long::sum));
         }
         return of(first.mode, first.target, processes, first.threads, requests, sum, errors, wallSeconds,
-                theoreticalMinSeconds);
+                theoreticalMinSeconds, cost);
     }
 
     /** @return wall time as a multiple of the theoretical floor, or NaN when that is unknown */
@@ -138,6 +162,8 @@ public record Summary(String mode, String target, int processes, int threads, lo
         putNumber(o, "seconds_per_success", secondsPerSuccess());
         putNumber(o, "floor_seconds_per_call", floorSecondsPerCall());
         putNumber(o, "per_success_vs_floor", perSuccessRatio());
+        // Exact dollars: whole micro-dollars summed, never floats.
+        o.put("cost_usd", java.math.BigDecimal.valueOf(costMicros, 6));
         ObjectNode e = o.putObject("errors");
         errors.forEach(e::put);
         return o;
@@ -165,6 +191,7 @@ public record Summary(String mode, String target, int processes, int threads, lo
         return new Summary(json.path("mode").asText(), json.path("target").asText(), json.path("processes").asInt(),
                 json.path("threads").asInt(), json.path("requests").asLong(), json.path("succeeded").asLong(),
                 json.path("failed").asLong(), json.path("provider_429").asLong(), json.path("retries").asLong(),
-                json.path("wall_seconds").asDouble(), min.isNumber() ? min.asDouble() : null, errors);
+                json.path("wall_seconds").asDouble(), min.isNumber() ? min.asDouble() : null, errors,
+                json.path("cost_usd").decimalValue().movePointRight(6).longValue());
     }
 }

@@ -19,6 +19,7 @@ public final class Tally {
     private final LongAdder failed = new LongAdder();
     private final LongAdder provider429 = new LongAdder();
     private final LongAdder retries = new LongAdder();
+    private final LongAdder costMicros = new LongAdder();
     private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
 
     /**
@@ -67,6 +68,20 @@ public final class Tally {
             key = "other errors";
         }
         errors.computeIfAbsent(key, k -> new LongAdder()).increment();
+    }
+
+    /**
+     * Adds the cost of a call that succeeded.
+     *
+     * @param micros its cost in micro-dollars
+     */
+    public void cost(long micros) {
+        costMicros.add(micros);
+    }
+
+    /** @return the cost of the calls that succeeded so far, in micro-dollars */
+    public long costMicros() {
+        return costMicros.sum();
     }
 
     /** Counts a 429 answer from the provider. */

@@ -251,6 +251,8 @@ public final class WorkloadCommand implements Callable<Integer> {
                     CliSupport.seconds(s.theoreticalMinSeconds()), Limit.formatAll(limits),
                     s.floorSecondsPerCall() * 1000, s.perSuccessRatio());
         }
+        out.printf(Locale.ROOT, "cost $%s (the usage of the calls that succeeded, at the target's prices; $0 for a "
+                + "model without a price)%n", java.math.BigDecimal.valueOf(s.costMicros(), 6).toPlainString());
         s.errors().forEach((why, n) -> out.printf(Locale.ROOT, "  %d x %s%n", n, why));
     }
 }

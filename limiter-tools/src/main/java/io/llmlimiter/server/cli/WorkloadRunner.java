@@ -1,10 +1,14 @@
 package io.llmlimiter.server.cli;
 
 import io.llmlimiter.client.Estimate;
+import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LimiterException;
 import io.llmlimiter.client.LlmLimiter;
+import io.llmlimiter.client.ModelPrice;
+import io.llmlimiter.client.PriceTable;
 import io.llmlimiter.client.TokenEstimator;
 import io.llmlimiter.client.Usage;
+import io.llmlimiter.client.internal.Pricing;
 import io.llmlimiter.client.retry.HttpStatusException;
 import java.io.IOException;
 import java.net.http.HttpResponse;
@@ -26,6 +30,8 @@ public final class WorkloadRunner implements AutoCloseable {
     private final LlmLimiter limiter;
     private final String prompt;
     private final Estimate estimate;
+    /** What a call costs: the target's config prices, else the price table's; null when unknown. */
+    private final ModelPrice price;
 
     /**
      * Connects to Redis (unless naive) and prepares the prompt and its estimate, so that the first
@@ -45,17 +51,30 @@ public final class WorkloadRunner implements AutoCloseable {
         int promptTokens = TokenEstimator.forModel(spec.target().model()).countTokens(prompt);
         this.estimate = Estimate.of(promptTokens, spec.maxTokens());
         this.limiter = spec.naive() ? null : limiter(spec);
+        LimitConfig known = spec.config();
         // Nothing goes to the provider before the run: a warm-up request bypasses the budget, and
         // providers may count it (OpenAI counts refused requests toward its per-minute limit).
         if (limiter != null) {
             try {
                 // Loads the config and usage paths (and their scripts) without charging the budget.
-                limiter.admin().config(spec.target());
+                LimitConfig inRedis = limiter.admin().config(spec.target()).orElse(null);
+                known = inRedis != null && inRedis.prices() != null ? inRedis : known;
                 limiter.admin().usage(spec.target());
             } catch (LimiterException e) {
                 // Redis is away for now: the calls wait for it within their deadlines.
             }
         }
+        this.price = known != null && known.prices() != null ? known.prices()
+                : PriceTable.bundled().find(spec.target()).orElse(null);
+    }
+
+    /** Adds the cost of a successful response from its usage block, if it has one. */
+    private void cost(Tally tally, String body) {
+        if (price == null) {
+            return;
+        }
+        Usage.fromResponseBody(body).ifPresent(u -> tally.cost(price.microUsd(Pricing.uncachedInput(spec.target(), u),
+                u.cacheReadTokens(), u.cacheWriteTokens(), u.outputTokens())));
     }
 
     /** A worker given its target's config re-creates it when Redis loses it (restart without persistence). */
@@ -109,12 +128,12 @@ public final class WorkloadRunner implements AutoCloseable {
         }
         double wall = (System.nanoTime() - start) / 1e9;
         return Summary.of(spec.mode(), spec.target().toString(), 1, spec.threads(), calls, tally.snapshot(),
-                tally.errors(), wall, theoreticalMinSeconds);
+                tally.errors(), wall, theoreticalMinSeconds, tally.costMicros());
     }
 
     private void callThroughLimiter(Tally tally) {
         try {
-            limiter.execute(spec.target(), estimate, ctx -> {
+            String body = limiter.execute(spec.target(), estimate, ctx -> {
                 if (ctx.attempt() > 1) {
                     tally.retried();
                 }
@@ -127,9 +146,10 @@ public final class WorkloadRunner implements AutoCloseable {
                 }
                 ctx.headers(r.headers().map());
                 Usage.fromResponseBody(r.body()).ifPresent(ctx::usage);
-                return r.statusCode();
+                return r.body();
             });
             tally.succeeded();
+            cost(tally, body);
         } catch (LimiterException e) {
             tally.failed(e.getMessage());
         }
@@ -139,9 +159,11 @@ public final class WorkloadRunner implements AutoCloseable {
         for (int attempt = 0; ; attempt++) {
             int status;
             String why;
+            String body = null;
             try {
                 HttpResponse<String> r = client.send(prompt, spec.maxTokens());
                 status = r.statusCode();
+                body = r.body();
                 why = "HTTP " + status;
             } catch (IOException e) {
                 status = -1;
@@ -153,6 +175,7 @@ public final class WorkloadRunner implements AutoCloseable {
             }
             if (status >= 200 && status < 300) {
                 tally.succeeded();
+                cost(tally, body);
                 return;
             }
             if (status == 429) {

@@ -17,6 +17,10 @@ import io.llmlimiter.testing.RedisProcess;
 import io.llmlimiter.testing.WithRedis;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDate;
@@ -60,9 +64,12 @@ class ProbeCommandTest {
             assertThat(report.path("calls_used").asInt()).isLessThanOrEqualTo(12);
             assertThat(report.path("applied").asText()).startsWith("HTTP 20");
             LimitConfig applied = limiter.admin().config(Target.parse("mock/probe")).orElseThrow();
-            assertThat(applied.tested()).isTrue();
-            assertThat(applied.lastTestDate()).isEqualTo(LocalDate.now(ZoneOffset.UTC).toString());
-            assertThat(applied.testNotes()).contains("requests 12/1s (headers)").contains("concurrency 3");
+            // The probe record is the admin server's, in the stored document: read it back over REST.
+            JsonNode served = served(admin, "mock/probe");
+            assertThat(served.path("is_tested").asBoolean()).isTrue();
+            assertThat(served.path("last_test_date").asText()).isEqualTo(LocalDate.now(ZoneOffset.UTC).toString());
+            assertThat(served.path("test_notes").asText()).contains("requests 12/1s (headers)").contains("concurrency 3");
+            assertThat(served.path("accounting").asText()).isEqualTo("actual");
             assertThat(applied.toString()).contains("requests=10/1s").contains("tokens=4500/2s");
             assertThat(applied.maxConcurrent()).isEqualTo(2);
             // A merge, not a replacement: the settings the probe does not measure stay.
@@ -91,6 +98,9 @@ class ProbeCommandTest {
             assertThat(report.path("applied").asText()).startsWith("HTTP 20");
             assertThat(limiter.admin().config(Target.parse("mock/probe")).orElseThrow().toString())
                     .contains("requests=10/1s");
+            JsonNode served = served(admin, "mock/probe");
+            assertThat(served.path("is_tested").asBoolean()).isTrue();
+            assertThat(served.path("test_notes").asText()).contains("requests 12/1s (headers)");
         }
     }
 
@@ -155,6 +165,15 @@ class ProbeCommandTest {
         assertThat(observed.at("/concurrency/max").asInt()).as(all).isEqualTo(3);
         assertThat(report.at("/suggested/is_tested").asBoolean()).isTrue();
         assertThat(report.at("/suggested/max_concurrent").asInt()).isEqualTo(2);
+    }
+
+    /** GET of a target's stored config over the admin API. */
+    private static JsonNode served(AdminServer admin, String target) throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create(admin.url() + "/api/v1/targets/" + target)).header("Authorization", "Bearer " + TOKEN).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return CliSupport.JSON.readTree(r.body());
     }
 
     private static double seconds(String window) {

@@ -75,6 +75,30 @@ class WorkloadCommandTest {
     }
 
     @Test
+    void theRunsCostIsTheUsageAtTheTargetsPricesAndMatchesWhatTheLimiterRecorded(RedisProcess redis) throws Exception {
+        io.llmlimiter.client.Target t = io.llmlimiter.client.Target.parse("mock/workload-cost");
+        try (io.llmlimiter.client.LlmLimiter l = io.llmlimiter.client.LlmLimiter.builder().redis(redis.uri()).build()) {
+            l.admin().putConfig(io.llmlimiter.client.LimitConfig.builder(t).limits("requests=100/1s")
+                    .prices(io.llmlimiter.client.ModelPrice.of("2.50", "10")).build());
+        }
+        Result r = run("--base-url", provider.baseUrl(), "--target", t.toString(), "--requests", "20",
+                "--threads", "2", "--prompt-tokens", "20", "--max-tokens", "100", "--redis", redis.uri(),
+                "--limits", "requests=100/1s", "--json");
+
+        assertThat(r.code).as(r.err).isZero();
+        JsonNode s = CliSupport.JSON.readTree(r.out);
+        assertThat(s.path("succeeded").asLong()).as(r.out).isEqualTo(20);
+        java.math.BigDecimal cost = s.path("cost_usd").decimalValue();
+        assertThat(cost).isPositive();
+        // The workload prices each successful response's usage; the limiter priced every completion
+        // with a usage (a refused attempt reports none and adds no spend): the same dollars.
+        try (io.llmlimiter.client.LlmLimiter l = io.llmlimiter.client.LlmLimiter.builder().redis(redis.uri()).build()) {
+            long recorded = l.admin().stats(t).get("cost_usd_micros");
+            assertThat(cost).isEqualByComparingTo(java.math.BigDecimal.valueOf(recorded, 6));
+        }
+    }
+
+    @Test
     void naivelyTheSameJobMeetsProvider429s() throws Exception {
         Result r = run("--base-url", provider.baseUrl(), "--target", "mock/workload-naive", "--requests", "50",
                 "--threads", "9", "--prompt-tokens", "20", "--max-tokens", "100", "--naive",
