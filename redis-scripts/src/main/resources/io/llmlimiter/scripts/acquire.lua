@@ -163,7 +163,7 @@ local maxc = tonumber(cfg[2] or 0)
 local ttl = tonumber(cfg[3] or 60000) * 1000
 local tn_at = usd_at + 1 + (tonumber(ARGV[9] or 0) or 0)
 local fair = Tenants.open(KEYS[1], KEYS[9], cfg[6], ARGV[tn_at] or 'default', ARGV[tn_at + 1] or 'interactive',
-  now, ticket_us)
+  now, ticket_us, est.t)
 
 -- Dollar budgets are never waited for: a call that would pass one is refused at once.
 local usd = Usd.load(cfg[5], KEYS[8], now)

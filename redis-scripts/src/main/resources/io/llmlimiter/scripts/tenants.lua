@@ -53,7 +53,7 @@ end
 -- The fair-share context of one call; nil when the target does not share fairly (no cfg field
 -- "fair", given as fair).
 -- A tenant admitted within grace_us is still active: its next call is not a return from idle.
-function Tenants.open(cfg_key, tn_key, fair, tenant, class, now, grace_us)
+function Tenants.open(cfg_key, tn_key, fair, tenant, class, now, grace_us, tokens)
   if not fair or not tn_key then
     return nil
   end
@@ -81,6 +81,7 @@ function Tenants.open(cfg_key, tn_key, fair, tenant, class, now, grace_us)
   end
   t.tenant = tenant
   t.share = tn_share(c[2] or c[3])
+  t.cost = math.max(tokens, 1) / t.share.weight
   t.new = not st[1]
   t.idle = now - tonumber(st[7] or 0) > grace_us
   t.v = tonumber(st[1] or 0)
@@ -133,14 +134,23 @@ local function tn_rank(share, rings, rank, now)
   return rank
 end
 
--- The caller's key now.
+-- Tickets of one tenant and class (its lines in several processes) have equal keys; a spread
+-- below one of its requests' charge, fixed per ticket (from the random end of its request id),
+-- orders them without favouring one process (ties would fall to the member's name, always the
+-- same process).
+local function tn_spread(id, now, cost)
+  local h = string.byte(id, -1) * 7919 + string.byte(id, -2) * 104729 + string.byte(id, -3) * 31
+  return (h % 1000) / 1000 * cost
+end
+
+-- The caller's key now (without its spread).
 function Tenants.key(t)
   return tn_rank(t.share, t.rings, t.rank, t.now) * Tenants.B + t.v
 end
 
 -- The key of another waiting ticket's tenant and class ("rank|tenant"), read fresh.
 local function tn_key_of(t, meta)
-  local rank, tenant = string.match(meta or '', '^(%d+)|(.*)$')
+  local rank, tenant = string.match(meta or '', '^(%d+)|([^|]*)')
   if not rank then
     return nil
   end
@@ -211,12 +221,12 @@ function Tenants.ticket(t, q, qx, id, expiry)
       -- The class starts waiting now: its aging counts from here.
       t.dirty['cs:' .. t.rank] = tn_fmtf(t.now)
     end
-    t.dirty['k:' .. id] = t.rank .. '|' .. t.tenant
+    t.dirty['k:' .. id] = t.rank .. '|' .. t.tenant .. '|' .. tn_fmtf(t.cost)
     if #t.share.reserves > 0 then
       t.dirty['w:' .. t.tenant] = id
     end
   end
-  redis.call('ZADD', q, tn_fmtf(Tenants.key(t)), id)
+  redis.call('ZADD', q, tn_fmtf(Tenants.key(t) + tn_spread(id, t.now, t.cost)), id)
   redis.call('ZADD', qx, tn_fmtf(expiry), id)
 end
 
@@ -293,7 +303,8 @@ function Tenants.select(t, q, qx)
         -- A ticket taken before the target shared fairly: it waits as an unnamed tenant.
         redis.call('HSET', t.key, 'k:' .. id, (t.ranks['interactive'] or 1) .. '|default')
       elseif fresh > score + 0.001 then
-        redis.call('ZADD', q, tn_fmtf(fresh), id)
+        local cost = tonumber(string.match(redis.call('HGET', t.key, 'k:' .. id) or '', '|([^|]*)$') or 1) or 1
+        redis.call('ZADD', q, tn_fmtf(fresh + tn_spread(id, t.now, cost)), id)
         moved = true
       else
         return id, expiry, moved
