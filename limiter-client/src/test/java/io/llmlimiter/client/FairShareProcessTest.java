@@ -133,10 +133,56 @@ class FairShareProcessTest {
         }
     }
 
+    @Test
+    void anInteractiveCallUnderABatchFloodOf1000WaitersIsAdmittedWithinOneAdmissionOfTheBudgetFreeing(RedisProcess redis)
+            throws Exception {
+        Target target = Target.parse("fair/interactive");
+        LimitConfig config = LimitConfig.builder(target).limits("requests=4/1s").deliveryMargin(Duration.ZERO)
+                .fairShare(FairShare.builder().build()).build();
+        try (LlmLimiter limiter = LlmLimiter.builder().redis(redis.uri()).build();
+             RedisClient client = RedisClient.create(redis.uri());
+             StatefulRedisConnection<String, String> conn = client.connect()) {
+            limiter.admin().putConfig(config);
+            try (JvmProcess f1 = JvmProcess.start(TenantWorker.class, args(redis, target, "bulk:batch:500:10"));
+                 JvmProcess f2 = JvmProcess.start(TenantWorker.class, args(redis, target, "bulk2:batch:500:10"))) {
+                await().atMost(Duration.ofSeconds(90)).until(() -> f1.output().contains("RUNNING bulk")
+                        && f2.output().contains("RUNNING bulk2"));
+                java.util.Set<String> bulkProcesses = new java.util.HashSet<>();
+                conn.sync().zrange(logKey(target), 0, -1).forEach(e -> bulkProcesses.add(process(e)));
+                // The first call reads the config and subscribes: the calls measured after it are in line at once.
+                limiter.acquire(target, Tenant.of("person", Priority.INTERACTIVE), Estimate.tokens(10), Duration.ofSeconds(30))
+                        .close();
+                for (int i = 0; i < 5; i++) {
+                    double before = conn.sync().zrangeWithScores(logKey(target), -1, -1).get(0).getScore();
+                    limiter.acquire(target, Tenant.of("person", Priority.INTERACTIVE), Estimate.tokens(10),
+                            Duration.ofSeconds(30)).close();
+                    // Redis's own record: the batch admissions between the call's arrival and its admission.
+                    List<ScoredValue<String>> since = conn.sync().zrangebyscoreWithScores(logKey(target),
+                            io.lettuce.core.Range.create(before, Double.POSITIVE_INFINITY));
+                    double admitted = since.stream().filter(e -> !bulkProcesses.contains(process(e.getValue())))
+                            .mapToDouble(ScoredValue::getScore).max().orElseThrow();
+                    long batchBetween = since.stream().filter(e -> e.getScore() > before && e.getScore() < admitted).count();
+                    assertThat(batchBetween).as("batch admissions before the interactive call, try %d", i)
+                            .isLessThanOrEqualTo(1);
+                }
+                assertThat(f1.output() + f2.output()).doesNotContain("FAILED");
+            }
+        }
+    }
+
     private static String[] args(RedisProcess redis, Target target, String... work) {
         List<String> a = new ArrayList<>(List.of(redis.uri(), target.toString(), TTL));
         a.addAll(List.of(work));
         return a.toArray(String[]::new);
+    }
+
+    private static String logKey(Target target) {
+        return "llmlim:{" + target + "}:log";
+    }
+
+    /** The process (line) that sent a logged request: its request id up to the first dot. */
+    private static String process(String logMember) {
+        return logMember.substring(0, logMember.indexOf('.'));
     }
 
     private static String tenantsKey(Target target) {
