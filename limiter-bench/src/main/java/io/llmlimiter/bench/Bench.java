@@ -73,7 +73,7 @@ public final class Bench {
     }
 
     /**
-     * Runs one phase only: {@code scripts}, {@code memory} or {@code server}.
+     * Runs one phase only: {@code scripts}, {@code memory}, {@code server}, {@code scale} or {@code overload}.
      *
      * @param phase the phase
      * @return the results: the phase's node, {@code env} and {@code settings}
@@ -89,6 +89,9 @@ public final class Bench {
                 server(ctx);
             } else if ("scale".equals(phase)) {
                 new ScalePhase(ctx, endpoint).run(root);
+            } else if ("overload".equals(phase)) {
+                new OverloadPhase(ctx, endpoint).run(root);
+                root.set("phases", ctx.phases());
             } else {
                 scripts(ctx);
             }

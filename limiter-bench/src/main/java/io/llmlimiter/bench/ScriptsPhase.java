@@ -3,18 +3,21 @@ package io.llmlimiter.bench;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.ScoredValue;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.client.internal.Keys;
 import io.llmlimiter.client.internal.ScriptRunner;
-import io.llmlimiter.scripts.LogMembers;
 import io.llmlimiter.scripts.LuaScript;
+import io.llmlimiter.scripts.RequestLog;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.IntConsumer;
 
 /**
@@ -70,25 +73,25 @@ final class ScriptsPhase {
                 redis.scriptLoad(s.source());
             }
             for (int size : sizes) {
-                node.set(Integer.toString(size), measure(redis, runner, size));
+                node.set(Integer.toString(size), measure(client, redis, runner, size));
             }
         } finally {
             client.shutdown();
         }
     }
 
-    private ObjectNode measure(RedisCommands<String, String> redis, ScriptRunner runner, int size) {
+    private ObjectNode measure(RedisClient client, RedisCommands<String, String> redis, ScriptRunner runner, int size) {
         String ns = ctx.namespace("scripts", Integer.toString(size));
         Target target = new Target("bench", ns);
         Keys keys = Keys.of(target);
-        long lastMicros = fill(redis, keys, size);
+        long lastMicros = fill(client, redis, keys, size);
         long filled = size * ENTRY_TOKENS;
         // Neither limit refuses: admissions and completions run on the full log.
         config(runner, keys, "t:" + (filled * 2 + 1_000_000) + ":" + DAY_MS + ",r:" + (size * 2 + 10_000) + ":" + DAY_MS);
 
         ObjectNode out = JsonNodeFactory.instance.objectNode();
         out.put("entries", size);
-        out.put("log_entries_at_start", redis.zcard(keys.keys()[1]));
+        out.put("log_entries_at_start", Long.parseLong(redis.hget(keys.keys()[2], "ln")));
         List<String> ids = new ArrayList<>();
         double admit = time(i -> {
             String id = ns + "-a" + i;
@@ -166,24 +169,28 @@ final class ScriptsPhase {
     }
 
     /** Fills the log with entries spread over the last hour; returns the last one's time. */
-    private static long fill(RedisCommands<String, String> redis, Keys keys, int size) {
+    private static long fill(RedisClient client, RedisCommands<String, String> redis, Keys keys, int size) {
         List<String> t = redis.time();
         long now = Long.parseLong(t.get(0)) * 1_000_000 + Long.parseLong(t.get(1));
         long step = 3_600_000_000L / size;
         long start = now - 3_600_000_000L;
-        long cum = 0;
-        for (int from = 0; from < size; from += 10_000) {
-            List<ScoredValue<String>> batch = new ArrayList<>();
-            for (int k = from; k < Math.min(size, from + 10_000); k++) {
-                cum += ENTRY_TOKENS;
-                batch.add(ScoredValue.just(start + k * step, LogMembers.admitted("f" + k, ENTRY_TOKENS, ENTRY_TOKENS, 0,
-                        cum, cum, 0)));
+        RequestLog.Builder log = new RequestLog.Builder();
+        for (int k = 0; k < size; k++) {
+            log.add(start + k * step, ENTRY_TOKENS, ENTRY_TOKENS, 0);
+        }
+        try (StatefulRedisConnection<String, byte[]> bytes =
+                     client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE))) {
+            Map<String, byte[]> chunks = log.log();
+            List<String> fields = new ArrayList<>(chunks.keySet());
+            for (int from = 0; from < fields.size(); from += 1_000) {
+                Map<String, byte[]> part = new HashMap<>();
+                fields.subList(from, Math.min(fields.size(), from + 1_000)).forEach(f -> part.put(f, chunks.get(f)));
+                bytes.sync().hset(keys.keys()[1], part);
             }
-            @SuppressWarnings("unchecked")
-            ScoredValue<String>[] values = batch.toArray(new ScoredValue[0]);
-            redis.zadd(keys.keys()[1], (Object[]) values);
+            bytes.sync().hset(keys.keys()[2], log.state());
         }
         redis.pexpire(keys.keys()[1], 600_000);
+        redis.pexpire(keys.keys()[2], 600_000);
         return start + (size - 1) * step;
     }
 

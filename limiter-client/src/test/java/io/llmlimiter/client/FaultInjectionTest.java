@@ -4,10 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.lettuce.core.RedisClient;
-import io.lettuce.core.ScoredValue;
+import io.llmlimiter.scripts.RequestLog;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.llmlimiter.testing.FaultProxy;
 import io.llmlimiter.testing.RedisProcess;
+import io.llmlimiter.testing.RequestLogs;
 import io.llmlimiter.testing.WithRedis;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -101,8 +102,8 @@ class FaultInjectionTest {
             // The 30 s window keeps the whole run in the log: audit every admission Redis recorded,
             // including those whose reply a fault swallowed.
             List<WindowAuditor.Admission> log = new ArrayList<>();
-            for (ScoredValue<String> v : conn.sync().zrangeWithScores("llmlim:{" + target + "}:log", 0, -1)) {
-                log.add(new WindowAuditor.Admission((long) v.getScore(), 10));
+            for (RequestLog.Entry e : RequestLogs.read(c, target.toString())) {
+                log.add(new WindowAuditor.Admission(e.admitUs(), 10));
             }
             assertThat(log.size()).isGreaterThanOrEqualTo((int) admitted.get());
             for (Limit limit : config.limits()) {

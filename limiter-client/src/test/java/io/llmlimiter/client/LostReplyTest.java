@@ -80,7 +80,7 @@ class LostReplyTest {
     }
 
     private long logEntries(Target t) {
-        return conn.sync().zcard("llmlim:{" + t + "}:log");
+        return io.llmlimiter.testing.RequestLogs.read(inspector, t.toString()).size();
     }
 
     private Map<String, Long> stats(Target t) {

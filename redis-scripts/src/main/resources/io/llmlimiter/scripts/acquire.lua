@@ -3,7 +3,7 @@
 -- Every script of the limiter takes the same eight keys, all of one target, all sharing the
 -- target's hash tag so they live in one Redis Cluster slot:
 --   KEYS[1] cfg     hash  limits, max_concurrent, lease_ttl_ms, accounting, margin_ms, json
---   KEYS[2] log     zset  one member per admitted request (format in lib.lua), score = admit time (us)
+--   KEYS[2] log     hash  the request log: packed entries in chunks of 16 (format in lib.lua)
 --   KEYS[3] st      hash  clock, per-window token sums and cursors, learned limits, cooldown,
 --                         provider signals
 --   KEYS[4] leases  zset  request id -> lease expiry (us)
@@ -61,9 +61,10 @@
 -- otherwise empty window.
 --
 -- Cost per call, n = entries in the log, leases or tickets: O(log n), plus a bounded batch
--- (at most 100) of expired leases, abandoned tickets and trimmed log entries, plus the entries
--- that left a token window since the last call (each entry leaves each window once: amortized
--- O(1); more than 1000 at once rebuild the window's sums in O(log n) instead, see lib.lua). The "when does it fit" time of a token window is a binary search over the cumulative
+-- (at most 100) of expired leases and abandoned tickets and at most 8 trimmed log chunks, plus
+-- the entries that left a window since the last call (each entry leaves each window once:
+-- amortized O(1); more than 1000 at once rebuild the window's sums in O(log n) instead, see
+-- lib.lua). The "when does it fit" time of a token window is a binary search over the cumulative
 -- admission charges; under corrections (actual accounting, overages) it is approximate, while
 -- admission itself is decided by the exact sums.
 
@@ -93,14 +94,13 @@ end
 -- Admission times never go backwards, or a window could be checked against the past; they are
 -- strictly increasing, so the log's rank order is its admission order.
 now = math.max(now, tonumber(st['now'] or 0))
--- The newest entry's admission time and cumulative charges: kept in st by acquire (the only
--- script that appends to the log), else read from the log (state written before, or lost).
-local last = nil
-if st['ls'] and st['lc'] then
-  last = { s = tonumber(st['ls']), c = triple(st['lc']) }
-else
-  last = at_rank(-1)
+-- A log in the sorted-set form of earlier versions is dropped when the first entry of this form
+-- is written: windows start over from it (see OPERATIONS.md, what a restart or a failover can lose).
+if not st['ln'] and redis.call('TYPE', KEYS[2])['ok'] == 'zset' then
+  redis.call('DEL', KEYS[2])
 end
+log_open(st, now)
+local last = L.last
 if last and now <= last.s then
   now = last.s + 1
 end
@@ -109,8 +109,9 @@ end
 -- on a target without leases its admission record, and gets the same answer; so does every
 -- further request of its batch that was admitted with it.
 local proc = string.match(id, '^([%w_-]+)%.')
+local recs = redis.call('HMGET', KEYS[5], '@' .. (proc or ''), id)
 if proc and tonumber(cfg[2] or 0) == 0 then
-  local rec = redis.call('HGET', KEYS[5], '@' .. proc)
+  local rec = recs[1]
   if rec and string.sub(rec, 1, #id + 1) == id .. '|' then
     local admitted, rest = string.match(rec, '^[^|]*|(%d+)|(.*)$')
     local reply = { 1, tonumber(admitted), 0, 1, 0 }
@@ -124,7 +125,7 @@ if proc and tonumber(cfg[2] or 0) == 0 then
     return reply
   end
 end
-local held = redis.call('HGET', KEYS[5], id)
+local held = recs[2]
 if held then
   local admitted, leased = string.match(held, '^(%d+)(|?)')
   local expiry = 0
@@ -194,7 +195,7 @@ end
 local dirty = {}
 local sums = {}
 for _, l in ipairs(limits) do
-  if l.res ~= 'r' and not sums[l.key] then
+  if not sums[l.key] then
     sums[l.key] = load_window(st, l.key, l.W, now, dirty)
   end
 end
@@ -350,48 +351,42 @@ end
 
 -- When enough admission charge of one resource leaves a token window: binary search over ranks
 -- for the first in-window member whose cumulative charge covers the excess.
-local function fits_at(l, excess)
-  local floor = now - l.W
-  local n = redis.call('ZCARD', KEYS[2])
-  local lo = n - redis.call('ZCOUNT', KEYS[2], '(' .. fmt(floor), '+inf')
-  local hi = n - 1
+local function fits_at(l, s, excess)
+  local lo, hi = s.c, L.n - 1
   if lo > hi then
     return now + l.W
   end
   local goal = cum_before(lo)[l.res] + excess
-  local top = at_rank(hi)
-  if top.c[l.res] < goal then
-    return top.s + l.W
+  if L.last.c[l.res] < goal then
+    return L.last.s + l.W
   end
   while lo < hi do
     local mid = math.floor((lo + hi) / 2)
-    if at_rank(mid).c[l.res] >= goal then
+    if entry(mid).c[l.res] >= goal then
       hi = mid
     else
       lo = mid + 1
     end
   end
-  return at_rank(lo).s + l.W
+  return entry(lo).s + l.W
 end
 
 for _, l in ipairs(limits) do
   local eff = effective(st, l, now)
   l.eff = eff
   local cap = math.max(eff, est[l.res])
+  local s = sums[l.key]
   if l.res == 'r' then
-    local used = redis.call('ZCOUNT', KEYS[2], '(' .. fmt(now - l.W), '+inf')
+    local used = count(s)
     l.used = used
     if used + 1 > cap then
-      local n = redis.call('ZCARD', KEYS[2])
-      local nth = redis.call('ZRANGE', KEYS[2], n - cap, n - cap, 'WITHSCORES')
-      fail('window', tonumber(nth[2]) + l.W, l.spec)
+      fail('window', entry(L.n - cap).s + l.W, l.spec)
     end
   else
-    local s = sums[l.key]
     local used = s[l.res] + s.e[l.res]
     local excess = used + est[l.res] - cap
     if excess > 0 then
-      fail('window', fits_at(l, excess), l.spec)
+      fail('window', fits_at(l, s, excess), l.spec)
     end
   end
 end
@@ -405,23 +400,32 @@ end
 -- admitted alone one microsecond after the one before.
 local lease_free = maxc == 0
 local expiry = lease_free and 0 or now + ttl
-local cum = last and last.c or { t = 0, i = 0, o = 0 }
+local cum = last and last.c or ZERO
 local rem = {}
 for _, res in ipairs({ 'r', 't', 'i', 'o' }) do
   if now < tonumber(st['p' .. res .. 'reset'] or 0) then
     rem[res] = tonumber(st['p' .. res .. 'rem'])
   end
 end
-local log_args, ld_args, lease_args = {}, {}, {}
+local ld_args, lease_args = {}, {}
+local named = {}
 local times = {}
 local function admit(rid, e, at)
   cum = { t = cum.t + e.t, i = cum.i + e.i, o = cum.o + e.o }
-  log_args[#log_args + 1] = fmt(at)
-  log_args[#log_args + 1] = unparse({ id = rid, a = { t = e.t, i = e.i, o = e.o }, c = cum, done = false })
+  for _, s in pairs(sums) do
+    if s.c == L.n then
+      s.nx = at
+    end
+  end
+  log_append(at, cum)
   if lease_free then
     if not proc then
+      -- An id that names no process keeps an admission record until its call completes or its
+      -- chunk leaves the log; the chunk's field "#<j>" in ld lists them for that.
       ld_args[#ld_args + 1] = rid
       ld_args[#ld_args + 1] = fmt(at)
+      local j = math.floor((L.n - 1) / CHUNK)
+      named[j] = (named[j] and named[j] .. ',' or '') .. rid
     end
   else
     ld_args[#ld_args + 1] = rid
@@ -509,7 +513,18 @@ if riders > 0 then
     n = j
   end
 end
-redis.call('ZADD', KEYS[2], unpack(log_args))
+if next(named) then
+  local js = {}
+  for j in pairs(named) do
+    js[#js + 1] = '#' .. fmt(j)
+  end
+  local had = redis.call('HMGET', KEYS[5], unpack(js))
+  for x, f in ipairs(js) do
+    ld_args[#ld_args + 1] = f
+    ld_args[#ld_args + 1] = had[x] and had[x] .. ',' .. named[tonumber(string.sub(f, 2))] or named[tonumber(string.sub(f, 2))]
+  end
+  st['lk'] = '1'
+end
 if lease_free and proc then
   local rec = { id, '|', fmt(now), '|' }
   for j = 1, n do
@@ -524,45 +539,83 @@ end
 if not lease_free then
   redis.call('ZADD', KEYS[4], unpack(lease_args))
 end
-local extra = { 'ls', fmt(n > 0 and times[n] or now), 'lc', untriple(cum) }
+local extra = { 'lf', fmt(now - maxw) }
+if st['lk'] then
+  extra[#extra + 1] = 'lk'
+  extra[#extra + 1] = '1'
+end
 for res, v in pairs(rem) do
   extra[#extra + 1] = 'p' .. res .. 'rem'
   extra[#extra + 1] = fmt(v)
 end
 
--- The log keeps the longest effective window; older entries leave a bounded batch per admission
--- (at least as fast as entries arrive). A corrected entry leaving takes its correction out of
--- the conservative extra of windows built before the correction.
-local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', fmt(now - maxw), 'WITHSCORES', 'LIMIT', 0, 100)
-if #old > 0 then
-  local pool = triple(st['P'])
-  local gone, gone_ids = {}, {}
-  for k = 1, #old, 2 do
-    gone[#gone + 1] = old[k]
-    local e = parse(old[k])
-    gone_ids[#gone_ids + 1] = e.id
-    if e.done and e.q > 0 then
-      local d = gain(e)
-      pool.t, pool.i, pool.o = math.max(0, pool.t - d.t), math.max(0, pool.i - d.i), math.max(0, pool.o - d.o)
-      local at = tonumber(old[k + 1])
-      for _, s in pairs(sums) do
-        if e.q <= s.g and at <= s.x then
-          s.e.t, s.e.i, s.e.o = math.max(0, s.e.t - d.t), math.max(0, s.e.i - d.i), math.max(0, s.e.o - d.o)
-          dirty[s.key] = s
+-- The log keeps the longest effective window: a chunk whose entries have all left it leaves, at
+-- most 8 per admission (at least as fast as entries arrive). A corrected entry leaving takes its
+-- correction out of the conservative extra of windows built before the correction.
+local longest = sums[fmt(maxw / 1000)]
+local upto = longest and math.min(math.floor(longest.c / CHUNK), L.tail, L.head + 8) or L.head
+if upto > L.head then
+  local js, fields = {}, {}
+  for j = L.head, upto - 1 do
+    js[#js + 1] = fmt(j)
+    fields[#fields + 1] = fmt(j)
+  end
+  local chunks = redis.call('HMGET', KEYS[2], unpack(js))
+  local fixed = {}
+  for x, c in ipairs(chunks) do
+    if c then
+      L.chunks[L.head + x - 1] = c
+      for p = 0, CHUNK - 1 do
+        if string.byte(c, HSIZE + (p + 1) * ESIZE) == 2 then
+          fixed[#fixed + 1] = (L.head + x - 1) * CHUNK + p
         end
       end
     end
   end
-  redis.call('ZREM', KEYS[2], unpack(gone))
-  if lease_free then
-    -- Admission records (replays) of ids that name no process leave with their entries.
-    redis.call('HDEL', KEYS[5], unpack(gone_ids))
-  end
-  if st['P'] then
+  if #fixed > 0 then
+    local vs = {}
+    for x, seq in ipairs(fixed) do
+      vs[x] = 'v' .. fmt(seq)
+      fields[#fields + 1] = vs[x]
+    end
+    vs = redis.call('HMGET', KEYS[2], unpack(vs))
+    local pool = triple(st['P'])
+    for x, seq in ipairs(fixed) do
+      local f = fix_of(vs[x])
+      if f and f.q > 0 then
+        local d = gain(f.v, entry(seq).a)
+        lose(pool, d)
+        for _, s in pairs(sums) do
+          if f.q <= s.g and seq < s.x then
+            lose(s.e, d)
+            dirty[s.key] = s
+          end
+        end
+      end
+    end
     extra[#extra + 1] = 'P'
     extra[#extra + 1] = untriple(pool)
   end
+  redis.call('HDEL', KEYS[2], unpack(fields))
+  if st['lk'] then
+    -- Admission records of ids that name no process leave with their chunks.
+    local ks = {}
+    for x, j in ipairs(js) do
+      ks[x] = '#' .. j
+    end
+    local ids = redis.call('HMGET', KEYS[5], unpack(ks))
+    for _, v in ipairs(ids) do
+      if v then
+        for rid in string.gmatch(v, '[^,]+') do
+          ks[#ks + 1] = rid
+        end
+      end
+    end
+    redis.call('HDEL', KEYS[5], unpack(ks))
+  end
+  L.head, L.changed = upto, true
 end
+local wrote_chunk = log_save(extra)
 
 -- Idle targets vanish: the log outlives its longest window, the state outlives the log and any
 -- cooldown, provider signal or learned limit still in force, the leases outlive the newest lease.
@@ -580,8 +633,8 @@ save_state(extra)
 -- The log and the state note in st the expiry last given to them (a lower bound: TTLs only move
 -- later, and both keys leave together on a reset), so most admissions send no PTTL/PEXPIRE.
 local noted = {}
-local function noted_ttl(key, f, ms)
-  if tonumber(st[f] or 0) >= now + ms * 1000 then
+local function noted_ttl(key, f, ms, force)
+  if not force and tonumber(st[f] or 0) >= now + ms * 1000 then
     return
   end
   local p = redis.call('PTTL', key)
@@ -594,7 +647,8 @@ local function noted_ttl(key, f, ms)
     noted[#noted + 1] = fmt(now + p * 1000)
   end
 end
-noted_ttl(KEYS[2], 'xl', math.floor(maxw / 1000) + 2000)
+-- A chunk written to the log may have made it anew (trimming can empty it): its TTL is checked.
+noted_ttl(KEYS[2], 'xl', math.floor(maxw / 1000) + 2000, wrote_chunk)
 noted_ttl(KEYS[3], 'xs', math.floor(keep / 1000) + 2000)
 if #noted > 0 then
   redis.call('HSET', KEYS[3], unpack(noted))

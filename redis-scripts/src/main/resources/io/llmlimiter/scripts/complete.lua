@@ -78,26 +78,22 @@ for j, it in ipairs(items) do
   ids[j] = it.id
 end
 local helds = redis.call('HMGET', KEYS[5], unpack(ids))
-local cfg = redis.call('HMGET', KEYS[1], 'max_concurrent', 'accounting')
+local cfg = redis.call('HMGET', KEYS[1], 'max_concurrent', 'accounting', 'limits', 'margin_ms')
 local maxc = tonumber(cfg[1] or 0)
 local actual = cfg[2] == 'actual'
 
-local st = nil
-local st_fields = {}
-local function state()
-  if not st then
-    st = {}
-    local raw = redis.call('HGETALL', KEYS[3])
-    for x = 1, #raw, 2 do
-      st[raw[x]] = raw[x + 1]
-    end
-  end
-  return st
+local st = {}
+local raw = redis.call('HGETALL', KEYS[3])
+for x = 1, #raw, 2 do
+  st[raw[x]] = raw[x + 1]
 end
+log_open(st, math.max(now, tonumber(st['now'] or 0)))
+local st_fields = {}
+local fixes = {}
 
 local counts = { completed = 0, actual_input_tokens = 0, actual_output_tokens = 0, cache_read_tokens = 0,
                  estimated_tokens = 0 }
-local freed, forgotten, log_rem, log_add = {}, {}, {}, {}
+local freed, forgotten, log_add = {}, {}, {}
 local wake = false
 local done_ids = {}
 local spent, usd_fixes = 0, {}
@@ -123,10 +119,12 @@ local function one(it, held)
     charge = { t = tonumber(it.t), i = tonumber(it.ci), o = tonumber(it.co) }
   end
 
+  -- The log keeps no ids: the entry admitted at that time is this request's when it carries the
+  -- same charge (admission times are unique per target).
   local entry = nil
   if admitted then
     entry = at_time(admitted)
-    if entry and entry.id ~= it.id then
+    if entry and charge and (entry.a.t ~= charge.t or entry.a.i ~= charge.i or entry.a.o ~= charge.o) then
       entry = nil
     end
   end
@@ -135,9 +133,14 @@ local function one(it, held)
   end
 
   local released = leased and 1 or 0
-  if entry and entry.done then
+  if entry and entry.f > 0 then
     -- Completed before: this is a resend, or a second completion. Nothing counts twice.
-    return { released, entry.v.t, entry.v.i, entry.v.o }
+    local v = entry.a
+    if entry.f == 2 then
+      local f = fixes[entry.seq] or fix_of(redis.call('HGET', KEYS[2], 'v' .. fmt(entry.seq)))
+      v = f and f.v or v
+    end
+    return { released, v.t, v.i, v.o }
   end
   if not entry and not leased and it.resend then
     -- Nothing left to tell whether the first send counted; a resend never counts twice.
@@ -175,33 +178,34 @@ local function one(it, held)
 
   if entry then
     local a = entry.a
-    log_rem[#log_rem + 1] = unparse({ id = entry.id, a = entry.a, c = entry.c, done = false })
-    entry.v = { t = nt, i = ni, o = no }
-    entry.done = true
-    entry.q = 0
     if nt ~= a.t or ni ~= a.i or no ~= a.o then
-      local s = state()
-      entry.q = tonumber(s['q'] or 0) + 1
-      s['q'] = fmt(entry.q)
+      local q = tonumber(st['q'] or 0) + 1
+      st['q'] = fmt(q)
       st_fields['q'] = true
+      set_flag(entry.seq, 2)
+      local v = { t = nt, i = ni, o = no }
+      fixes[entry.seq] = { v = v, q = q }
+      log_add[#log_add + 1] = 'v' .. fmt(entry.seq)
+      log_add[#log_add + 1] = untriple(v) .. '|' .. fmt(q)
       -- Correct the running sum of every window whose cursor has not yet passed the request, and
       -- the pool of corrections that windows built later count conservatively.
-      for f, v in pairs(s) do
-        local key = string.match(f, '^c(%d+)$')
-        if key and admitted > tonumber(v) and s['t' .. key] then
-          s['t' .. key] = fmt(tonumber(s['t' .. key]) + nt - a.t)
-          s['i' .. key] = fmt(tonumber(s['i' .. key]) + ni - a.i)
-          s['o' .. key] = fmt(tonumber(s['o' .. key]) + no - a.o)
-          st_fields['t' .. key], st_fields['i' .. key], st_fields['o' .. key] = true, true, true
+      for f, raw in pairs(st) do
+        local key = string.match(f, '^w(%d+)$')
+        if key then
+          local c, t, i, o, g, x, et, ei, eo, nx = struct.unpack(WIN, raw)
+          if entry.seq >= c then
+            st[f] = struct.pack(WIN, c, t + nt - a.t, i + ni - a.i, o + no - a.o, g, x, et, ei, eo, nx)
+            st_fields[f] = true
+          end
         end
       end
-      local pool = triple(s['P'])
-      local d = gain(entry)
-      s['P'] = untriple({ t = pool.t + d.t, i = pool.i + d.i, o = pool.o + d.o })
+      local pool = triple(st['P'])
+      local d = gain(v, a)
+      st['P'] = untriple({ t = pool.t + d.t, i = pool.i + d.i, o = pool.o + d.o })
       st_fields['P'] = true
+    else
+      set_flag(entry.seq, 1)
     end
-    log_add[#log_add + 1] = fmt(admitted)
-    log_add[#log_add + 1] = unparse(entry)
   end
 
   -- A freed lease, or tokens given back, may let the oldest waiter in; otherwise a completion
@@ -232,16 +236,19 @@ end
 if #forgotten > 0 then
   redis.call('HDEL', KEYS[5], unpack(forgotten))
 end
-if #log_rem > 0 then
-  redis.call('ZREM', KEYS[2], unpack(log_rem))
-  redis.call('ZADD', KEYS[2], unpack(log_add))
+local fields = {}
+for f in pairs(st_fields) do
+  fields[#fields + 1] = f
+  fields[#fields + 1] = st[f]
 end
-if next(st_fields) then
-  local fields = {}
-  for f in pairs(st_fields) do
-    fields[#fields + 1] = f
-    fields[#fields + 1] = st[f]
-  end
+log_save(fields)
+if #log_add > 0 then
+  -- Corrections of entries still in the newest chunk may make the log anew: it keeps its TTL.
+  redis.call('HSET', KEYS[2], unpack(log_add))
+  local _, maxw = read_limits(cfg[3], tonumber(cfg[4] or 0))
+  keep_ttl(KEYS[2], math.floor(maxw / 1000) + 2000)
+end
+if #fields > 0 then
   redis.call('HSET', KEYS[3], unpack(fields))
   -- The state outlives the log (it may have been created just now).
   local p = redis.call('PTTL', KEYS[2])

@@ -46,6 +46,7 @@ for k = 1, #raw, 2 do
   st[raw[k]] = raw[k + 1]
 end
 now = math.max(now, tonumber(st['now'] or 0))
+log_open(st, now)
 local limits, maxw = read_limits(cfg[1], tonumber(cfg[2] or 0))
 
 local changed = {}
@@ -61,11 +62,11 @@ if mode == '429' then
   local this = at_time(a)
   -- What the log held in (lo, hi], this call left out.
   local function held(l, lo, hi)
+    local from, to = first_after(lo), first_after(hi)
     if l.res == 'r' then
-      return redis.call('ZCOUNT', KEYS[2], '(' .. fmt(lo), fmt(hi)) - (this and 1 or 0)
+      return to - from - (this and 1 or 0)
     end
-    local upto = cum_before(redis.call('ZCOUNT', KEYS[2], '-inf', fmt(hi)))
-    local before = cum_before(redis.call('ZCOUNT', KEYS[2], '-inf', fmt(lo)))
+    local upto, before = cum_before(to), cum_before(from)
     return upto[l.res] - before[l.res] - (this and this.a[l.res] or 0)
   end
   local best, best_util = nil, -1

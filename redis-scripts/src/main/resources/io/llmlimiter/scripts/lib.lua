@@ -1,22 +1,28 @@
 -- lib.lua: helpers shared by the scripts that read windows. Not a script of its own: a script
 -- that starts a line with "--#include lib.lua" gets this text in its place when it is loaded.
 --
--- Log members (KEYS[2]) are "id|t|i|o|Ct|Ci|Co", scored by admission time (us), where t/i/o is the
--- admission charge and Ct/Ci/Co the cumulative admission charges of the target's log up to and
--- including this member. Admission times are strictly increasing, so rank order is admission
--- order and the charge of any range of the log is a difference of two cumulative totals, found in
--- O(log n). A completed request gets the suffix "|vt|vi|vo|q": its current value (after actual
--- accounting or an overage) and the correction sequence number; or "|=" when its value did not
--- change.
+-- The request log (KEYS[2]) is a sequence of fixed-width packed entries, numbered from 0 in
+-- admission order (seq), in chunks of 16: chunk j holds seqs 16j..16j+15 and is the hash field
+-- "<j>" of the log, except the newest chunk, which lives in the st field "lp" (so an admission
+-- writes one field; the chunk moves to the log when the next one starts). A chunk is a header,
+-- the cumulative admission charges (tokens, input, output) before its first entry, then one entry
+-- per request: admission time (us, strictly increasing), the cumulative admission charges up to
+-- and including it, and a flag: 0 open, 1 completed unchanged, 2 completed with a changed value
+-- (the log field "v<seq>" holds "vt|vi|vo|q": its current value and the correction sequence).
+-- An entry's admission charge is the difference of two cumulative totals, and so is the charge
+-- of any range of the log: found in O(log n). st holds "lh" (the oldest chunk still kept) and
+-- "ln" (the next seq). The log keeps whole chunks: one leaves when all its entries have left the
+-- longest window. Request ids are not in the log: replays are answered from ld.
 --
--- Token windows keep exact running sums in the st hash, per effective window length K (ms,
--- window + delivery margin): c<K> cursor (every member at or below it has been subtracted),
--- t<K>/i<K>/o<K> base sums, g<K> the correction sequence when the sums were built, x<K> the
--- cursor they were built at, e<K> "t|i|o" extra. A window built from cumulative charges (a new
--- window, or a margin change) cannot see corrections made before it was built; it counts the
--- positive part of every such correction still in the log (st field P, kept exact as members are
--- corrected and trimmed) as extra, which is conservative, and each of those corrections leaves the
--- extra when its member leaves the window (or the log), so the sums are exact again after the
+-- Each window (per effective length K in ms, window + delivery margin) keeps one st field "w<K>":
+-- its cursor c (the first seq still in the window: every entry before it has been subtracted),
+-- running sums t/i/o of the entries from c on, g the correction sequence and x the cursor when the
+-- sums were built, e t/i/o extra, and n the admission time of the entry at c (0 when unknown). The
+-- window holds ln - c requests. A window built from cumulative charges (a new window, a margin
+-- change, or too much to subtract) cannot see corrections made before it was built; it counts the
+-- positive part of every such correction still in the log (st field P, kept exact as entries are
+-- corrected and trimmed) as extra, which is conservative, and each of those corrections leaves
+-- the extra when its entry leaves the window (or the log), so the sums are exact again after the
 -- longest window and never drift.
 
 local function fmt(x)
@@ -43,75 +49,169 @@ local function untriple(x)
   return fmt(x.t) .. '|' .. fmt(x.i) .. '|' .. fmt(x.o)
 end
 
-local function parse(m)
-  local id, t, i, o, ct, ci, co, rest = string.match(m, '^(.-)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%d+)(.*)$')
-  if not id then
-    -- Written before members carried cumulative totals ("id|t|i|o", current value): it counts
-    -- in running sums as it is and frees nothing in cumulative searches (a later retry time).
-    id, t, i, o = string.match(m, '^(.-)|(%d+)|(%d+)|(%d+)$')
-    ct, ci, co, rest = '0', '0', '0', ''
-  end
-  local e = { id = id, a = { t = tonumber(t), i = tonumber(i), o = tonumber(o) },
-              c = { t = tonumber(ct), i = tonumber(ci), o = tonumber(co) }, q = 0, done = false }
-  e.v = e.a
-  if rest == '|=' then
-    e.done = true
-  elseif rest ~= '' then
-    local vt, vi, vo, q = string.match(rest, '^|(%d+)|(%d+)|(%d+)|(%d+)$')
-    e.v = { t = tonumber(vt), i = tonumber(vi), o = tonumber(vo) }
-    e.q = tonumber(q)
-    e.done = true
-  end
-  return e
-end
+local CHUNK, HEAD, HSIZE, ENTRY, ESIZE = 16, '<i6i6i6', 18, '<i7i6i6i6B', 26
+local WIN = '<dddddddddd'
+local ZERO = { t = 0, i = 0, o = 0 }
 
-local function unparse(e)
-  local m = e.id .. '|' .. untriple(e.a) .. '|' .. untriple(e.c)
-  if e.done and e.q == 0 then
-    m = m .. '|='
-  elseif e.done then
-    m = m .. '|' .. untriple(e.v) .. '|' .. fmt(e.q)
+-- The log as this call sees it: chunks read at most once, chunks changed, the newest entry.
+local L = nil
+
+-- The value of a correction field, or nil.
+local function fix_of(raw)
+  if not raw then
+    return nil
   end
-  return m
+  local vt, vi, vo, q = string.match(raw, '^(%d+)|(%d+)|(%d+)|(%d+)$')
+  return { v = { t = tonumber(vt), i = tonumber(vi), o = tonumber(vo) }, q = tonumber(q) }
 end
 
 -- The positive part of a correction: what a conservative sum must still count.
-local function gain(e)
-  return { t = math.max(0, e.v.t - e.a.t), i = math.max(0, e.v.i - e.a.i), o = math.max(0, e.v.o - e.a.o) }
+local function gain(v, a)
+  return { t = math.max(0, v.t - a.t), i = math.max(0, v.i - a.i), o = math.max(0, v.o - a.o) }
 end
 
--- The log member at a rank (negative counts from the end), with its score as e.s; nil if none.
-local function at_rank(r)
-  local x = redis.call('ZRANGE', KEYS[2], r, r, 'WITHSCORES')
-  if not x[1] then
+local function lose(x, d)
+  x.t, x.i, x.o = math.max(0, x.t - d.t), math.max(0, x.i - d.i), math.max(0, x.o - d.o)
+end
+
+local function chunk(j)
+  local c = L.chunks[j]
+  if c == nil then
+    c = redis.call('HGET', KEYS[2], fmt(j))
+    L.chunks[j] = c
+  end
+  return c or nil
+end
+
+-- The entry with this seq: { seq, s (admission time), a (charge), c (cumulative), f (flag) }.
+local function entry(seq)
+  local c = chunk(math.floor(seq / CHUNK))
+  local p = HSIZE + (seq % CHUNK) * ESIZE + 1
+  if not c or p > #c then
     return nil
   end
-  local e = parse(x[1])
-  e.s = tonumber(x[2])
-  return e
+  local s, ct, ci, co, f = struct.unpack(ENTRY, c, p)
+  local pt, pi, po
+  if seq % CHUNK == 0 then
+    pt, pi, po = struct.unpack(HEAD, c)
+  else
+    local _
+    _, pt, pi, po = struct.unpack(ENTRY, c, p - ESIZE)
+  end
+  return { seq = seq, s = s, c = { t = ct, i = ci, o = co }, a = { t = ct - pt, i = ci - pi, o = co - po }, f = f }
 end
 
--- The member admitted at exactly this time, or nil.
+-- Reads the log's bounds from st. A log that expired while st lived on (an idle target; every
+-- entry had left every window) keeps only the newest chunk, which st holds.
+local function log_open(st, now)
+  L = { head = tonumber(st['lh'] or 0), n = tonumber(st['ln'] or 0), chunks = {}, dirty = {}, full = {},
+        changed = false }
+  L.tail = L.n > 0 and math.floor((L.n - 1) / CHUNK) or 0
+  if L.n > 0 then
+    L.chunks[L.tail] = st['lp']
+    L.last = entry(L.n - 1)
+  end
+  if L.head < L.tail and now >= tonumber(st['xl'] or 0) and redis.call('EXISTS', KEYS[2]) == 0 then
+    L.head, L.changed = L.tail, true
+    st['lv'] = nil
+  end
+end
+
+-- Cumulative admission charges before seq (of everything ever admitted before it).
+local function cum_before(seq)
+  if seq >= L.n then
+    return L.last and L.last.c or ZERO
+  end
+  local e = entry(seq)
+  return { t = e.c.t - e.a.t, i = e.c.i - e.a.i, o = e.c.o - e.a.o }
+end
+
+-- The first seq kept whose admission time is after x (L.n if none). Callers mostly ask about
+-- recent times (a completion, a window's floor), so the search gallops back from the newest
+-- entry, then bisects: O(log d) entries read, d the distance from the end, at most O(log n).
+local function first_after(x)
+  local base, lo, hi, step = L.head * CHUNK, L.head * CHUNK, L.n, 1
+  while L.n - step > base do
+    local probe = L.n - step
+    if entry(probe).s <= x then
+      lo = probe + 1
+      break
+    end
+    hi, step = probe, step * 2
+  end
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if entry(mid).s > x then
+      hi = mid
+    else
+      lo = mid + 1
+    end
+  end
+  return lo
+end
+
+-- The entry admitted at exactly this time, or nil.
 local function at_time(s)
-  local x = redis.call('ZRANGEBYSCORE', KEYS[2], fmt(s), fmt(s), 'WITHSCORES', 'LIMIT', 0, 1)
-  if not x[1] then
-    return nil
+  local seq = first_after(s - 1)
+  if seq < L.n then
+    local e = entry(seq)
+    if e.s == s then
+      return e
+    end
   end
-  local e = parse(x[1])
-  e.s = tonumber(x[2])
-  return e
+  return nil
 end
 
--- Cumulative admission charges before rank r (of everything ever admitted before it).
-local function cum_before(r)
-  if r > 0 then
-    return at_rank(r - 1).c
+-- Appends an entry (acquire only): the newest chunk moves to the log when a new one starts.
+local function log_append(at, cum)
+  local seq = L.n
+  local j = math.floor(seq / CHUNK)
+  if seq % CHUNK == 0 then
+    if seq > 0 then
+      L.full[#L.full + 1] = j - 1
+    end
+    local prev = L.last and L.last.c or ZERO
+    L.chunks[j] = struct.pack(HEAD, prev.t, prev.i, prev.o)
   end
-  local first = at_rank(0)
-  if not first then
-    return { t = 0, i = 0, o = 0 }
+  L.chunks[j] = L.chunks[j] .. struct.pack(ENTRY, at, cum.t, cum.i, cum.o, 0)
+  L.n, L.tail, L.changed = seq + 1, j, true
+  L.last = { seq = seq, s = at, c = cum }
+end
+
+-- Sets an entry's flag (complete only).
+local function set_flag(seq, f)
+  local j = math.floor(seq / CHUNK)
+  local c = chunk(j)
+  local p = HSIZE + (seq % CHUNK) * ESIZE + ESIZE
+  L.chunks[j] = string.sub(c, 1, p - 1) .. string.char(f) .. string.sub(c, p + 1)
+  L.dirty[j] = true
+end
+
+-- Writes what changed: chunks that moved or changed to the log, the bounds and the newest chunk
+-- to st (appended to fields, the st HSET of the caller). Returns true when a chunk went to the log.
+local function log_save(fields)
+  local out = {}
+  for _, j in ipairs(L.full) do
+    out[#out + 1] = fmt(j)
+    out[#out + 1] = L.chunks[j]
   end
-  return { t = first.c.t - first.a.t, i = first.c.i - first.a.i, o = first.c.o - first.a.o }
+  for j in pairs(L.dirty) do
+    if j == L.tail then
+      L.changed = true
+    else
+      out[#out + 1] = fmt(j)
+      out[#out + 1] = L.chunks[j]
+    end
+  end
+  if #out > 0 then
+    redis.call('HSET', KEYS[2], unpack(out))
+  end
+  if L.changed then
+    for _, f in ipairs({ 'lh', fmt(L.head), 'ln', fmt(L.n), 'lp', L.chunks[L.tail] }) do
+      fields[#fields + 1] = f
+    end
+  end
+  return #out > 0
 end
 
 -- The target's config: limits with their effective window (window + delivery margin, us).
@@ -156,63 +256,108 @@ local function effective(st, l, now)
   return eff, reason, tonumber(shrunk), shrinks
 end
 
--- Loads (building or advancing) the running sums of one effective token window ending at now.
--- Marks it in dirty when it changed. O(log n) plus at most 1000 entries subtracted (amortized
--- O(1) per entry); more than that are left by rebuilding instead.
+-- Loads (building or advancing) one window of effective length W (us) ending at now; marks it
+-- in dirty when it changed. O(log n) plus the entries that left since the last call (each leaves
+-- once: amortized O(1)); more than 1000 at once are left by rebuilding instead.
 local function load_window(st, key, W, now, dirty)
   local floor = now - W
-  local s = { key = key, c = tonumber(st['c' .. key]), t = tonumber(st['t' .. key]), i = tonumber(st['i' .. key]),
-              o = tonumber(st['o' .. key]), g = tonumber(st['g' .. key]), x = tonumber(st['x' .. key]),
-              e = triple(st['e' .. key]) }
-  if s.c and s.t and s.i and s.o and not s.g then
-    -- Sums kept before corrections were tracked: exact for every member they cover.
-    s.g, s.x = tonumber(st['q'] or 0), s.c
+  local s = { key = key }
+  local raw = st['w' .. key]
+  local ok = false
+  if raw then
+    local et, ei, eo
+    s.c, s.t, s.i, s.o, s.g, s.x, et, ei, eo, s.nx = struct.unpack(WIN, raw)
+    s.e = { t = et, i = ei, o = eo }
+    -- Entries before the oldest chunk kept are gone: nothing to subtract them with.
+    ok = s.c >= L.head * CHUNK
   end
-  -- After a long quiet spell many entries may have left at once: rebuilding (O(log n),
-  -- conservative) bounds the call instead of subtracting them one by one.
-  local members = nil
-  if s.c and floor > s.c then
-    members = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. fmt(s.c), fmt(floor), 'LIMIT', 0, 1001)
-    if #members > 1000 then
-      s.c = nil
+  local gone, fixes, moved = {}, {}, false
+  if ok and s.c < L.n and (s.nx == 0 or s.nx <= floor) then
+    -- Entries leave in order: each chunk is read once and each entry unpacked once; only the
+    -- corrected ones (flag 2) need their value looked up.
+    local c, left, j = s.c, 0, -1
+    local ch, pos, pt, pi, po
+    while c < L.n do
+      if math.floor(c / CHUNK) ~= j then
+        j = math.floor(c / CHUNK)
+        ch = chunk(j)
+        if not ch then
+          ok = false
+          break
+        end
+        local p = c % CHUNK
+        if p == 0 then
+          pt, pi, po = struct.unpack(HEAD, ch)
+        else
+          local _
+          _, pt, pi, po = struct.unpack(ENTRY, ch, HSIZE + (p - 1) * ESIZE + 1)
+        end
+        pos = HSIZE + p * ESIZE + 1
+      end
+      local at, ct, ci, co, f = struct.unpack(ENTRY, ch, pos)
+      if at > floor then
+        s.nx = at
+        break
+      end
+      if left == 1000 then
+        ok = false
+        break
+      end
+      left = left + 1
+      if f == 2 then
+        gone[#gone + 1] = { f = 2, a = { t = ct - pt, i = ci - pi, o = co - po } }
+        fixes[#fixes + 1] = 'v' .. fmt(c)
+      else
+        s.t, s.i, s.o = s.t - (ct - pt), s.i - (ci - pi), s.o - (co - po)
+      end
+      pt, pi, po, pos, c = ct, ci, co, pos + ESIZE, c + 1
     end
+    if c == L.n then
+      s.nx = 0
+    end
+    s.c, moved = c, left > 0
   end
-  if not (s.c and s.t and s.i and s.o and s.g and s.x) then
-    local last = at_rank(-1)
-    s.t, s.i, s.o = 0, 0, 0
-    if last then
-      local before = cum_before(redis.call('ZCOUNT', KEYS[2], '-inf', fmt(floor)))
-      s.t, s.i, s.o = last.c.t - before.t, last.c.i - before.i, last.c.o - before.o
-    end
-    s.c, s.x, s.g = floor, floor, tonumber(st['q'] or 0)
+  if not ok then
+    -- The log may keep entries older than the longest window (it drops whole chunks): a window
+    -- built now sees no further back than the longest window did (st field "lf").
+    s.c = first_after(math.max(floor, tonumber(st['lf'] or floor)))
+    local before, last = cum_before(s.c), L.last and L.last.c or ZERO
+    s.t, s.i, s.o = last.t - before.t, last.i - before.i, last.o - before.o
+    s.x, s.g = s.c, tonumber(st['q'] or 0)
     s.e = triple(st['P'])
+    s.nx = s.c < L.n and entry(s.c).s or 0
     dirty[key] = s
-  elseif floor > s.c then
-    for _, m in ipairs(members) do
-      local e = parse(m)
+  elseif #gone > 0 then
+    local vals = #fixes > 0 and redis.call('HMGET', KEYS[2], unpack(fixes)) or {}
+    local k = 0
+    for _, e in ipairs(gone) do
       local v = e.a
-      if e.done and e.q > s.g then
-        v = e.v
-      elseif e.done then
-        local d = gain(e)
-        s.e.t, s.e.i, s.e.o = math.max(0, s.e.t - d.t), math.max(0, s.e.i - d.i), math.max(0, s.e.o - d.o)
+      if e.f == 2 then
+        k = k + 1
+        local x = fix_of(vals[k])
+        if x and x.q > s.g then
+          v = x.v
+        elseif x then
+          lose(s.e, gain(x.v, e.a))
+        end
       end
       s.t, s.i, s.o = s.t - v.t, s.i - v.i, s.o - v.o
     end
-    s.c = floor
+    dirty[key] = s
+  elseif moved then
     dirty[key] = s
   end
   return s
 end
 
+-- Requests in a loaded window.
+local function count(s)
+  return L.n - s.c
+end
+
 local function window_fields(fields, s)
-  local k = s.key
-  for _, f in ipairs({ { 'c', s.c }, { 't', s.t }, { 'i', s.i }, { 'o', s.o }, { 'g', s.g }, { 'x', s.x } }) do
-    fields[#fields + 1] = f[1] .. k
-    fields[#fields + 1] = fmt(f[2])
-  end
-  fields[#fields + 1] = 'e' .. k
-  fields[#fields + 1] = untriple(s.e)
+  fields[#fields + 1] = 'w' .. s.key
+  fields[#fields + 1] = struct.pack(WIN, s.c, s.t, s.i, s.o, s.g, s.x, s.e.t, s.e.i, s.e.o, s.nx or 0)
 end
 
 -- Sets a key's time-to-live to at least ms; a TTL never moves earlier. A TTL that is extended

@@ -19,11 +19,11 @@
 --         reserve, comma-separated (see tenants.lua); none
 --         when the target does not share fairly
 --
--- Window state (the request log and the token sums) is kept across the change; only the sums
--- of token windows that no longer exist (a window or the margin changed) and the learned amounts
--- of limits that no longer exist are dropped. A new token window is built from the log's
--- cumulative totals (see lib.lua): it sees the history the log still holds, which covers the
--- longest window configured before the change.
+-- Window state (the request log and the window sums) is kept across the change; only the state
+-- of windows that no longer exist (a window or the margin changed) and the learned amounts of
+-- limits that no longer exist are dropped. A new window is built from the log's cumulative totals
+-- (see lib.lua): it sees the history the log still holds, which covers the longest window
+-- configured before the change.
 -- Reply: 1 when written, 0 when mode "nx" found a config already there.
 
 if ARGV[1] == 'nx' and redis.call('EXISTS', KEYS[1]) == 1 then
@@ -32,11 +32,11 @@ end
 
 local margin = tonumber(ARGV[8] ~= nil and ARGV[8] ~= '' and ARGV[8] or '0')
 
--- Token windows are keyed by their effective length in ms (window + margin).
-local function token_windows(spec, margin_ms)
+-- Windows are keyed by their effective length in ms (window + margin).
+local function windows(spec, margin_ms)
   local set = {}
-  for res, window in string.gmatch(spec or '', '(%a):%d+:(%d+)') do
-    if res ~= 'r' then set[string.format('%d', tonumber(window) + margin_ms)] = true end
+  for window in string.gmatch(spec or '', '%a:%d+:(%d+)') do
+    set[string.format('%d', tonumber(window) + margin_ms)] = true
   end
   return set
 end
@@ -50,14 +50,12 @@ local function specs(spec)
 end
 
 local prev = redis.call('HMGET', KEYS[1], 'limits', 'margin_ms')
-local old = token_windows(prev[1], tonumber(prev[2] or 0))
-local new = token_windows(ARGV[2], margin)
+local old = windows(prev[1], tonumber(prev[2] or 0))
+local new = windows(ARGV[2], margin)
 local stale = {}
 for window in pairs(old) do
   if not new[window] then
-    for _, p in ipairs({ 'c', 't', 'i', 'o', 'g', 'x', 'e' }) do
-      stale[#stale + 1] = p .. window
-    end
+    stale[#stale + 1] = 'w' .. window
   end
 end
 local kept = specs(ARGV[2])

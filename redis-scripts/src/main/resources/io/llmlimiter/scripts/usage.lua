@@ -25,6 +25,7 @@ for k = 1, #raw, 2 do
   st[raw[k]] = raw[k + 1]
 end
 now = math.max(now, tonumber(st['now'] or 0))
+log_open(st, now)
 
 local live = redis.call('ZCOUNT', KEYS[4], '(' .. fmt(now), '+inf')
 local waiting = redis.call('ZCOUNT', KEYS[7], '(' .. fmt(now), '+inf')
@@ -37,16 +38,11 @@ local limits, maxw = read_limits(cfg[1], margin)
 local dirty = {}
 local sums = {}
 for _, l in ipairs(limits) do
-  local used
-  if l.res == 'r' then
-    used = redis.call('ZCOUNT', KEYS[2], '(' .. fmt(now - l.W), '+inf')
-  else
-    if not sums[l.key] then
-      sums[l.key] = load_window(st, l.key, l.W, now, dirty)
-    end
-    local s = sums[l.key]
-    used = s[l.res] + s.e[l.res]
+  if not sums[l.key] then
+    sums[l.key] = load_window(st, l.key, l.W, now, dirty)
   end
+  local s = sums[l.key]
+  local used = l.res == 'r' and count(s) or s[l.res] + s.e[l.res]
   local eff, reason = effective(st, l, now)
   reply[#reply + 1] = l.spec
   reply[#reply + 1] = used

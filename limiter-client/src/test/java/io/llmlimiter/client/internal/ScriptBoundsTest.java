@@ -4,8 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lettuce.core.ScoredValue;
 import io.llmlimiter.client.Target;
-import io.llmlimiter.scripts.LogMembers;
+import io.llmlimiter.scripts.RequestLog;
 import io.llmlimiter.testing.RedisProcess;
+import io.llmlimiter.testing.RequestLogs;
 import io.llmlimiter.testing.WithRedis;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -44,24 +45,13 @@ class ScriptBoundsTest {
         h.close();
     }
 
-    private String log() {
-        return h.keys.keys()[1];
-    }
-
     /** Fills the log with n entries of the given tokens, one every stepUs from startUs. */
     private void fillLog(int n, long startUs, long stepUs, long tokens) {
-        long cum = 0;
-        for (int from = 0; from < n; from += 10_000) {
-            List<ScoredValue<String>> batch = new ArrayList<>();
-            for (int k = from; k < Math.min(n, from + 10_000); k++) {
-                cum += tokens;
-                batch.add(ScoredValue.just(startUs + k * stepUs,
-                        LogMembers.admitted("f" + k, tokens, tokens, 0, cum, cum, 0)));
-            }
-            @SuppressWarnings("unchecked")
-            ScoredValue<String>[] values = batch.toArray(new ScoredValue[0]);
-            h.redis().zadd(log(), (Object[]) values);
+        RequestLog.Builder log = new RequestLog.Builder();
+        for (int k = 0; k < n; k++) {
+            log.add(startUs + k * stepUs, tokens, tokens, 0);
         }
+        RequestLogs.fill(h.client, h.target.toString(), log);
     }
 
     @Test
@@ -331,9 +321,9 @@ class ScriptBoundsTest {
     private long brute(String res, long windowUs, long nowUs) {
         long floor = nowUs - windowUs;
         long sum = 0;
-        for (ScoredValue<String> v : h.redis().zrangeWithScores(log(), 0, -1)) {
-            if ((long) v.getScore() > floor) {
-                long[] c = LogMembers.current(v.getValue());
+        for (RequestLog.Entry e : h.log()) {
+            if (e.admitUs() > floor) {
+                long[] c = e.value();
                 sum += switch (res) {
                     case "t" -> c[0];
                     case "i" -> c[1];

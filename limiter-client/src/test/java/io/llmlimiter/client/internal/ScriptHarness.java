@@ -31,6 +31,11 @@ final class ScriptHarness implements AutoCloseable {
         return connection.sync();
     }
 
+    /** Every entry the target's request log keeps, oldest first. */
+    List<io.llmlimiter.scripts.RequestLog.Entry> log() {
+        return io.llmlimiter.testing.RequestLogs.read(client, target.toString());
+    }
+
     void config(String limits, int maxConcurrent, long leaseTtlMs, String accounting) {
         config(limits, maxConcurrent, leaseTtlMs, accounting, 0);
     }

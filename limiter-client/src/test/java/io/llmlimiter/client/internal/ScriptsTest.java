@@ -57,10 +57,10 @@ class ScriptsTest {
         for (int i = 0; i < 5; i++) {
             h.acquire("x" + i, 0, 2_000 + i);
         }
-        assertThat(h.redis().zcard(h.keys.keys()[1])).isEqualTo(1);
+        assertThat(h.log()).hasSize(1);
         // No concurrency cap: no lease, only the admission record that answers replays.
         assertThat(h.redis().zcard(h.keys.keys()[3])).isZero();
-        assertThat(h.redis().hkeys(h.keys.keys()[4])).containsExactly("a");
+        assertThat(h.redis().hkeys(h.keys.keys()[4])).filteredOn(f -> !f.startsWith("#")).containsExactly("a");
         assertThat(h.acquire("b", 0, 11_000).get(0)).isEqualTo(1L);
     }
 
@@ -117,7 +117,7 @@ class ScriptsTest {
 
         assertThat(first).containsExactly(1L, 1_000_000L, 0L, 0L, 0L);
         assertThat(replay).containsExactly(1L, first.get(1), first.get(2), 1L, 0L);
-        assertThat(h.redis().zcard(h.keys.keys()[1])).isEqualTo(1);
+        assertThat(h.log()).hasSize(1);
         assertThat(usedOf(h.usage(1_010), "r:5:10000")).isEqualTo(1);
     }
 
@@ -481,19 +481,17 @@ class ScriptsTest {
     }
 
     @Test
-    void entriesAndSumsWrittenBeforeCumulativeTotalsStillCountExactly() {
+    void aLogOfTheEarlierSortedSetFormIsReplacedAndItsWindowsStartOver() {
         h.config("tokens=1000/10s", 0, 60_000, "keep");
-        // The previous member format and window state: "id|t|i|o", sums without correction tracking.
-        h.redis().zadd(h.keys.keys()[1], 1_000_000, "old1|300|300|0");
-        h.redis().zadd(h.keys.keys()[1], 2_000_000, "old2|400|400|0");
-        h.redis().hset(h.keys.keys()[2], java.util.Map.of("now", "2000000", "c10000", "-8000000", "t10000", "700",
-                "i10000", "700", "o10000", "0"));
-        assertThat(usedOf(h.usage(3_000), "t:1000:10000")).isEqualTo(700);
-        assertThat(h.acquire("new", 200, 3_000).get(0)).isEqualTo(1L);
-        assertThat(h.acquire("more", 200, 3_100)).startsWith(0L, "window");
-        assertThat(usedOf(h.usage(11_500), "t:1000:10000")).isEqualTo(600);
-        assertThat(usedOf(h.usage(12_500), "t:1000:10000")).isEqualTo(200);
-        assertThat(h.acquire("more", 200, 12_600).get(0)).isEqualTo(1L);
+        // The earlier log form: a sorted set of "id|t|i|o|Ct|Ci|Co" members, sums in separate fields.
+        h.redis().zadd(h.keys.keys()[1], 1_000_000, "old1|300|300|0|300|300|0");
+        h.redis().hset(h.keys.keys()[2], java.util.Map.of("now", "1000000", "c10000", "-9000000", "t10000", "300",
+                "i10000", "300", "o10000", "0"));
+        assertThat(h.acquire("new", 900, 2_000).get(0)).isEqualTo(1L);
+        assertThat(h.redis().type(h.keys.keys()[1])).isIn("none", "hash");
+        assertThat(h.log()).extracting(e -> e.admitUs()).containsExactly(2_000_000L);
+        assertThat(usedOf(h.usage(2_100), "t:1000:10000")).isEqualTo(900);
+        assertThat(h.acquire("more", 200, 2_200)).startsWith(0L, "window", 12_000_000L);
     }
 
     // ---- batch admission, targets without leases, batch completion
@@ -505,10 +503,10 @@ class ScriptsTest {
         List<Object> r = h.acquireBatch(1_000, false, "h:100:60:40", "a:800:500:300", "b:200:100:100", "c:50:25:25");
 
         assertThat(r).containsExactly(1L, 1_000_000L, 0L, 0L, 1L, 1_000_001L);
-        List<String> log = h.redis().zrange(h.keys.keys()[1], 0, -1);
-        assertThat(log).containsExactly(io.llmlimiter.scripts.LogMembers.admitted("h", 100, 60, 40, 100, 60, 40),
-                io.llmlimiter.scripts.LogMembers.admitted("a", 800, 500, 300, 900, 560, 340));
-        assertThat(h.redis().zscore(h.keys.keys()[1], log.get(1))).isEqualTo(1_000_001.0);
+        var log = h.log();
+        assertThat(log).extracting(e -> e.admitUs()).containsExactly(1_000_000L, 1_000_001L);
+        assertThat(log.get(0).charge()).containsExactly(100, 60, 40);
+        assertThat(log.get(1).charge()).containsExactly(800, 500, 300);
         assertThat(usedOf(h.usage(1_010), "t:1000:10000")).isEqualTo(900);
         assertThat(usedOf(h.usage(1_010), "r:10:10000")).isEqualTo(2);
         assertThat(h.redis().hget(h.keys.stats(), "admitted")).isEqualTo("2");
@@ -551,7 +549,7 @@ class ScriptsTest {
                         "c:300:300:0");
 
                 assertThat(again).containsExactly(1L, 1_000_000L, expiry, 1L, 2L, 1_000_001L, 1_000_002L);
-                assertThat(t.redis().zcard(t.keys.keys()[1])).isEqualTo(3);
+                assertThat(t.log()).hasSize(3);
                 assertThat(usedOf(t.usage(1_600), "t:1000:10000")).isEqualTo(900);
                 assertThat(t.redis().hget(t.keys.stats(), "admitted")).isEqualTo("3");
             } finally {
@@ -572,7 +570,7 @@ class ScriptsTest {
         // A resend after a lost reply gets the same answer and counts nothing twice.
         assertThat(h.acquireBatch(1_500, false, "p1.h:300:300:0", "p1.a:300:300:0", "p1.b:300:300:0",
                 "p1.c:300:300:0")).containsExactly(1L, 1_000_000L, 0L, 1L, 2L, 1_000_001L, 1_000_002L);
-        assertThat(h.redis().zcard(h.keys.keys()[1])).isEqualTo(3);
+        assertThat(h.log()).hasSize(3);
         assertThat(h.redis().hget(h.keys.stats(), "admitted")).isEqualTo("3");
 
         // Another process's call is its own; the next call of the first process replaces its record.
@@ -623,23 +621,52 @@ class ScriptsTest {
         // A call never completed keeps its record until its entry leaves the log.
         assertThat(h.acquire("b", 0, 100).get(0)).isEqualTo(1L);
         assertThat(h.acquire("b", 0, 900)).containsExactly(1L, 100_000L, 0L, 1L, 0L);
-        assertThat(h.acquire("c", 0, 1_500).get(0)).isEqualTo(1L);
-        assertThat(h.redis().zcard(h.keys.keys()[1])).isEqualTo(1);
-        assertThat(h.redis().hkeys(h.keys.keys()[4])).containsExactly("c");
+        // The log keeps whole chunks of 16 entries: b's record goes with its chunk.
+        for (int k = 0; k < 40; k++) {
+            assertThat(h.acquire("c" + k, 0, 1_500 + k * 200L).get(0)).isEqualTo(1L);
+        }
+        assertThat(h.log().get(0).seq()).isGreaterThan(1);
+        assertThat(h.log().get(h.log().size() - 1).admitUs()).isEqualTo(9_300_000L);
+        assertThat(h.redis().hexists(h.keys.keys()[4], "b")).isFalse();
+        assertThat(h.redis().hexists(h.keys.keys()[4], "c39")).isTrue();
         assertThat(h.redis().pttl(h.keys.keys()[4])).isGreaterThan(1_000);
     }
 
     @Test
+    void aLogThatExpiredWhileItsStateLivedOnStartsAgainFromTheNewestChunk() {
+        h.config("requests=20/1s", 0, 60_000, "keep");
+        for (int k = 0; k < 40; k++) {
+            assertThat(h.acquire("a" + k, 0, k * 50L).get(0)).isEqualTo(1L);
+        }
+        // The log key expires (its TTL is the longest window plus a little); the state outlives it.
+        h.redis().del(h.keys.keys()[1]);
+
+        assertThat(h.acquire("b", 0, 10_000).get(0)).isEqualTo(1L);
+        assertThat(usedOf(h.usage(10_010), "r:20:1000")).isEqualTo(1);
+        // Only the newest chunk (kept in the state) and the new entry remain; full chunks go to the
+        // log again, which gets its TTL back.
+        assertThat(h.log()).extracting(e -> e.seq()).startsWith(32L).endsWith(40L);
+        for (int k = 0; k < 40; k++) {
+            assertThat(h.acquire("c" + k, 0, 10_100 + k * 50L).get(0)).isEqualTo(1L);
+        }
+        assertThat(usedOf(h.usage(12_050), "r:20:1000")).isEqualTo(20);
+        assertThat(h.redis().pttl(h.keys.keys()[1])).isPositive();
+    }
+
+    @Test
     void theLogAndStateTtlsCoverTheLongestWindowAndOnlyMoveLater() {
-        h.config("requests=10/10s", 0, 60_000, "keep");
-        h.acquire("a", 0, 0);
+        h.config("requests=100/10s", 0, 60_000, "keep");
+        // The newest 16 entries live in the state; the 17th moves the first chunk to the log.
+        for (int k = 0; k < 17; k++) {
+            h.acquire("a" + k, 0, 0);
+        }
         assertThat(h.redis().pttl(h.keys.keys()[1])).isBetween(11_000L, 15_000L);
         assertThat(h.redis().pttl(h.keys.keys()[2])).isGreaterThan(11_000L);
         h.redis().pexpire(h.keys.keys()[1], 100_000);
         h.acquire("b", 0, 10);
         assertThat(h.redis().pttl(h.keys.keys()[1])).isGreaterThan(90_000L);
         // A longer window: the next admission extends both keys at once.
-        h.config("requests=10/300s", 0, 60_000, "keep");
+        h.config("requests=100/300s", 0, 60_000, "keep");
         h.acquire("c", 0, 20);
         assertThat(h.redis().pttl(h.keys.keys()[1])).isGreaterThan(300_000L);
         assertThat(h.redis().pttl(h.keys.keys()[2])).isGreaterThan(300_000L);
