@@ -88,6 +88,27 @@ class FairShareScriptsTest {
     }
 
     @Test
+    void unnamedCallersOfOldCallSitesWaitInArrivalOrderAsBefore() {
+        config("requests=1/1s", FairShare.builder().tenant("other", TenantShare.weight(10)).build());
+        assertThat(h.acquire("p0.0", 10, 10, 10, nowMs, true).get(0)).isEqualTo(1L);
+        // Three unnamed callers (no tenant or class in the call, as an earlier client sends) in three processes line up.
+        for (String id : List.of("p1.1", "p2.1", "p3.1")) {
+            assertThat(h.acquire(id, 10, 10, 10, nowMs + 100, true).get(0)).isEqualTo(0L);
+        }
+        List<String> order = new java.util.ArrayList<>();
+        for (int round = 1; round <= 3; round++) {
+            long at = nowMs + 1000L * round;
+            // The later ones ask first each round: only the oldest waiting is admitted.
+            for (String id : List.of("p3.1", "p2.1", "p1.1")) {
+                if (!order.contains(id) && (Long) h.acquire(id, 10, 10, 10, at, true).get(0) == 1L) {
+                    order.add(id);
+                }
+            }
+        }
+        assertThat(order).containsExactly("p1.1", "p2.1", "p3.1");
+    }
+
+    @Test
     void backloggedTenantsAreAdmittedInProportionToTheirWeights() {
         config("requests=1/1s", FairShare.builder().tenant("a", TenantShare.weight(1)).tenant("b", TenantShare.weight(2))
                 .tenant("c", TenantShare.weight(5)).build());
