@@ -39,6 +39,7 @@ public final class LimitConfig {
     private final Accounting accounting;
     private final RetrySettings retry;
     private final boolean autoCreated;
+    private final FairShare fairShare;
 
     private LimitConfig(Builder b) {
         this.target = b.target;
@@ -51,6 +52,7 @@ public final class LimitConfig {
         this.accounting = b.accounting == null ? Accounting.defaultFor(b.target.provider()) : b.accounting;
         this.retry = b.retry;
         this.autoCreated = b.autoCreated;
+        this.fairShare = b.fairShare;
     }
 
     /**
@@ -103,6 +105,7 @@ public final class LimitConfig {
         b.deliveryMargin = deliveryMargin;
         b.accounting = accounting;
         b.retry = retry;
+        b.fairShare = fairShare;
         return b;
     }
 
@@ -166,6 +169,14 @@ public final class LimitConfig {
         return autoCreated;
     }
 
+    /**
+     * @return how the budget is shared among tenants and priority classes (JSON {@code fair_share}),
+     *     or null when it is not: calls wait in arrival order, whoever they are for
+     */
+    public FairShare fairShare() {
+        return fairShare;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof LimitConfig c && toJson().equals(c.toJson());
@@ -197,6 +208,7 @@ public final class LimitConfig {
         private Accounting accounting;
         private RetrySettings retry = RetrySettings.DEFAULTS;
         private boolean autoCreated;
+        private FairShare fairShare;
 
         private Builder(Target target) {
             this.target = Objects.requireNonNull(target, "target must not be null");
@@ -351,6 +363,16 @@ public final class LimitConfig {
          */
         public Builder autoCreated(boolean autoCreated) {
             this.autoCreated = autoCreated;
+            return this;
+        }
+
+        /**
+         * @param share how the budget is shared among tenants and priority classes, or null for
+         *     arrival order (the default)
+         * @return this builder
+         */
+        public Builder fairShare(FairShare share) {
+            this.fairShare = share;
             return this;
         }
 

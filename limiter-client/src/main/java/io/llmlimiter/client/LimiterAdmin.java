@@ -76,6 +76,16 @@ public interface LimiterAdmin {
     Map<String, Long> stats(Target target);
 
     /**
+     * @param target a target
+     * @return its tenants' admitted requests and tokens, shares against weights and waiting
+     *     callers, most tokens first; empty when the target does not share fairly or nothing was
+     *     admitted lately
+     */
+    default java.util.List<TenantUsage> tenants(Target target) {
+        return java.util.List.of();
+    }
+
+    /**
      * Reads many targets at once: each one's config, usage, counters and recent waits. A Redis-backed admin sends
      * every read of every target together (one pipelined batch) and waits once, so the cost does
      * not grow by a round trip per target.

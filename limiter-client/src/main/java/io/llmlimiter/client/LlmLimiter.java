@@ -42,7 +42,26 @@ public interface LlmLimiter extends AutoCloseable {
      * @throws LimiterUnavailableException when Redis stays unreachable until {@code maxWait} has
      *     passed (a shorter outage is waited out: nothing is admitted without Redis)
      */
-    Permit acquire(Target target, Estimate estimate, Duration maxWait);
+    default Permit acquire(Target target, Estimate estimate, Duration maxWait) {
+        return acquire(target, Tenant.DEFAULT, estimate, maxWait);
+    }
+
+    /**
+     * {@link #acquire(Target, Estimate, Duration)} for a tenant and priority class. On a target
+     * whose config shares fairly ({@link LimitConfig#fairShare()}), waiting calls are admitted by
+     * class, then by the tenants' weighted service, fleet-wide; elsewhere in arrival order.
+     *
+     * @param target the target
+     * @param tenant who the call is for, and its priority class
+     * @param estimate what the call is expected to use
+     * @param maxWait the longest time to wait
+     * @return the permit
+     * @throws RateLimitedException when not admitted within {@code maxWait} (reason {@code tenant}
+     *     when the tenant's cap holds it back past then)
+     * @throws EstimateTooLargeException when the estimate can never fit a limit or the tenant's cap
+     * @throws LimiterUnavailableException as {@link #acquire(Target, Estimate, Duration)}
+     */
+    Permit acquire(Target target, Tenant tenant, Estimate estimate, Duration maxWait);
 
     /**
      * Admits the request only if the budget allows it right now; never waits.
@@ -52,7 +71,20 @@ public interface LlmLimiter extends AutoCloseable {
      * @return the permit, or empty when refused
      * @throws LimiterUnavailableException when Redis cannot be reached right now
      */
-    Optional<Permit> tryAcquire(Target target, Estimate estimate);
+    default Optional<Permit> tryAcquire(Target target, Estimate estimate) {
+        return tryAcquire(target, Tenant.DEFAULT, estimate);
+    }
+
+    /**
+     * {@link #tryAcquire(Target, Estimate)} for a tenant and priority class.
+     *
+     * @param target the target
+     * @param tenant who the call is for, and its priority class
+     * @param estimate what the call is expected to use
+     * @return the permit, or empty when refused
+     * @throws LimiterUnavailableException when Redis cannot be reached right now
+     */
+    Optional<Permit> tryAcquire(Target target, Tenant tenant, Estimate estimate);
 
     /**
      * Asynchronous {@link #acquire}: no thread is blocked while waiting, the calling thread included.
@@ -65,7 +97,20 @@ public interface LlmLimiter extends AutoCloseable {
      * @param maxWait the longest time to wait
      * @return completes with the permit, or exceptionally as {@link #acquire} throws
      */
-    CompletableFuture<Permit> acquireAsync(Target target, Estimate estimate, Duration maxWait);
+    default CompletableFuture<Permit> acquireAsync(Target target, Estimate estimate, Duration maxWait) {
+        return acquireAsync(target, Tenant.DEFAULT, estimate, maxWait);
+    }
+
+    /**
+     * {@link #acquireAsync(Target, Estimate, Duration)} for a tenant and priority class.
+     *
+     * @param target the target
+     * @param tenant who the call is for, and its priority class
+     * @param estimate what the call is expected to use
+     * @param maxWait the longest time to wait
+     * @return completes with the permit, or exceptionally as {@link #acquire} throws
+     */
+    CompletableFuture<Permit> acquireAsync(Target target, Tenant tenant, Estimate estimate, Duration maxWait);
 
     /**
      * Runs a call under the target's budget: acquires a permit, runs the call, completes the
@@ -90,7 +135,24 @@ public interface LlmLimiter extends AutoCloseable {
      * @throws CallFailedException when the error is not retried or the retries run out
      * @throws RateLimitedException when no permit is had before the deadline
      */
-    <T> T execute(Target target, Estimate estimate, LlmCall<T> call);
+    default <T> T execute(Target target, Estimate estimate, LlmCall<T> call) {
+        return execute(target, Tenant.DEFAULT, estimate, call);
+    }
+
+    /**
+     * {@link #execute(Target, Estimate, LlmCall)} for a tenant and priority class: every attempt
+     * is acquired for them.
+     *
+     * @param target the target
+     * @param tenant who the call is for, and its priority class
+     * @param estimate what one attempt is expected to use
+     * @param call the call
+     * @param <T> the call's result
+     * @return the result of the first successful attempt
+     * @throws CallFailedException when the error is not retried or the retries run out
+     * @throws RateLimitedException when no permit is had before the deadline
+     */
+    <T> T execute(Target target, Tenant tenant, Estimate estimate, LlmCall<T> call);
 
     /**
      * Asynchronous {@link #execute}: no thread is blocked while waiting or backing off. The call, the
@@ -105,7 +167,21 @@ public interface LlmLimiter extends AutoCloseable {
      * @param <T> the call's result
      * @return completes with the result, or exceptionally as {@link #execute} throws
      */
-    <T> CompletableFuture<T> executeAsync(Target target, Estimate estimate, AsyncLlmCall<T> call);
+    default <T> CompletableFuture<T> executeAsync(Target target, Estimate estimate, AsyncLlmCall<T> call) {
+        return executeAsync(target, Tenant.DEFAULT, estimate, call);
+    }
+
+    /**
+     * {@link #executeAsync(Target, Estimate, AsyncLlmCall)} for a tenant and priority class.
+     *
+     * @param target the target
+     * @param tenant who the call is for, and its priority class
+     * @param estimate what one attempt is expected to use
+     * @param call the call
+     * @param <T> the call's result
+     * @return completes with the result, or exceptionally as {@link #execute} throws
+     */
+    <T> CompletableFuture<T> executeAsync(Target target, Tenant tenant, Estimate estimate, AsyncLlmCall<T> call);
 
     /**
      * Tells every client of the target that the provider refused a call (HTTP 429): all of them

@@ -441,9 +441,11 @@ final class RedisConfigs implements AutoCloseable {
             }
             spec.append(l.resource().code()).append(':').append(l.amount()).append(':').append(l.window().toMillis());
         }
-        return new String[] {"put", spec.toString(), Integer.toString(c.maxConcurrent()),
+        List<String> args = new ArrayList<>(List.of("put", spec.toString(), Integer.toString(c.maxConcurrent()),
                 Long.toString(c.leaseTtl().toMillis()), c.accounting().label(), json, channel,
-                Long.toString(c.deliveryMargin().toMillis()), ConfigJson.scriptBudgets(c)};
+                Long.toString(c.deliveryMargin().toMillis()), ConfigJson.scriptBudgets(c)));
+        args.addAll(ConfigJson.fairShareArgs(c));
+        return args.toArray(String[]::new);
     }
 
     /**

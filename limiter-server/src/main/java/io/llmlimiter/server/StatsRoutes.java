@@ -20,6 +20,8 @@ final class StatsRoutes {
     static final String ALL = "/api/v1/stats";
     /** Stats of one target. */
     static final String ONE = TargetRoutes.ONE + "/stats";
+    /** One target's tenants: admitted requests and tokens, share against weight, waiting callers. */
+    static final String TENANTS = TargetRoutes.ONE + "/tenants";
     /** Reset of one target's window state. */
     static final String RESET = TargetRoutes.ONE + "/reset";
 
@@ -39,6 +41,7 @@ final class StatsRoutes {
     void register(RoutesConfig r) {
         r.get(ALL, this::all);
         r.get(ONE, this::one);
+        r.get(TENANTS, this::tenants);
         r.post(RESET, this::reset);
     }
 
@@ -63,6 +66,21 @@ final class StatsRoutes {
         Target t = TargetRoutes.target(ctx);
         TargetSnapshot s = TargetSnapshot.read(store.admin(), t).orElseThrow(() -> ConfigStore.notFound(t));
         Bodies.send(ctx, 200, s.toJson());
+    }
+
+    private void tenants(Context ctx) {
+        Target t = TargetRoutes.target(ctx);
+        io.llmlimiter.client.LimitConfig c = store.admin().config(t).orElseThrow(() -> ConfigStore.notFound(t));
+        ObjectNode out = ConfigJson.MAPPER.createObjectNode();
+        out.put("target", t.toString());
+        out.put("fair_share", c.fairShare() != null);
+        ArrayNode list = out.putArray("tenants");
+        for (io.llmlimiter.client.TenantUsage u : store.admin().tenants(t)) {
+            list.addObject().put("tenant", u.tenant()).put("weight", u.weight()).put("weight_share", u.weightShare())
+                    .put("requests", u.requests()).put("tokens", u.tokens()).put("token_share", u.tokenShare())
+                    .put("waiting", u.waiting());
+        }
+        Bodies.send(ctx, 200, out);
     }
 
     private void reset(Context ctx) {

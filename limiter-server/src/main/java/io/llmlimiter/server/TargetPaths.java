@@ -18,14 +18,14 @@ import java.util.Set;
  * encodes the model's slashes: {@code /api/v1/targets/openrouter/openai%2Fgpt-4o}. The same target
  * also routes with plain slashes ({@code /api/v1/targets/openrouter/openai/gpt-4o}, and
  * {@code .../openai/gpt-4o/stats}): {@link #filter()} rewrites such a path to the canonical one
- * before routing. A trailing {@code stats}, {@code reset} or {@code history} segment after at least one model
+ * before routing. A trailing {@code stats}, {@code reset}, {@code history} or {@code tenants} segment after at least one model
  * segment is always the sub-resource, so a model whose last segment is literally one of them
  * must be sent with {@code %2F}. Thread-safe (stateless).
  */
 final class TargetPaths {
 
     private static final String PREFIX = TargetRoutes.BASE + "/";
-    private static final Set<String> SUB_RESOURCES = Set.of("stats", "reset", "history");
+    private static final Set<String> SUB_RESOURCES = Set.of("stats", "reset", "history", "tenants");
 
     private TargetPaths() {
     }

@@ -15,6 +15,8 @@
 --   KEYS[6] q       zset  waiting tickets: request id -> arrival sequence
 --   KEYS[7] qx      zset  waiting tickets: request id -> ticket expiry (us)
 --   KEYS[8] stats   hash  counters for the admin API
+--   KEYS[9] tn      hash  fair share: tenants' virtual counters, reserve and cap rings, the
+--                         waiting tickets' tenants (see tenants.lua); optional
 --
 -- ARGV[1] request id (also the lease id); a replay of the same id never counts twice. An id of the
 --         form "<process>.<rest>" names the client process: its calls for one target are sent one
@@ -29,6 +31,9 @@
 --         missing = 0), ARGV[10..] k groups of four: id, tokens, input, output, in arrival order
 -- ARGV[10 + 4k .. 10 + 5k] the estimated cost in micro-dollars of the request and of each further
 --         request (missing = 0), reserved against the target's dollar budgets (usd.lua)
+-- ARGV[11 + 5k] tenant, ARGV[12 + 5k] priority class (missing: "default", "interactive"); the
+--         further requests are of the same tenant and class. Used when the target shares fairly
+--         (cfg field "fair"): then the waiting line is ordered by tenants.lua, not by arrival.
 --
 -- Reply:
 --   { 1, admit_us, lease_expiry_us, replayed(0|1), n, admit_us_1, ..., admit_us_n }   admitted
@@ -40,8 +45,10 @@
 --        returns the same admissions and counts nothing twice.
 --   { 0, reason, retry_at_us, limit, now_us }           refused; nothing was recorded
 --        reason: "window" (limit = "resource:amount:window_ms", the configured spec), "concurrency",
---                "cooldown", "queued" (others arrived first), "provider" (limit = the resource)
+--                "cooldown", "queued" (others arrived first), "provider" (limit = the resource),
+--                "tenant" (limit = the tenant's cap "resource:amount:window_ms"; no ticket is kept)
 --   { -1, "resource:amount:window_ms" }                  the estimate can never fit that limit
+--                                                       (or the tenant's cap)
 --   { -2 }                                              the target has no config
 --   { 0, "budget", frees_at_us, "usd:micros:window_ms|day|month", now_us, left_micros }  the
 --        estimated cost would pass a dollar budget: refused at once, no ticket is taken (a budget
@@ -64,6 +71,7 @@
 --#include lib.lua
 --#include buckets.lua
 --#include usd.lua
+--#include tenants.lua
 
 local id = ARGV[1]
 local est = { r = 1, t = tonumber(ARGV[2]), i = tonumber(ARGV[3]), o = tonumber(ARGV[4]) }
@@ -72,7 +80,7 @@ local k = math.min(tonumber(ARGV[9] or 0) or 0, 64)
 local usd_at = 10 + 4 * (tonumber(ARGV[9] or 0) or 0)
 est.u = tonumber(ARGV[usd_at] or 0) or 0
 
-local cfg = redis.call('HMGET', KEYS[1], 'limits', 'max_concurrent', 'lease_ttl_ms', 'margin_ms', 'usd')
+local cfg = redis.call('HMGET', KEYS[1], 'limits', 'max_concurrent', 'lease_ttl_ms', 'margin_ms', 'usd', 'fair')
 if not cfg[1] then
   return { -2 }
 end
@@ -154,6 +162,9 @@ for _, l in ipairs(limits) do
 end
 local maxc = tonumber(cfg[2] or 0)
 local ttl = tonumber(cfg[3] or 60000) * 1000
+local tn_at = usd_at + 1 + (tonumber(ARGV[9] or 0) or 0)
+local fair = Tenants.open(KEYS[1], KEYS[9], cfg[6], ARGV[tn_at] or 'default', ARGV[tn_at + 1] or 'interactive',
+  now, ticket_us, est.t)
 
 -- Dollar budgets are never waited for: a call that would pass one is refused at once.
 local usd = Usd.load(cfg[5], KEYS[8], now)
@@ -206,6 +217,9 @@ local function sweep_tickets()
   if #gone > 0 then
     redis.call('ZREM', KEYS[6], unpack(gone))
     redis.call('ZREM', KEYS[7], unpack(gone))
+    if fair then
+      Tenants.drop(fair, KEYS[6], KEYS[7], gone)
+    end
   end
   return #gone
 end
@@ -227,8 +241,13 @@ local function head_ticket()
   return false
 end
 
-local function refuse(reason, retry_at, limit)
-  if ARGV[6] == '1' then
+local function refuse(reason, retry_at, limit, no_ticket)
+  if fair and ARGV[6] == '1' and not no_ticket then
+    Tenants.ticket(fair, KEYS[6], KEYS[7], id, now + ticket_us)
+    local keep = math.floor(ticket_us / 1000) + 1000
+    keep_ttl(KEYS[6], keep)
+    keep_ttl(KEYS[7], keep)
+  elseif ARGV[6] == '1' and not no_ticket then
     if not redis.call('ZSCORE', KEYS[6], id) then
       local tail = redis.call('ZRANGE', KEYS[6], -1, -1, 'WITHSCORES')
       redis.call('ZADD', KEYS[6], (tonumber(tail[2]) or 0) + 1, id)
@@ -241,6 +260,9 @@ local function refuse(reason, retry_at, limit)
     keep_ttl(KEYS[7], keep)
   end
   save_state({})
+  if fair then
+    Tenants.save(fair, math.floor(maxw / 1000) + 2000)
+  end
   redis.call('HINCRBY', KEYS[8], 'refused_' .. reason, 1)
   return { 0, reason, retry_at, limit, now }
 end
@@ -250,9 +272,41 @@ if now < cooldown then
   return refuse('cooldown', cooldown, '')
 end
 
--- Fair order: while tickets wait, only the oldest live one may be admitted.
+-- A tenant at its cap waits without a ticket (it stands in nobody's way) until the cap frees.
+if fair then
+  local at, spec, never = Tenants.capped(fair, est)
+  if never then
+    return { -1, spec }
+  elseif at then
+    Tenants.drop(fair, KEYS[6], KEYS[7], { id })
+    local head = Tenants.select(fair, KEYS[6], KEYS[7])
+    if head then
+      redis.call('PUBLISH', ARGV[8], head)
+    end
+    return refuse('tenant', at, spec, true)
+  end
+end
+
+-- Fair order: while tickets wait, only the oldest live one may be admitted; on a target that
+-- shares fairly, the one tenants.lua puts first (the caller's own ticket is put in line first).
 local queued = false
-if redis.call('EXISTS', KEYS[6]) == 1 then
+if fair and redis.call('EXISTS', KEYS[6]) == 1 then
+  local swept = sweep_tickets()
+  if ARGV[6] == '1' then
+    Tenants.ticket(fair, KEYS[6], KEYS[7], id, now + ticket_us)
+  end
+  local head, lapses, moved = Tenants.select(fair, KEYS[6], KEYS[7])
+  if head == false then
+    return refuse('queued', now, '')
+  end
+  if head and head ~= id then
+    if swept > 0 or moved then
+      redis.call('PUBLISH', ARGV[8], head)
+    end
+    return refuse('queued', math.min(now + math.floor(ticket_us / 2), lapses + 1), head)
+  end
+  queued = head ~= nil
+elseif not fair and redis.call('EXISTS', KEYS[6]) == 1 then
   local swept = sweep_tickets()
   local head, lapses = head_ticket()
   if head == false then
@@ -387,8 +441,20 @@ local function admit(rid, e, at)
     rem[res] = v - e[res]
   end
   Usd.charge(usd, at, e.u, now)
+  if fair then
+    Tenants.charge(fair, e, at)
+  end
+end
+if fair and not queued and fair.idle then
+  -- Back from idle with nobody waiting: level with the last admission, no credit banked.
+  fair.v = math.max(fair.v, fair.vl)
 end
 admit(id, est, now)
+local riders = k
+if fair and k > 0 and redis.call('ZCARD', KEYS[6]) > (queued and 1 or 0) then
+  -- Others wait: they come before the further requests of this tenant.
+  riders = 0
+end
 
 -- Whether a further request fits now, after the admissions before it (the same checks as above;
 -- it never waits, so it needs no ticket: the batch stops at the first that does not fit).
@@ -397,6 +463,9 @@ local function fits(e, count)
     return false
   end
   if Usd.over(usd, e.u, now) then
+    return false
+  end
+  if fair and not Tenants.fits(fair, e) then
     return false
   end
   for res, v in pairs(rem) do
@@ -424,15 +493,15 @@ local function fits(e, count)
 end
 
 local n = 0
-if k > 0 then
+if riders > 0 then
   local ids = {}
-  for j = 1, k do
+  for j = 1, riders do
     ids[j] = ARGV[6 + 4 * j]
   end
   -- A further id admitted before (a duplicate) ends the batch: nothing counts twice.
   local known = redis.call('HMGET', KEYS[5], unpack(ids))
   local seen = { [id] = true }
-  for j = 1, k do
+  for j = 1, riders do
     local e = { r = 1, t = tonumber(ARGV[7 + 4 * j]), i = tonumber(ARGV[8 + 4 * j]), o = tonumber(ARGV[9 + 4 * j]),
                 u = tonumber(ARGV[usd_at + j] or 0) or 0 }
     if known[j] or seen[ids[j]] or not fits(e, j) then
@@ -591,7 +660,13 @@ else
   keep_ttl(KEYS[5], math.floor(ttl / 1000) + 2000)
 end
 
-if queued then
+if queued and fair then
+  Tenants.drop(fair, KEYS[6], KEYS[7], { id })
+  local head = Tenants.select(fair, KEYS[6], KEYS[7])
+  if head then
+    redis.call('PUBLISH', ARGV[8], head)
+  end
+elseif queued then
   redis.call('ZREM', KEYS[6], id)
   redis.call('ZREM', KEYS[7], id)
   local head = head_ticket()
@@ -600,6 +675,9 @@ if queued then
   end
 end
 Usd.save(usd, KEYS[8])
+if fair then
+  Tenants.save(fair, math.floor(maxw / 1000) + 2000)
+end
 redis.call('HINCRBY', KEYS[8], 'admitted', 1 + n)
 local reply = { 1, now, expiry, 0, n }
 for j = 1, n do

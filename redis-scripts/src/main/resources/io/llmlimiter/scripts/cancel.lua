@@ -1,7 +1,7 @@
 -- cancel.lua: a waiter gives up (its deadline passed, or it was interrupted); it leaves the line
 -- at once instead of blocking those behind it until its ticket expires.
 --
--- KEYS: the eight keys of the target, as listed in acquire.lua.
+-- KEYS: the keys of the target, as listed in acquire.lua.
 --
 -- ARGV[1] request id
 -- ARGV[2] pub/sub channel on which the next waiter is woken
@@ -11,6 +11,10 @@
 
 local removed = redis.call('ZREM', KEYS[6], ARGV[1])
 redis.call('ZREM', KEYS[7], ARGV[1])
+if KEYS[9] then
+  -- On a target that shares fairly, the ticket's tenant (see tenants.lua).
+  redis.call('HDEL', KEYS[9], 'k:' .. ARGV[1])
+end
 if removed == 1 then
   -- Wake the oldest live waiter, dropping at most 100 lapsed tickets ahead of it.
   local now

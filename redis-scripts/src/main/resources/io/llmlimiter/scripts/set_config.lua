@@ -1,6 +1,6 @@
 -- set_config.lua: write a target's limits; takes effect on the next acquire of every client.
 --
--- KEYS: the eight keys of the target, as listed in acquire.lua.
+-- KEYS: the keys of the target, as listed in acquire.lua.
 --
 -- ARGV[1] "put" to create or replace, "nx" to write only when the target has no config yet
 -- ARGV[2] limits as "res:amount:window_ms" joined by ",", res one of r (requests), t (tokens),
@@ -14,6 +14,10 @@
 --         admit + window + margin, absorbing the delay between admission and the provider's door
 -- ARGV[9] dollar budgets ("" or missing = none): "s:<micros>:<window_ms>", "d:<micros>",
 --         "m:<micros>" joined by "," (see usd.lua); what they have reserved is kept across changes
+-- ARGV[10..] fair share (optional), pairs of cfg field and value: "fair" = "aging_ms|max_tenants|
+--         class,class,class", "tw:<tenant>" = "weight|reserves|caps", "rs" = the tenants with a
+--         reserve, comma-separated (see tenants.lua); none
+--         when the target does not share fairly
 --
 -- Window state (the request log and the window sums) is kept across the change; only the state
 -- of windows that no longer exist (a window or the margin changed) and the learned amounts of
@@ -69,6 +73,16 @@ redis.call('HSET', KEYS[1], 'limits', ARGV[2], 'max_concurrent', ARGV[3], 'lease
   'accounting', ARGV[5], 'json', ARGV[6], 'margin_ms', string.format('%d', margin))
 if ARGV[9] and ARGV[9] ~= '' then
   redis.call('HSET', KEYS[1], 'usd', ARGV[9])
+end
+local shares = {}
+for x = 10, #ARGV - 1, 2 do
+  if string.sub(ARGV[x], 1, 3) == 'tw:' or ARGV[x] == 'fair' or ARGV[x] == 'rs' then
+    shares[#shares + 1] = ARGV[x]
+    shares[#shares + 1] = ARGV[x + 1]
+  end
+end
+if #shares > 0 then
+  redis.call('HSET', KEYS[1], unpack(shares))
 end
 
 -- Looser limits may let waiters in now.

@@ -14,6 +14,7 @@ import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Permit;
 import io.llmlimiter.client.RateLimitedException;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.Tenant;
 import io.llmlimiter.scripts.LuaScript;
 import java.time.Duration;
 import java.time.Instant;
@@ -53,6 +54,7 @@ final class AcquireCall {
 
     private final RedisLimiter limiter;
     private final Target target;
+    private final Tenant tenant;
     private final Keys keys;
     private final Estimate estimate;
     private final boolean blocking;
@@ -98,16 +100,17 @@ final class AcquireCall {
      * @param async whether the result is a caller's future: completed on the callback executor; a
      *     blocking caller waits on it and gets it completed directly
      */
-    AcquireCall(RedisLimiter limiter, Target target, Estimate estimate, Duration maxWait, boolean async) {
+    AcquireCall(RedisLimiter limiter, Target target, Tenant tenant, Estimate estimate, Duration maxWait, boolean async) {
         this.limiter = limiter;
         this.target = target;
+        this.tenant = tenant;
         this.keys = Keys.of(target);
         this.estimate = estimate;
         this.blocking = !maxWait.isZero() && !maxWait.isNegative();
         this.deadlineNanos = System.nanoTime() + Math.max(0, maxWait.toNanos());
         this.async = async;
-        this.line = limiter.line(target);
-        this.requestId = RequestIds.next(limiter.processId());
+        this.line = limiter.line(target, tenant);
+        this.requestId = RequestIds.next(line.processId());
     }
 
     CompletableFuture<Permit> start() {
@@ -222,7 +225,7 @@ final class AcquireCall {
         }
         List<AcquireCall> riders = batch;
         LimitConfig config = limiter.configFor(target);
-        String[] args = new String[10 + 5 * riders.size()];
+        String[] args = new String[12 + 5 * riders.size()];
         args[0] = requestId;
         args[1] = Long.toString(estimate.tokens());
         args[2] = Long.toString(estimate.inputTokens());
@@ -245,6 +248,8 @@ final class AcquireCall {
             r.costMicros = limiter.pricing().estimate(target, config, r.estimate);
             args[a++] = Long.toString(r.costMicros);
         }
+        args[a++] = tenant.name();
+        args[a] = tenant.priority().label();
         ticketed |= blocking;
         CompletableFuture<Void> wake = blocking ? limiter.hub().register(keys.channel(), requestId) : null;
         inFlight = true;
@@ -353,7 +358,7 @@ final class AcquireCall {
             // Redis may hold an admission for the rider too: released, and the rider (if it still
             // waits) asks again under a new id, so the release can never undo its next admission.
             String old = r.requestId;
-            r.requestId = RequestIds.next(limiter.processId());
+            r.requestId = RequestIds.next(line.processId());
             release(old);
         }
     }
@@ -475,7 +480,8 @@ final class AcquireCall {
     private void refused(String reason, long retryAtMicros, String limit, long nowMicros, CompletableFuture<Void> wake) {
         sawOthersAhead |= "queued".equals(reason);
         long delayNanos = Math.max(0, retryAtMicros - nowMicros) * 1000;
-        String which = "window".equals(reason) ? spec(limit) : "provider".equals(reason) ? limit : "";
+        String which = "window".equals(reason) || "tenant".equals(reason) ? spec(limit)
+                : "provider".equals(reason) ? limit : "";
         long remaining = deadlineNanos - System.nanoTime();
         boolean exact = !"queued".equals(reason) && !"concurrency".equals(reason);
         if (!blocking || remaining <= 0 || (exact && delayNanos > remaining)) {

@@ -7,6 +7,7 @@ import io.llmlimiter.client.RetrySettings;
 import io.llmlimiter.client.LlmCall;
 import io.llmlimiter.client.Permit;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.Tenant;
 import io.llmlimiter.client.retry.FailureKind;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -35,10 +36,10 @@ final class CallExecutor {
         this.limiter = limiter;
     }
 
-    <T> T execute(Target target, Estimate estimate, LlmCall<T> call) {
+    <T> T execute(Target target, Tenant tenant, Estimate estimate, LlmCall<T> call) {
         Execution execution = new Execution(limiter, target, estimate);
         while (true) {
-            Permit permit = limiter.acquire(target, estimate, execution.remaining());
+            Permit permit = limiter.acquire(target, tenant, estimate, execution.remaining());
             Attempt attempt = new Attempt(execution.attempt(), permit);
             T result;
             try {
@@ -81,11 +82,11 @@ final class CallExecutor {
         return 2 * limiter.commandTimeout().toMillis();
     }
 
-    <T> CompletableFuture<T> executeAsync(Target target, Estimate estimate, AsyncLlmCall<T> call) {
+    <T> CompletableFuture<T> executeAsync(Target target, Tenant tenant, Estimate estimate, AsyncLlmCall<T> call) {
         CompletableFuture<T> result = limiter.callbacks().track(new CompletableFuture<>());
         limiter.retrySettingsAsync(target).whenComplete((settings, e) -> {
             AsyncRun<T> run = new AsyncRun<>(new Execution(limiter, target, estimate,
-                    settings == null ? RetrySettings.DEFAULTS : settings), call, result);
+                    settings == null ? RetrySettings.DEFAULTS : settings), tenant, call, result);
             // Cancelled, timed out or failed by close: a pending acquire leaves the line.
             result.whenComplete((v, error) -> {
                 if (error != null) {
@@ -100,12 +101,14 @@ final class CallExecutor {
     /** One {@code executeAsync}: the steps run one after another, on the callback executor. */
     private static final class AsyncRun<T> {
         final Execution execution;
+        final Tenant tenant;
         final AsyncLlmCall<T> call;
         final CompletableFuture<T> result;
         volatile CompletableFuture<Permit> acquiring;
 
-        AsyncRun(Execution execution, AsyncLlmCall<T> call, CompletableFuture<T> result) {
+        AsyncRun(Execution execution, Tenant tenant, AsyncLlmCall<T> call, CompletableFuture<T> result) {
             this.execution = execution;
+            this.tenant = tenant;
             this.call = call;
             this.result = result;
         }
@@ -123,7 +126,7 @@ final class CallExecutor {
             return;
         }
         Execution execution = run.execution;
-        CompletableFuture<Permit> acquiring = limiter.acquireAsync(execution.target(), execution.estimate(),
+        CompletableFuture<Permit> acquiring = limiter.acquireAsync(execution.target(), run.tenant, execution.estimate(),
                 execution.remaining());
         run.acquiring = acquiring;
         if (run.result.isDone()) {

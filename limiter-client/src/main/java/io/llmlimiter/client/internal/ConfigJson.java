@@ -8,6 +8,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.llmlimiter.client.Accounting;
 import io.llmlimiter.client.Budget;
 import io.llmlimiter.client.Durations;
+import io.llmlimiter.client.FairShare;
+import io.llmlimiter.client.Priority;
+import io.llmlimiter.client.Tenant;
+import io.llmlimiter.client.TenantShare;
 import io.llmlimiter.client.Limit;
 import io.llmlimiter.client.ModelPrice;
 import io.llmlimiter.client.LimitConfig;
@@ -36,9 +40,13 @@ public final class ConfigJson {
     // stored document: accepted and ignored here, so documents written by a server always parse.
     private static final Set<String> FIELDS = Set.of("provider", "model", "limits", "requests_per_minute",
             "max_concurrent", "lease_ttl", "delivery_margin_ms", "accounting", "max_retries", "base_retry_delay", "max_retry_delay",
-            "retry_deadline", "is_tested", "last_test_date", "test_notes", "source", "budgets", "prices");
+            "retry_deadline", "is_tested", "last_test_date", "test_notes", "source", "budgets", "prices",
+            "fair_share");
     private static final Set<String> PRICE_FIELDS = Set.of("currency", "input_mtok", "output_mtok", "cache_read_mtok",
             "cache_write_mtok");
+    private static final Set<String> FAIR_FIELDS = Set.of("tenants", "priorities", "max_tenants");
+    private static final Set<String> SHARE_FIELDS = Set.of("weight", "reserve", "cap");
+    private static final Set<String> PRIORITY_FIELDS = Set.of("order", "aging_ms");
 
     private ConfigJson() {
     }
@@ -153,7 +161,146 @@ public final class ConfigJson {
             throw new IllegalArgumentException("source must be default or configured, got '" + source + "'");
         }
         b.autoCreated("default".equals(source));
+        if (root.has("fair_share") && !root.get("fair_share").isNull()) {
+            b.fairShare(prefix("fair_share", () -> fairShare(root.get("fair_share"))));
+        }
         return b.build();
+    }
+
+    private static FairShare fairShare(JsonNode f) {
+        if (!f.isObject()) {
+            throw new IllegalArgumentException("must be an object {tenants, priorities, max_tenants}");
+        }
+        known(f, FAIR_FIELDS);
+        FairShare.Builder b = FairShare.builder();
+        JsonNode tenants = f.get("tenants");
+        if (tenants != null) {
+            if (!tenants.isObject()) {
+                throw new IllegalArgumentException("tenants must be an object of tenant name to {weight, reserve, cap}");
+            }
+            for (Iterator<Map.Entry<String, JsonNode>> it = tenants.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String field = "tenants." + e.getKey();
+                b.tenant(prefix(field, () -> Tenant.checkName(e.getKey())), prefix(field, () -> share(e.getValue())));
+            }
+        }
+        JsonNode p = f.get("priorities");
+        if (p != null) {
+            if (!p.isObject()) {
+                throw new IllegalArgumentException("priorities must be an object {order, aging_ms}");
+            }
+            known(p, PRIORITY_FIELDS);
+            if (p.has("order")) {
+                JsonNode o = p.get("order");
+                if (!o.isArray()) {
+                    throw new IllegalArgumentException("priorities.order must be a list such as [\"interactive\", \"batch\", \"background\"]");
+                }
+                List<Priority> order = new ArrayList<>();
+                for (JsonNode x : o) {
+                    order.add(prefix("priorities.order", () -> Priority.fromLabel(x.isTextual() ? x.asText() : String.valueOf(x))));
+                }
+                b.order(order);
+            }
+            if (p.has("aging_ms")) {
+                b.aging(Duration.ofMillis(prefix("priorities", () -> integer(p, "aging_ms"))));
+            }
+        }
+        if (f.has("max_tenants")) {
+            b.maxTenants((int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, integer(f, "max_tenants"))));
+        }
+        return b.build();
+    }
+
+    private static TenantShare share(JsonNode s) {
+        if (!s.isObject()) {
+            throw new IllegalArgumentException("must be an object {weight, reserve, cap}");
+        }
+        known(s, SHARE_FIELDS);
+        double weight = s.has("weight") ? number(s, "weight") : 1;
+        double reserve = s.has("reserve") ? number(s, "reserve") : 0;
+        double capShare = 1;
+        List<Limit> caps = List.of();
+        JsonNode cap = s.get("cap");
+        if (cap != null && !cap.isNull()) {
+            if (cap.isNumber()) {
+                capShare = cap.asDouble();
+            } else if (cap.isTextual()) {
+                caps = prefix("cap", () -> Limit.parseAll(cap.asText()));
+            } else {
+                throw new IllegalArgumentException("cap must be a share such as 0.5 or limits such as \"tokens=20000/60s\", got " + cap);
+            }
+        }
+        return new TenantShare(weight, reserve, capShare, caps);
+    }
+
+    private static void known(JsonNode n, Set<String> fields) {
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!fields.contains(f)) {
+                throw new IllegalArgumentException("unknown field '" + f + "'; known fields are " + new java.util.TreeSet<>(fields));
+            }
+        }
+    }
+
+    private static double number(JsonNode n, String f) {
+        JsonNode v = n.get(f);
+        if (v == null || !v.isNumber()) {
+            throw new IllegalArgumentException(f + " must be a number, got " + v);
+        }
+        return v.asDouble();
+    }
+
+    /**
+     * The fair share as {@code set_config.lua} takes it (ARGV[9..], pairs of cfg field and value),
+     * with reserves and share caps turned into absolute amounts of each limit.
+     *
+     * @param c a config
+     * @return the pairs; empty when the target does not share fairly
+     */
+    public static List<String> fairShareArgs(LimitConfig c) {
+        FairShare f = c.fairShare();
+        List<String> out = new ArrayList<>();
+        if (f == null) {
+            return out;
+        }
+        out.add("fair");
+        out.add(f.aging().toMillis() + "|" + f.maxTenants() + "|"
+                + String.join(",", f.order().stream().map(Priority::label).toList()));
+        List<String> reserved = new ArrayList<>();
+        for (Map.Entry<String, TenantShare> e : f.tenants().entrySet()) {
+            TenantShare s = e.getValue();
+            if (s.reserve() > 0) {
+                reserved.add(e.getKey());
+            }
+            StringBuilder reserves = new StringBuilder();
+            StringBuilder caps = new StringBuilder();
+            for (Limit l : c.limits()) {
+                long r = (long) Math.floor(l.amount() * s.reserve());
+                if (r > 0) {
+                    spec(reserves, l.resource(), r, l.window());
+                }
+                if (s.capShare() < 1) {
+                    spec(caps, l.resource(), Math.max(1, (long) Math.floor(l.amount() * s.capShare())), l.window());
+                }
+            }
+            for (Limit l : s.capLimits()) {
+                spec(caps, l.resource(), l.amount(), l.window());
+            }
+            out.add(Tenant.DEFAULT_NAME.equals(e.getKey()) ? "tw:*" : "tw:" + e.getKey());
+            out.add(s.weight() + "|" + reserves + "|" + caps);
+        }
+        if (!reserved.isEmpty()) {
+            out.add("rs");
+            out.add(String.join(",", reserved));
+        }
+        return out;
+    }
+
+    private static void spec(StringBuilder b, Resource r, long amount, Duration window) {
+        if (b.length() > 0) {
+            b.append(',');
+        }
+        b.append(r.code()).append(':').append(amount).append(':').append(window.toMillis());
     }
 
     /**
@@ -197,6 +344,27 @@ public final class ConfigJson {
         if (c.autoCreated()) {
             // Written by a client for a target nobody configured; the dashboard shows it.
             o.put("source", "default");
+        }
+        FairShare f = c.fairShare();
+        if (f != null) {
+            ObjectNode fo = o.putObject("fair_share");
+            ObjectNode tenants = fo.putObject("tenants");
+            f.tenants().forEach((name, s) -> {
+                ObjectNode so = tenants.putObject(name).put("weight", s.weight());
+                if (s.reserve() > 0) {
+                    so.put("reserve", s.reserve());
+                }
+                if (!s.capLimits().isEmpty()) {
+                    so.put("cap", Limit.formatAll(s.capLimits()));
+                } else if (s.capShare() < 1) {
+                    so.put("cap", s.capShare());
+                }
+            });
+            ObjectNode p = fo.putObject("priorities");
+            ArrayNode order = p.putArray("order");
+            f.order().forEach(x -> order.add(x.label()));
+            p.put("aging_ms", f.aging().toMillis());
+            fo.put("max_tenants", f.maxTenants());
         }
         return o;
     }

@@ -19,10 +19,21 @@ final class LocalLine {
     /** Waiters admitted with the head by one script call, at most. */
     static final int MAX_BATCH = 64;
 
+    private final String processId;
     private final ArrayDeque<AcquireCall> waiting = new ArrayDeque<>();
     private AcquireCall head;
     /** The head was refused and sleeps until Redis's retry time or its wake-up. */
     private boolean headWaiting;
+
+    /** @param processId the process id this line's request ids carry */
+    LocalLine(String processId) {
+        this.processId = processId;
+    }
+
+    /** @return the process id this line's request ids carry */
+    String processId() {
+        return processId;
+    }
 
     /**
      * Joins the line.

@@ -9,6 +9,8 @@ import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LimiterAdmin;
 import io.llmlimiter.client.Resource;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.TenantUsage;
+import io.llmlimiter.client.FairShare;
 import io.llmlimiter.client.TargetReading;
 import io.llmlimiter.client.TargetUsage;
 import io.llmlimiter.scripts.LuaScript;
@@ -118,6 +120,46 @@ final class RedisAdmin implements LimiterAdmin {
         Map<String, String> raw = limiter.await(target, "stats", limiter.stats().flush(target).thenCompose(
                 v -> limiter.scripts().commands().hgetall(Keys.of(target).stats()).toCompletableFuture()));
         return Counters.parse(raw, System.currentTimeMillis());
+    }
+
+    @Override
+    public List<TenantUsage> tenants(Target target) {
+        Keys keys = Keys.of(target);
+        Map<String, String> raw = limiter.await(target, "tenants",
+                limiter.scripts().commands().hgetall(keys.tenants()).toCompletableFuture());
+        FairShare share = config(target).map(LimitConfig::fairShare).orElse(null);
+        return tenantUsage(raw, share);
+    }
+
+    /** Reads the fair-share hash (tenants.lua): {@code n:}, {@code a:} totals and {@code k:} waiting tickets. */
+    static List<TenantUsage> tenantUsage(Map<String, String> raw, FairShare share) {
+        Map<String, long[]> by = new java.util.TreeMap<>();
+        raw.forEach((f, v) -> {
+            if (f.startsWith("n:")) {
+                by.computeIfAbsent(f.substring(2), x -> new long[3])[0] = Long.parseLong(v);
+            } else if (f.startsWith("a:")) {
+                by.computeIfAbsent(f.substring(2), x -> new long[3])[1] = Long.parseLong(v);
+            } else if (f.startsWith("k:")) {
+                String[] p = v.split("\\|");
+                if (p.length > 1) {
+                    by.computeIfAbsent(p[1], x -> new long[3])[2]++;
+                }
+            }
+        });
+        double weights = 0;
+        long tokens = 0;
+        for (Map.Entry<String, long[]> e : by.entrySet()) {
+            weights += share == null ? 1 : share.shareOf(e.getKey()).weight();
+            tokens += e.getValue()[1];
+        }
+        List<TenantUsage> out = new ArrayList<>();
+        for (Map.Entry<String, long[]> e : by.entrySet()) {
+            double w = share == null ? 1 : share.shareOf(e.getKey()).weight();
+            long[] v = e.getValue();
+            out.add(new TenantUsage(e.getKey(), w, w / weights, v[0], v[1], tokens == 0 ? 0 : (double) v[1] / tokens, v[2]));
+        }
+        out.sort(java.util.Comparator.comparingLong(TenantUsage::tokens).reversed());
+        return out;
     }
 
     /**
@@ -258,10 +300,13 @@ final class RedisAdmin implements LimiterAdmin {
             }
             spec.append(l.resource().code()).append(':').append(l.amount()).append(':').append(l.window().toMillis());
         }
-        return limiter.scripts().<Long>run(LuaScript.SET_CONFIG, ScriptOutputType.INTEGER, keys, mode, spec.toString(),
-                        Integer.toString(c.maxConcurrent()), Long.toString(c.leaseTtl().toMillis()),
-                        c.accounting().label(), c.toJson(), keys.channel(),
-                        Long.toString(c.deliveryMargin().toMillis()), ConfigJson.scriptBudgets(c))
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(mode, spec.toString(),
+                Integer.toString(c.maxConcurrent()), Long.toString(c.leaseTtl().toMillis()), c.accounting().label(),
+                c.toJson(), keys.channel(), Long.toString(c.deliveryMargin().toMillis()),
+                ConfigJson.scriptBudgets(c)));
+        args.addAll(ConfigJson.fairShareArgs(c));
+        return limiter.scripts().<Long>run(LuaScript.SET_CONFIG, ScriptOutputType.INTEGER, keys,
+                        args.toArray(String[]::new))
                 .thenApply(written -> written == 1);
     }
 

@@ -24,6 +24,7 @@ import io.llmlimiter.client.Permit;
 import io.llmlimiter.client.RateLimitedException;
 import io.llmlimiter.client.Resource;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.Tenant;
 import io.llmlimiter.scripts.LuaScript;
 import java.time.Duration;
 import java.util.Objects;
@@ -63,7 +64,8 @@ public final class RedisLimiter implements LlmLimiter {
     private final RedisOutage outage = new RedisOutage();
     private final Callbacks callbacks;
     private final Map<Target, CompletableFuture<LimitConfig>> configReads = new ConcurrentHashMap<>();
-    private final Map<Target, LocalLine> lines = new ConcurrentHashMap<>();
+    private final Map<LineKey, LocalLine> lines = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger lineSeq = new java.util.concurrent.atomic.AtomicInteger();
     private final StatsBatcher stats;
     private final CompletionBatcher completions = new CompletionBatcher(this);
     private final Pricing pricing = new Pricing(null);
@@ -163,17 +165,18 @@ public final class RedisLimiter implements LlmLimiter {
     }
 
     @Override
-    public Permit acquire(Target target, Estimate estimate, Duration maxWait) {
+    public Permit acquire(Target target, Tenant tenant, Estimate estimate, Duration maxWait) {
         Objects.requireNonNull(maxWait, "maxWait must not be null");
+        Objects.requireNonNull(tenant, "tenant must not be null");
         ensureOpen(target);
         if (degraded == null) {
-            return acquireFromRedis(target, estimate, maxWait);
+            return acquireFromRedis(target, tenant, estimate, maxWait);
         }
         long start = System.nanoTime();
         if (!degraded.skipRedis()) {
             degraded.redisTried();
             try {
-                Permit p = acquireFromRedis(target, estimate, maxWait);
+                Permit p = acquireFromRedis(target, tenant, estimate, maxWait);
                 degraded.redisAnswered();
                 return p;
             } catch (LimiterUnavailableException e) {
@@ -186,10 +189,10 @@ public final class RedisLimiter implements LlmLimiter {
                 new LimiterUnavailableException(target, "Redis was unreachable less than a second ago", null));
     }
 
-    private Permit acquireFromRedis(Target target, Estimate estimate, Duration maxWait) {
+    private Permit acquireFromRedis(Target target, Tenant tenant, Estimate estimate, Duration maxWait) {
         // Completed on the Redis thread itself: the caller waits here, and a busy callback
         // executor must never hold back a blocking acquire.
-        AcquireCall call = new AcquireCall(this, target, estimate, maxWait, false);
+        AcquireCall call = new AcquireCall(this, target, tenant, estimate, maxWait, false);
         CompletableFuture<Permit> f = call.start();
         // The call finishes by itself at its deadline; the bound only guards against a lost reply.
         long bound = Math.max(0, maxWait.toMillis()) + 3 * commandTimeout.toMillis() + 1000;
@@ -209,26 +212,27 @@ public final class RedisLimiter implements LlmLimiter {
     }
 
     @Override
-    public Optional<Permit> tryAcquire(Target target, Estimate estimate) {
+    public Optional<Permit> tryAcquire(Target target, Tenant tenant, Estimate estimate) {
         try {
-            return Optional.of(acquire(target, estimate, Duration.ZERO));
+            return Optional.of(acquire(target, tenant, estimate, Duration.ZERO));
         } catch (RateLimitedException e) {
             return Optional.empty();
         }
     }
 
     @Override
-    public CompletableFuture<Permit> acquireAsync(Target target, Estimate estimate, Duration maxWait) {
+    public CompletableFuture<Permit> acquireAsync(Target target, Tenant tenant, Estimate estimate, Duration maxWait) {
         Objects.requireNonNull(maxWait, "maxWait must not be null");
+        Objects.requireNonNull(tenant, "tenant must not be null");
         if (callbacks.closed()) {
             return CompletableFuture.failedFuture(closedException(target));
         }
         if (degraded == null) {
-            return new AcquireCall(this, target, estimate, maxWait, true).start();
+            return new AcquireCall(this, target, tenant, estimate, maxWait, true).start();
         }
         // The fallback blocks on an in-process monitor, so it runs off the Redis event loop.
         CompletableFuture<Permit> result = callbacks.track(new CompletableFuture<>());
-        CompletableFuture.supplyAsync(() -> acquire(target, estimate, maxWait), degradedExecutor())
+        CompletableFuture.supplyAsync(() -> acquire(target, tenant, estimate, maxWait), degradedExecutor())
                 .whenComplete((permit, e) -> callbacks.dispatch(() -> {
                     if (e != null) {
                         result.completeExceptionally(ScriptRunner.unwrap(e));
@@ -240,17 +244,19 @@ public final class RedisLimiter implements LlmLimiter {
     }
 
     @Override
-    public <T> T execute(Target target, Estimate estimate, LlmCall<T> call) {
+    public <T> T execute(Target target, Tenant tenant, Estimate estimate, LlmCall<T> call) {
+        Objects.requireNonNull(tenant, "tenant must not be null");
         ensureOpen(target);
-        return executor.execute(target, estimate, call);
+        return executor.execute(target, tenant, estimate, call);
     }
 
     @Override
-    public <T> CompletableFuture<T> executeAsync(Target target, Estimate estimate, AsyncLlmCall<T> call) {
+    public <T> CompletableFuture<T> executeAsync(Target target, Tenant tenant, Estimate estimate, AsyncLlmCall<T> call) {
+        Objects.requireNonNull(tenant, "tenant must not be null");
         if (callbacks.closed()) {
             return CompletableFuture.failedFuture(closedException(target));
         }
-        return executor.executeAsync(target, estimate, call);
+        return executor.executeAsync(target, tenant, estimate, call);
     }
 
     @Override
@@ -600,9 +606,16 @@ public final class RedisLimiter implements LlmLimiter {
         return scripts;
     }
 
-    /** @return this process's line of waiters for the target */
-    LocalLine line(Target target) {
-        return lines.computeIfAbsent(target, t -> new LocalLine());
+    /**
+     * @return this process's line of waiters for the target, tenant and class; each line names
+     *     itself apart in its request ids (one line sends one call at a time, see {@link RequestIds})
+     */
+    LocalLine line(Target target, Tenant tenant) {
+        return lines.computeIfAbsent(new LineKey(target, tenant), k -> new LocalLine(
+                tenant.equals(Tenant.DEFAULT) ? processId : processId + "_" + lineSeq.incrementAndGet()));
+    }
+
+    private record LineKey(Target target, Tenant tenant) {
     }
 
     /** @return the completions sent to Redis, batched per target */

@@ -52,6 +52,25 @@ final class ScriptHarness implements AutoCloseable {
                 Long.toString(marginMs)).join();
     }
 
+    /** Writes a config as the client does (fair share included). */
+    void config(LimitConfig c) {
+        StringBuilder spec = new StringBuilder();
+        c.limits().forEach(l -> spec.append(spec.length() == 0 ? "" : ",").append(l.resource().code()).append(':')
+                .append(l.amount()).append(':').append(l.window().toMillis()));
+        List<String> args = new java.util.ArrayList<>(List.of("put", spec.toString(), Integer.toString(c.maxConcurrent()),
+                Long.toString(c.leaseTtl().toMillis()), c.accounting().label(), c.toJson(), keys.channel(),
+                Long.toString(c.deliveryMargin().toMillis()), ConfigJson.scriptBudgets(c)));
+        args.addAll(ConfigJson.fairShareArgs(c));
+        runner.run(LuaScript.SET_CONFIG, ScriptOutputType.INTEGER, keys, args.toArray(String[]::new)).join();
+    }
+
+    /** A blocking or try acquire of a tenant and class at {@code nowMs}. */
+    List<Object> acquireAs(String id, long tokens, long nowMs, boolean ticket, String tenant, String priority) {
+        return runner.<List<Object>>run(LuaScript.ACQUIRE, ScriptOutputType.MULTI, keys, id, Long.toString(tokens),
+                Long.toString(tokens), Long.toString(tokens), Long.toString(nowMs * 1000), ticket ? "1" : "0", "3000",
+                keys.channel(), "0", "0", tenant, priority).join();
+    }
+
     /** Acquire at {@code nowMs} (milliseconds on the test's own clock). */
     List<Object> acquire(String id, long tokens, long input, long output, long nowMs, boolean ticket) {
         return acquire(id, tokens, input, output, nowMs, ticket, 3000);

@@ -3,6 +3,8 @@ package io.llmlimiter.server.cli;
 import io.llmlimiter.client.Accounting;
 import io.llmlimiter.client.Durations;
 import io.llmlimiter.client.Limit;
+import io.llmlimiter.client.Priority;
+import io.llmlimiter.client.Tenant;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LimiterException;
 import io.llmlimiter.client.LlmLimiter;
@@ -101,6 +103,14 @@ public final class WorkloadCommand implements Callable<Integer> {
             description = "Per call (default: ${DEFAULT-VALUE}).")
     private String timeout;
 
+    @Option(names = "--tenant", paramLabel = "NAME",
+            description = "The tenant every call is made for (team, job, end user); default: the default tenant.")
+    private String tenant;
+
+    @Option(names = "--priority", paramLabel = "interactive|batch|background",
+            description = "The priority class of every call (default: interactive).")
+    private String priority;
+
     @Option(names = "--json", description = "Print only a JSON summary on stdout.")
     private boolean json;
 
@@ -180,8 +190,24 @@ public final class WorkloadCommand implements Callable<Integer> {
         if (!naive && (redis == null || redis.isBlank())) {
             throw CliSupport.bad(spec, "--redis", "is required unless --naive");
         }
+        String name = Tenant.DEFAULT_NAME;
+        if (tenant != null) {
+            try {
+                name = Tenant.checkName(tenant);
+            } catch (IllegalArgumentException e) {
+                throw CliSupport.bad(spec, "--tenant", e.getMessage());
+            }
+        }
+        Priority p = Tenant.DEFAULT.priority();
+        if (priority != null) {
+            try {
+                p = Priority.fromLabel(priority);
+            } catch (IllegalArgumentException e) {
+                throw CliSupport.bad(spec, "--priority", e.getMessage());
+            }
+        }
         return new WorkloadSpec(url, t, threads, promptTokens, maxTokens, naive, naiveRetries, backoff,
-                naive ? null : redis, apiKeyEnv, perCall);
+                naive ? null : redis, apiKeyEnv, perCall, null, Tenant.of(name, p));
     }
 
     private Duration duration(String flag, String text) {

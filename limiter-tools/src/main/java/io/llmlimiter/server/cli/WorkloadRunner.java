@@ -133,7 +133,7 @@ public final class WorkloadRunner implements AutoCloseable {
 
     private void callThroughLimiter(Tally tally) {
         try {
-            String body = limiter.execute(spec.target(), estimate, ctx -> {
+            String body = limiter.execute(spec.target(), spec.tenant(), estimate, ctx -> {
                 if (ctx.attempt() > 1) {
                     tally.retried();
                 }

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.llmlimiter.client.Limit;
 import io.llmlimiter.client.LimitConfig;
+import io.llmlimiter.client.Priority;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.Tenant;
 import io.llmlimiter.client.internal.ConfigJson;
 import java.time.Duration;
 import java.util.List;
@@ -30,10 +32,19 @@ import java.util.Objects;
  * @param timeout how long one HTTP call may take
  * @param config the target's config the workers are built with (they re-create it if Redis loses
  *     it), or null
+ * @param tenant the tenant and priority class every call is made for ({@link Tenant#DEFAULT} when null)
  */
 public record WorkloadSpec(String baseUrl, Target target, int threads, int promptTokens, int maxTokens, boolean naive,
                            int naiveRetries, Duration naiveBackoff, String redisUri, String apiKeyEnv,
-                           Duration timeout, LimitConfig config) {
+                           Duration timeout, LimitConfig config, Tenant tenant) {
+
+    /** A spec whose calls are made for the default tenant. */
+    public WorkloadSpec(String baseUrl, Target target, int threads, int promptTokens, int maxTokens, boolean naive,
+                        int naiveRetries, Duration naiveBackoff, String redisUri, String apiKeyEnv,
+                        Duration timeout, LimitConfig config) {
+        this(baseUrl, target, threads, promptTokens, maxTokens, naive, naiveRetries, naiveBackoff, redisUri,
+                apiKeyEnv, timeout, config, Tenant.DEFAULT);
+    }
 
     /** A spec whose workers are given no config. */
     public WorkloadSpec(String baseUrl, Target target, int threads, int promptTokens, int maxTokens, boolean naive,
@@ -49,7 +60,16 @@ public record WorkloadSpec(String baseUrl, Target target, int threads, int promp
      */
     public WorkloadSpec withConfig(LimitConfig c) {
         return new WorkloadSpec(baseUrl, target, threads, promptTokens, maxTokens, naive, naiveRetries, naiveBackoff,
-                redisUri, apiKeyEnv, timeout, c);
+                redisUri, apiKeyEnv, timeout, c, tenant);
+    }
+
+    /**
+     * @param t the tenant and priority class of every call
+     * @return this spec with it
+     */
+    public WorkloadSpec withTenant(Tenant t) {
+        return new WorkloadSpec(baseUrl, target, threads, promptTokens, maxTokens, naive, naiveRetries, naiveBackoff,
+                redisUri, apiKeyEnv, timeout, config, t);
     }
 
     /** Validates what the command line cannot express wrongly by itself. */
@@ -58,6 +78,7 @@ public record WorkloadSpec(String baseUrl, Target target, int threads, int promp
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(naiveBackoff, "naiveBackoff");
         Objects.requireNonNull(timeout, "timeout");
+        tenant = tenant == null ? Tenant.DEFAULT : tenant;
         if (!naive && redisUri == null) {
             throw new IllegalArgumentException("redisUri is required unless naive");
         }
@@ -106,6 +127,8 @@ public record WorkloadSpec(String baseUrl, Target target, int threads, int promp
         if (config != null) {
             o.set("config", ConfigJson.tree(config));
         }
+        o.put("tenant", tenant.name());
+        o.put("priority", tenant.priority().label());
         return o;
     }
 
@@ -119,7 +142,9 @@ public record WorkloadSpec(String baseUrl, Target target, int threads, int promp
                 json.path("naive").asBoolean(), json.path("naive_retries").asInt(),
                 Duration.ofMillis(json.path("naive_backoff_ms").asLong()), text(json, "redis"),
                 text(json, "api_key_env"), Duration.ofMillis(json.path("timeout_ms").asLong()),
-                json.hasNonNull("config") ? ConfigJson.parse(json.get("config"), null) : null);
+                json.hasNonNull("config") ? ConfigJson.parse(json.get("config"), null) : null,
+                Tenant.of(json.path("tenant").asText(Tenant.DEFAULT_NAME),
+                        Priority.fromLabel(json.path("priority").asText(Tenant.DEFAULT.priority().label()))));
     }
 
     private static String text(JsonNode json, String field) {

@@ -62,6 +62,19 @@ class CliPartsTest {
     }
 
     @Test
+    void theTenantAndPriorityTravelToWorkers() {
+        WorkloadSpec s = new WorkloadSpec("https://api.example.com/v1", Target.parse("openai/gpt-4o"), 3, 10, 20, false,
+                0, Duration.ZERO, "redis://127.0.0.1:1", null, Duration.ofSeconds(9))
+                .withTenant(io.llmlimiter.client.Tenant.of("team-a", io.llmlimiter.client.Priority.BATCH));
+        WorkloadSpec back = WorkloadSpec.fromJson(s.toJson());
+        assertThat(back.tenant()).isEqualTo(s.tenant());
+        assertThat(back.withConfig(null).tenant().name()).isEqualTo("team-a");
+        assertThat(new WorkloadSpec("https://api.example.com/v1", Target.parse("openai/gpt-4o"), 3, 10, 20, false,
+                0, Duration.ZERO, "redis://127.0.0.1:1", null, Duration.ofSeconds(9)).tenant())
+                .isEqualTo(io.llmlimiter.client.Tenant.DEFAULT);
+    }
+
+    @Test
     void theTargetsConfigTravelsToWorkersSoTheyCanReCreateIt() {
         Target t = Target.parse("openai/gpt-4o");
         LimitConfig config = LimitConfig.builder(t).limits("requests=20/2s,tokens=4000/2s").maxConcurrent(4).build();

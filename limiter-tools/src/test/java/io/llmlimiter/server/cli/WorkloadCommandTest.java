@@ -175,6 +175,18 @@ class WorkloadCommandTest {
         }
     }
 
+    @Test
+    void aBadTenantOrPriorityIsRefusedNamingTheFlag() {
+        Result t = run("--base-url", provider.baseUrl(), "--target", "mock/tenants", "--tenant", "", "--redis",
+                "redis://127.0.0.1:1");
+        assertThat(t.code).isNotZero();
+        assertThat(t.err).contains("--tenant");
+        Result p = run("--base-url", provider.baseUrl(), "--target", "mock/tenants", "--priority", "urgent", "--redis",
+                "redis://127.0.0.1:1");
+        assertThat(p.code).isNotZero();
+        assertThat(p.err).contains("--priority");
+    }
+
     private static Result run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

@@ -1,0 +1,204 @@
+package io.llmlimiter.client.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.llmlimiter.client.FairShare;
+import io.llmlimiter.client.LimitConfig;
+import io.llmlimiter.client.Target;
+import io.llmlimiter.client.TenantShare;
+import io.llmlimiter.testing.RedisProcess;
+import io.llmlimiter.testing.WithRedis;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+
+/**
+ * The fair share of acquire.lua (tenants.lua), driven with an explicit clock: every round one
+ * request frees, every backlogged tenant's waiting request asks, and exactly one is admitted.
+ */
+@Tag("redis-features")
+@WithRedis
+class FairShareScriptsTest {
+
+    private static final AtomicInteger SEQ = new AtomicInteger();
+    private final RedisProcess redis;
+    private ScriptHarness h;
+    /** Each tenant's waiting request id (kept until admitted, so it keeps its ticket). */
+    private final Map<String, String> pending = new LinkedHashMap<>();
+    private long nowMs = 1_000_000;
+    private int ids;
+
+    FairShareScriptsTest(RedisProcess redis) {
+        this.redis = redis;
+    }
+
+    @BeforeEach
+    void connect(TestInfo info) {
+        h = new ScriptHarness(redis.uri(), new Target("test", info.getTestMethod().orElseThrow().getName() + SEQ.incrementAndGet()));
+    }
+
+    @AfterEach
+    void close() {
+        h.close();
+    }
+
+    private void config(String limits, FairShare share) {
+        h.config(LimitConfig.builder(h.target).limits(limits).deliveryMargin(Duration.ZERO).fairShare(share).build());
+    }
+
+    /**
+     * One round per second: the given tenants (tenant -> class) each ask with their waiting request
+     * before the budget frees (so all wait in line), then again once it has freed, in an order that
+     * turns every round. Returns how many each got in these rounds.
+     */
+    private Map<String, Integer> rounds(int n, long tokens, Map<String, String> who) {
+        return rounds(n, t -> tokens, who);
+    }
+
+    /** Each tenant's admission times (Redis microseconds, as acquire replied), in order. */
+    private final Map<String, List<Long>> admissions = new LinkedHashMap<>();
+
+    private Map<String, Integer> rounds(int n, java.util.function.ToLongFunction<String> tokens, Map<String, String> who) {
+        Map<String, Integer> got = new LinkedHashMap<>();
+        who.keySet().forEach(t -> got.put(t, 0));
+        List<String> order = new java.util.ArrayList<>(new java.util.TreeSet<>(who.keySet()));
+        for (int i = 0; i < n; i++) {
+            java.util.Collections.rotate(order, 1);
+            for (long at : new long[] {nowMs + 500, nowMs + 1000}) {
+                for (String t : order) {
+                    String id = pending.computeIfAbsent(t, x -> "p" + (ids++) + "." + x);
+                    List<Object> r = h.acquireAs(id, tokens.applyAsLong(t), at, true, t, who.get(t));
+                    if ((Long) r.get(0) == 1L) {
+                        pending.remove(t);
+                        got.merge(t, 1, Integer::sum);
+                        admissions.computeIfAbsent(t, x -> new java.util.ArrayList<>()).add((Long) r.get(1));
+                    }
+                }
+            }
+            nowMs += 1000;
+        }
+        return got;
+    }
+
+    @Test
+    void unnamedCallersOfOldCallSitesWaitInArrivalOrderAsBefore() {
+        config("requests=1/1s", FairShare.builder().tenant("other", TenantShare.weight(10)).build());
+        assertThat(h.acquire("p0.0", 10, 10, 10, nowMs, true).get(0)).isEqualTo(1L);
+        // Three unnamed callers (no tenant or class in the call, as an earlier client sends) in three processes line up.
+        for (String id : List.of("p1.1", "p2.1", "p3.1")) {
+            assertThat(h.acquire(id, 10, 10, 10, nowMs + 100, true).get(0)).isEqualTo(0L);
+        }
+        List<String> order = new java.util.ArrayList<>();
+        for (int round = 1; round <= 3; round++) {
+            long at = nowMs + 1000L * round;
+            // The later ones ask first each round: only the oldest waiting is admitted.
+            for (String id : List.of("p3.1", "p2.1", "p1.1")) {
+                if (!order.contains(id) && (Long) h.acquire(id, 10, 10, 10, at, true).get(0) == 1L) {
+                    order.add(id);
+                }
+            }
+        }
+        assertThat(order).containsExactly("p1.1", "p2.1", "p3.1");
+    }
+
+    @Test
+    void backloggedTenantsAreAdmittedInProportionToTheirWeights() {
+        config("requests=1/1s", FairShare.builder().tenant("a", TenantShare.weight(1)).tenant("b", TenantShare.weight(2))
+                .tenant("c", TenantShare.weight(5)).build());
+
+        Map<String, Integer> got = rounds(80, 100, Map.of("a", "batch", "b", "batch", "c", "batch"));
+
+        assertThat(got.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(80);
+        assertThat(got.get("a")).isBetween(9, 11);
+        assertThat(got.get("b")).isBetween(19, 21);
+        assertThat(got.get("c")).isBetween(49, 51);
+    }
+
+    @Test
+    void weightsCountTokensNotRequests() {
+        config("requests=1/1s", FairShare.builder().build());
+
+        Map<String, Integer> got = rounds(60, t -> t.equals("big") ? 300 : 100, Map.of("big", "batch", "small", "batch"));
+
+        // Equal weights: the tenant asking three times as much per call gets a third as many calls.
+        assertThat(got.get("small")).isBetween(44, 46);
+        assertThat(got.get("big")).isBetween(14, 16);
+    }
+
+    @Test
+    void aTenantBackFromIdleStartsLevelWithNoBankedCredit() {
+        config("requests=1/1s", FairShare.builder().build());
+        rounds(10, 100, Map.of("a", "batch", "b", "batch"));
+        rounds(40, 100, Map.of("a", "batch"));
+
+        Map<String, Integer> back = rounds(20, 100, Map.of("a", "batch", "b", "batch"));
+
+        // Back at once (within the first two rounds it is admitted), and not more than its share.
+        assertThat(back.get("b")).isBetween(9, 11);
+        assertThat(back.get("a")).isBetween(9, 11);
+    }
+
+    @Test
+    void anInteractiveCallGoesBeforeWaitingBatchCallsAndBatchStillMovesWithAging() {
+        config("requests=1/1s", FairShare.builder().aging(Duration.ofSeconds(5)).build());
+        rounds(5, 100, Map.of("bulk", "batch", "bulk2", "batch"));
+
+        // The budget frees once a round: the interactive caller takes it the round it asks.
+        nowMs += 1000;
+        List<Object> r = h.acquireAs("i.1", 100, nowMs, true, "person", "interactive");
+        assertThat(r.get(0)).isEqualTo(1L);
+
+        // A steady interactive demand: batch still gets a call about every aging period (5 s).
+        Map<String, Integer> got = rounds(30, 100, Map.of("person", "interactive", "bulk", "batch"));
+        assertThat(got.get("bulk")).isBetween(4, 6);
+        assertThat(got.get("person")).isBetween(24, 26);
+    }
+
+    @Test
+    void aCapIsNeverExceededAndItsShareGoesToOthers() {
+        config("requests=10/10s", FairShare.builder().tenant("capped", TenantShare.weight(100).cap(0.3)).build());
+
+        Map<String, Integer> got = rounds(100, 100, Map.of("capped", "batch", "other", "batch"));
+
+        // 10 per 10 s for 100 s: 100 admitted, at most 3 per 10 s window to the capped tenant.
+        assertThat(got.get("capped") + got.get("other")).isEqualTo(100);
+        assertThat(got.get("capped")).isBetween(25, 30);
+        List<Long> capped = admissions.get("capped");
+        assertThat(capped).hasSize(got.get("capped"));
+        for (int i = 3; i < capped.size(); i++) {
+            assertThat(capped.get(i) - capped.get(i - 3)).isGreaterThanOrEqualTo(10_000_000L);
+        }
+    }
+
+    @Test
+    void aReservedMinimumHoldsUnderAFloodOfHeavierTenants() {
+        config("requests=10/10s", FairShare.builder().tenant("small", TenantShare.weight(1).reserve(0.4))
+                .tenant("flood", TenantShare.weight(50)).tenant("flood2", TenantShare.weight(50)).build());
+
+        Map<String, Integer> got = rounds(100, 100, Map.of("small", "background", "flood", "interactive",
+                "flood2", "interactive"));
+
+        // Without the reserve a background tenant of weight 1 gets next to nothing; with it, 4 of each 10.
+        assertThat(got.get("small")).isBetween(38, 42);
+    }
+
+    @Test
+    void unnamedTenantsPastTheCardinalityCapShareOneCounter() {
+        config("requests=100/1s", FairShare.builder().maxTenants(2).build());
+        for (int i = 0; i < 5; i++) {
+            nowMs += 1;
+            assertThat(h.acquireAs("x" + i, 10, nowMs, false, "user" + i, "interactive").get(0)).isEqualTo(1L);
+        }
+
+        Map<String, String> state = h.redis().hgetall(h.keys.tenants());
+        assertThat(state).containsKeys("n:user0", "n:user1", "n:other").doesNotContainKeys("n:user2", "n:user3");
+        assertThat(state.get("n:other")).isEqualTo("3");
+    }
+}
