@@ -1,0 +1,165 @@
+package io.llmlimiter.server;
+
+import static io.llmlimiter.server.TestServer.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.llmlimiter.client.Estimate;
+import io.llmlimiter.client.Permit;
+import io.llmlimiter.client.Target;
+import io.llmlimiter.client.Tenant;
+import io.llmlimiter.testing.RedisProcess;
+import io.llmlimiter.testing.WithRedis;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The dashboard shows the tenants of a target that shares its budget fairly, as the tenants route
+ * answers, live; a target without fair share shows none and its tenants are never asked for.
+ */
+@Tag("browser")
+@ExtendWith(HeadlessChromium.Extension.class)
+@WithRedis
+class DashboardTenantsTest {
+
+    private static final String PATH = "/api/v1/targets/mock/dash-tenants";
+
+    @Test
+    void aFairShareTargetShowsItsTenantsAsTheApiAnswersThem(RedisProcess redis) throws Exception {
+        try (TestServer s = TestServer.start(redis.uri())) {
+            Target t = Target.parse("mock/dash-tenants");
+            HttpResponse<String> put = s.send("PUT", PATH, "{\"limits\": \"requests=100/60s\", \"max_concurrent\": 1, "
+                    + "\"fair_share\": {\"tenants\": {\"team-a\": {\"weight\": 3}, \"team-b\": {\"weight\": 1}}}}");
+            assertThat(put.statusCode()).as(put.body()).isEqualTo(201);
+
+            // team-a: 3 calls of 400 tokens, the last one still in flight; team-b: 2 of 300, and a third
+            // that waits for the one call allowed at a time.
+            Tenant a = Tenant.of("team-a");
+            Tenant b = Tenant.of("team-b");
+            s.limiter.acquire(t, a, Estimate.tokens(400), Duration.ofSeconds(5)).close();
+            s.limiter.acquire(t, a, Estimate.tokens(400), Duration.ofSeconds(5)).close();
+            s.limiter.acquire(t, b, Estimate.tokens(300), Duration.ofSeconds(5)).close();
+            s.limiter.acquire(t, b, Estimate.tokens(300), Duration.ofSeconds(5)).close();
+            Permit held = s.limiter.acquire(t, a, Estimate.tokens(400), Duration.ofSeconds(5));
+            CompletableFuture<Permit> waiting = s.limiter.acquireAsync(t, b, Estimate.tokens(300), Duration.ofSeconds(60));
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(json(s.get(PATH + "/tenants")).get("tenants").findValues("waiting"))
+                            .extracting(JsonNode::asLong).contains(1L));
+
+            WebDriver driver = HeadlessChromium.onPath().start();
+            try {
+                WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20));
+                wait.ignoring(StaleElementReferenceException.class);
+                driver.get(s.server.url() + "/");
+                ((JavascriptExecutor) driver).executeScript("performance.setResourceTimingBufferSize(100000)");
+                driver.findElement(By.id("token")).sendKeys(TestServer.TOKEN);
+                driver.findElement(By.id("connect")).click();
+                wait.until(ExpectedConditions.presenceOfElementLocated(row(t.toString())));
+                wait.until(ExpectedConditions.presenceOfElementLocated(row("openai/gpt-4")));
+                assertThat(driver.findElement(row(t.toString())).findElements(By.className("fair-share"))).hasSize(1);
+                assertThat(driver.findElement(row("openai/gpt-4")).findElements(By.className("fair-share"))).isEmpty();
+
+                // A target without fair share: its detail has no tenants.
+                openDetail(wait, "openai/gpt-4");
+                wait.until(d -> !d.findElements(By.cssSelector("#detail-limits tr[data-resource]")).isEmpty()
+                        && d.findElement(By.id("detail-config")).getText().contains("gpt-4"));
+                assertThat(driver.findElement(By.id("detail-tenants")).isDisplayed()).isFalse();
+
+                openDetail(wait, t.toString());
+                wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("#tenants tr[data-tenant]")));
+                JsonNode answer = json(s.get(PATH + "/tenants"));
+                assertThat(answer.get("fair_share").asBoolean()).isTrue();
+                assertThat(expected(answer)).containsExactly(
+                        "team-a|3|weight 75.0%|tokens 66.7%|3|1200|0",
+                        "team-b|1|weight 25.0%|tokens 33.3%|2|600|1");
+                await().atMost(Duration.ofSeconds(20)).ignoreException(StaleElementReferenceException.class)
+                        .untilAsserted(() -> assertThat(shown(driver)).isEqualTo(expected(answer)));
+                // The bars are as long as the shares.
+                WebElement bar = driver.findElement(By.cssSelector("#tenants tr[data-tenant='team-a'] .bar.token-share > span"));
+                assertThat(bar.getAttribute("style")).contains("width: 66.7%");
+
+                // Live: the call in flight ends, the waiting one is admitted, and the table follows.
+                held.close();
+                waiting.get(10, TimeUnit.SECONDS).close();
+                JsonNode after = json(s.get(PATH + "/tenants"));
+                assertThat(expected(after)).containsExactly(
+                        "team-a|3|weight 75.0%|tokens 57.1%|3|1200|0",
+                        "team-b|1|weight 25.0%|tokens 42.9%|3|900|0");
+                await().atMost(Duration.ofSeconds(20)).ignoreException(StaleElementReferenceException.class)
+                        .untilAsserted(() -> assertThat(shown(driver)).isEqualTo(expected(after)));
+
+                // Only the fair-share target's tenants were ever asked for.
+                @SuppressWarnings("unchecked")
+                List<String> asked = (List<String>) ((JavascriptExecutor) driver).executeScript(
+                        "return performance.getEntriesByType('resource').map(function (e) { return e.name; })"
+                                + ".filter(function (n) { return n.indexOf('/tenants') >= 0; })");
+                assertThat(asked).isNotEmpty().allSatisfy(u -> assertThat(u).endsWith(PATH + "/tenants"));
+            } finally {
+                driver.quit();
+                waiting.cancel(true);
+            }
+        }
+    }
+
+    private static void openDetail(WebDriverWait wait, String target) {
+        wait.until(d -> {
+            d.findElement(row(target)).findElement(By.className("details")).click();
+            return d.findElement(By.id("detail-target")).getText().equals(target);
+        });
+    }
+
+    /** Each tenant of the route's answer as the table should show it, in the answer's order. */
+    private static List<String> expected(JsonNode answer) {
+        List<String> rows = new ArrayList<>();
+        for (JsonNode n : answer.get("tenants")) {
+            rows.add(String.join("|", n.get("tenant").asText(), number(n.get("weight").asDouble()),
+                    "weight " + percent(n.get("weight_share").asDouble()), "tokens " + percent(n.get("token_share").asDouble()),
+                    n.get("requests").asText(), n.get("tokens").asText(), n.get("waiting").asText()));
+        }
+        return rows;
+    }
+
+    /** Each row of the dashboard's tenants table, in its order. */
+    private static List<String> shown(WebDriver driver) {
+        List<String> rows = new ArrayList<>();
+        for (WebElement tr : driver.findElements(By.cssSelector("#tenants tr[data-tenant]"))) {
+            rows.add(String.join("|", cell(tr, "td.tenant"), cell(tr, "td.weight"), cell(tr, ".weight-share .share-label"),
+                    cell(tr, ".token-share .share-label"), cell(tr, "td.requests"), cell(tr, "td.tokens"),
+                    cell(tr, "td.waiting")));
+        }
+        return rows;
+    }
+
+    private static String cell(WebElement tr, String css) {
+        return tr.findElement(By.cssSelector(css)).getText();
+    }
+
+    /** A number as JavaScript's String() writes it: no ".0" on a whole one. */
+    private static String number(double v) {
+        return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
+    }
+
+    private static String percent(double share) {
+        return String.format(Locale.ROOT, "%.1f%%", share * 100);
+    }
+
+    private static By row(String target) {
+        return By.cssSelector("tr[data-target='" + target + "']");
+    }
+}
