@@ -12,10 +12,11 @@ import io.llmlimiter.client.Tenant;
 import io.llmlimiter.testing.RedisProcess;
 import io.llmlimiter.testing.WithRedis;
 import java.net.http.HttpResponse;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
@@ -156,7 +157,12 @@ class DashboardTenantsTest {
     }
 
     private static String percent(double share) {
-        return String.format(Locale.ROOT, "%.1f%%", share * 100);
+        return fixed1(share * 100) + "%";
+    }
+
+    /** A number to one decimal as JavaScript's toFixed(1) writes it: from its exact value, a tie rounded up. */
+    private static String fixed1(double v) {
+        return new BigDecimal(v).setScale(1, RoundingMode.HALF_UP).toPlainString();
     }
 
     private static By row(String target) {
