@@ -77,9 +77,11 @@ final class TwoTeams {
      * @param chatWaits each chat call's wait from the call to its admission, seconds
      * @param batchAhead for each chat call, the batch calls admitted while it waited
      * @param provider429 the provider's 429 answers during the run
+     * @param providerMaxPerSecond the most requests the provider served in any second of the run
+     * @param providerMaxAtOnce the most requests the provider served at once during the run
      */
     record Run(String name, long batchAdmitted, long chatAdmitted, long failed, List<Double> chatWaits,
-               List<Long> batchAhead, long provider429) {
+               List<Long> batchAhead, long provider429, long providerMaxPerSecond, int providerMaxAtOnce) {
 
         /** @return chat's admitted calls over both teams', 0 to 1 */
         double chatShare() {
@@ -114,7 +116,9 @@ final class TwoTeams {
             o.put("batch_admitted", batchAdmitted).put("chat_admitted", chatAdmitted)
                     .put("chat_share", CliSupport.round3(chatShare()))
                     .put("batch_share", CliSupport.round3(batchShare()))
-                    .put("chat_calls", chatWaits.size()).put("failed", failed).put("provider_429", provider429);
+                    .put("chat_calls", chatWaits.size()).put("failed", failed).put("provider_429", provider429)
+                    .put("provider_max_requests_in_any_second", providerMaxPerSecond)
+                    .put("provider_max_concurrent_seen", providerMaxAtOnce);
             putSeconds(o, "chat_wait_p50_seconds", waitP50());
             putSeconds(o, "chat_wait_max_seconds", waitMax());
             o.put("batch_ahead_p50", aheadP50()).put("batch_ahead_max", aheadMax());
@@ -164,6 +168,9 @@ final class TwoTeams {
             out.flush();
             Run with = measure("fair share, chat interactive", workers);
             out.print(table(without, with));
+            out.printf(Locale.ROOT, "  the provider saw at most %d, then %d requests in any 1 s (its limit: 10) and %d, then %d "
+                    + "at once (its limit: 4)%n", without.providerMaxPerSecond(), with.providerMaxPerSecond(),
+                    without.providerMaxAtOnce(), with.providerMaxAtOnce());
             out.println(verdict(without, with));
             out.flush();
             ObjectNode o = CliSupport.JSON.createObjectNode();
@@ -181,7 +188,7 @@ final class TwoTeams {
 
     private Run measure(String name, List<LlmLimiter> workers) throws InterruptedException {
         MockProvider p = env.provider();
-        long refusedBefore = p.rateLimitedCount();
+        p.resetCounters();
         ChatClient chat = seed.chat(TARGET);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong batchSeq = new AtomicLong();
@@ -245,7 +252,7 @@ final class TwoTeams {
             }
         }
         return new Run(name, batchCounted.get(), chatCounted, failed.get(), waits, ahead,
-                p.rateLimitedCount() - refusedBefore);
+                p.rateLimitedCount(), p.maxRequestsInAnyWindow(Duration.ofSeconds(1)), p.maxConcurrencyObserved());
     }
 
     /**
