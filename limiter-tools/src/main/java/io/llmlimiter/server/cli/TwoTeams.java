@@ -37,15 +37,20 @@ final class TwoTeams {
 
     static final Target TARGET = new Target("demo", "two-teams");
     /**
-     * The target's limits: a little under the mock provider's 10 a second, so that the fleet's
-     * sharing is all the run shows (the provider never answers 429, nor reports its budget spent).
+     * The target's limits: 4 calls per half second, under the mock provider's 10 a second, so the
+     * provider never answers 429 nor reports its budget spent and the fleet's sharing is all the run
+     * shows. A short window makes each run's turns quick: the flood is admitted a window's worth at a
+     * time, and a chat call that goes first waits for the next window at most.
      */
-    static final String LIMITS = "requests=8/1s,tokens=20000/1s";
+    static final String LIMITS = "requests=4/500ms";
     static final int MAX_CONCURRENT = 4;
     static final Tenant BATCH = Tenant.of("batch-team", Priority.BATCH);
     static final Tenant CHAT = Tenant.of("chat", Priority.INTERACTIVE);
-    /** Flooding workers, each its own limiter client, as the workers of a batch job are separate processes. */
-    static final int BATCH_WORKERS = 8;
+    /**
+     * Flooding workers, three windows' worth, each its own limiter client as the workers of a batch
+     * job are separate processes: Redis's line then holds a ticket of each.
+     */
+    static final int BATCH_WORKERS = 12;
     /** How long chat calls are made in each run, once the flood has filled the first window. */
     static final Duration CHAT_TIME = Duration.ofSeconds(3);
     /** The pause between two chat calls: a person reads the answer. */
@@ -142,7 +147,8 @@ final class TwoTeams {
      * @throws InterruptedException when interrupted
      */
     ObjectNode run() throws IOException, InterruptedException {
-        LimitConfig plain = LimitConfig.builder(TARGET).limits(LIMITS).maxConcurrent(MAX_CONCURRENT).build();
+        LimitConfig plain = LimitConfig.builder(TARGET).limits(LIMITS).maxConcurrent(MAX_CONCURRENT)
+                .prices(Comparison.MOCK_PRICES).build();
         FairShare share = FairShare.builder().tenant(BATCH.name(), TenantShare.weight(1))
                 .tenant(CHAT.name(), TenantShare.weight(1)).build();
         LimitConfig fair = plain.toBuilder().fairShare(share).build();
