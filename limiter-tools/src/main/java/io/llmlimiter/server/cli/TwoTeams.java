@@ -283,13 +283,13 @@ final class TwoTeams {
         String waits = String.format(Locale.ROOT, "chat's calls waited %s (p50, max %s) without fair share and %s "
                 + "(p50, max %s) with it", millis(without.waitP50()), millis(without.waitMax()), millis(with.waitP50()),
                 millis(with.waitMax()));
-        String s = with.waitP50() < without.waitP50()
+        String s = with.waitP50() < without.waitP50() && with.aheadP50() < without.aheadP50()
                 ? "The interactive calls no longer queue behind the flood: " + waits
                 : "Chat's wait did not improve on this run: " + waits;
         s += String.format(Locale.ROOT, "; %s kept %s of the calls, with %d provider 429s in all.", BATCH.name(),
                 percent(with.batchShare()), without.provider429() + with.provider429());
         long failures = without.failed() + with.failed();
-        return failures > 0 ? s + " " + failures + " calls failed." : s;
+        return failures > 0 ? s + " " + failures + (failures == 1 ? " call" : " calls") + " failed." : s;
     }
 
     private static <T extends Comparable<T>> T median(List<T> values) {
