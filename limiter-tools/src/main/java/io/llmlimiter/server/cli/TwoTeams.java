@@ -199,6 +199,7 @@ final class TwoTeams {
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong batchSeq = new AtomicLong();
         AtomicLong batchCounted = new AtomicLong();
+        AtomicLong chatCounted = new AtomicLong();
         AtomicLong failed = new AtomicLong();
         CountDownLatch flooding = new CountDownLatch(BATCH_WORKERS);
         List<Thread> threads = new ArrayList<>();
@@ -226,9 +227,8 @@ final class TwoTeams {
         }
         List<Double> waits = new ArrayList<>();
         List<Long> ahead = new ArrayList<>();
-        long chatCounted = 0;
         try {
-            // Chat starts once every flooding worker has had a call: the line is full.
+            // Chat starts once the flood has had as many calls as it has workers: its line is full by then.
             flooding.await(FLOOD_START.toMillis(), TimeUnit.MILLISECONDS);
             long end = System.nanoTime() + CHAT_TIME.toNanos();
             while (System.nanoTime() < end) {
@@ -237,13 +237,13 @@ final class TwoTeams {
                 long[] admitted = new long[2];
                 try {
                     env.limiter().execute(TARGET, CHAT, SeedDemos.ESTIMATE, ctx -> {
+                        chatCounted.incrementAndGet();
                         if (ctx.attempt() == 1) {
                             admitted[0] = System.nanoTime();
                             admitted[1] = batchSeq.get();
                         }
                         return SeedDemos.send(chat, ctx);
                     });
-                    chatCounted++;
                     waits.add((admitted[0] - start) / 1e9);
                     ahead.add(admitted[1] - before);
                 } catch (LimiterException e) {
@@ -257,7 +257,7 @@ final class TwoTeams {
                 th.join();
             }
         }
-        return new Run(name, batchCounted.get(), chatCounted, failed.get(), waits, ahead,
+        return new Run(name, batchCounted.get(), chatCounted.get(), failed.get(), waits, ahead,
                 p.rateLimitedCount(), p.maxRequestsInAnyWindow(Duration.ofSeconds(1)), p.maxConcurrencyObserved());
     }
 
