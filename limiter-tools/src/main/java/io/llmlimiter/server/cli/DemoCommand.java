@@ -19,7 +19,8 @@ import picocli.CommandLine.Spec;
  * {@code demo}: the README's first command. With nothing but a JDK it starts a throwaway Redis,
  * the mock provider and the admin server (dashboard URL and token printed), runs the seed's four
  * demos, two teams on one key without and with fair share, and the naive-versus-limiter
- * comparison, prints the tables (or {@code --json}), and stops everything. Not thread-safe: picocli runs one instance once.
+ * comparison, prints the tables (or {@code --json}), and stops everything. Not thread-safe:
+ * picocli runs one instance once.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run the demo: the seed's four demos, two teams on one key without and with fair share, "

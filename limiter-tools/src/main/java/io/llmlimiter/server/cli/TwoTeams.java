@@ -174,9 +174,9 @@ final class TwoTeams {
             out.flush();
             Run with = measure("fair share, chat interactive", workers);
             out.print(table(without, with));
-            out.printf(Locale.ROOT, "  the provider saw at most %d, then %d requests in any 1 s (its limit: 10) and %d, then %d "
-                    + "at once (its limit: 4)%n", without.providerMaxPerSecond(), with.providerMaxPerSecond(),
-                    without.providerMaxAtOnce(), with.providerMaxAtOnce());
+            out.printf(Locale.ROOT, "  the provider saw at most %d, then %d requests in any 1 s (its limit: 10) and "
+                    + "%d, then %d at once (its limit: 4)%n", without.providerMaxPerSecond(),
+                    with.providerMaxPerSecond(), without.providerMaxAtOnce(), with.providerMaxAtOnce());
             out.println(verdict(without, with));
             out.flush();
             ObjectNode o = CliSupport.JSON.createObjectNode();

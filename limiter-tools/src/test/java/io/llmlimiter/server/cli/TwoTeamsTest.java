@@ -54,14 +54,16 @@ class TwoTeamsTest {
 
     @Test
     void theVerdictSaysSoWhenFairShareDidNotShortenTheWait() {
-        TwoTeams.Run without = new TwoTeams.Run("without", 30, 3, 0, List.of(0.4, 0.5, 0.6), List.of(2L, 3L, 3L), 0, 8, 4);
+        TwoTeams.Run without =
+                new TwoTeams.Run("without", 30, 3, 0, List.of(0.4, 0.5, 0.6), List.of(2L, 3L, 3L), 0, 8, 4);
         TwoTeams.Run slower = new TwoTeams.Run("with", 27, 3, 0, List.of(0.7, 0.8, 0.9), List.of(0L, 0L, 1L), 0, 8, 4);
         TwoTeams.Run faster = new TwoTeams.Run("with", 24, 6, 1, List.of(0.1, 0.2, 0.3), List.of(0L, 0L, 0L), 2, 8, 4);
 
         assertThat(TwoTeams.verdict(without, slower)).startsWith("Chat's wait did not improve on this run")
                 .contains("500 ms (p50, max 600 ms) without fair share and 800 ms (p50, max 900 ms) with it")
                 .contains("batch-team kept 90% of the calls, with 0 provider 429s in all.");
-        assertThat(TwoTeams.verdict(without, faster)).startsWith("The interactive calls no longer queue behind the flood")
+        assertThat(TwoTeams.verdict(without, faster))
+                .startsWith("The interactive calls no longer queue behind the flood")
                 .contains("batch-team kept 80% of the calls, with 2 provider 429s in all. 1 call failed.");
         assertThat(TwoTeams.table(without, faster)).contains("20%").contains("200 ms").contains("300 ms");
     }
