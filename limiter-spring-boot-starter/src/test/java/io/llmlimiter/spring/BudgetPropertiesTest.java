@@ -1,0 +1,54 @@
+package io.llmlimiter.spring;
+
+import io.llmlimiter.client.BudgetExceededException;
+import io.llmlimiter.client.Estimate;
+import io.llmlimiter.client.LimitConfig;
+import io.llmlimiter.client.LlmLimiter;
+import io.llmlimiter.client.Target;
+import io.llmlimiter.testing.RedisProcess;
+import io.llmlimiter.testing.WithRedis;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** A dollar budget in a target's {@code limits} property: parsed as any config's, enforced by the fleet. */
+@WithRedis
+class BudgetPropertiesTest {
+
+    private final ApplicationContextRunner runner = new ApplicationContextRunner()
+            .withConfiguration(AutoConfigurations.of(LlmLimiterAutoConfiguration.class));
+
+    @Test
+    void aUsdBudgetGivenInTheLimitsPropertyReachesRedisAndRefusesACallThatWouldPassIt(RedisProcess redis) {
+        // Priced from the bundled table: gpt-4o at $2.50 in, $10 out per million tokens.
+        Target target = Target.parse("openai/gpt-4o-2024-08-06");
+        runner.withPropertyValues("llmlimiter.redis=" + redis.uri(),
+                        "llmlimiter.targets[0].name=" + target,
+                        "llmlimiter.targets[0].limits=requests=100/1m,usd=5/1d")
+                .run(ctx -> {
+                    LlmLimiter limiter = ctx.getBean(LlmLimiter.class);
+                    // 1000 in and 300,000 out: about $3 each, so a second call would pass $5 a day.
+                    Estimate call = Estimate.of(1000, 300_000);
+                    limiter.acquire(target, call, Duration.ofSeconds(5)).close();
+
+                    LimitConfig config = limiter.admin().config(target).orElseThrow();
+                    assertThat(config.budgets()).extracting(Object::toString).containsExactly("usd=5/1d");
+                    assertThatThrownBy(() -> limiter.acquire(target, call, Duration.ofHours(1)))
+                            .isInstanceOfSatisfying(BudgetExceededException.class,
+                                    e -> assertThat(e.budget()).isEqualTo("usd=5/1d"));
+                });
+    }
+
+    @Test
+    void aBadBudgetInTheLimitsPropertyStopsTheStartNamingIt(RedisProcess redis) {
+        runner.withPropertyValues("llmlimiter.redis=" + redis.uri(),
+                        "llmlimiter.targets[0].name=openai/gpt-4o",
+                        "llmlimiter.targets[0].limits=requests=100/1m,usd=five/1d")
+                .run(ctx -> assertThat(ctx).hasFailed().getFailure().rootCause().hasMessageContaining("usd"));
+    }
+}
