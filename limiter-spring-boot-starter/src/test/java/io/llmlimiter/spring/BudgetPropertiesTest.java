@@ -8,10 +8,18 @@ import io.llmlimiter.client.Target;
 import io.llmlimiter.testing.RedisProcess;
 import io.llmlimiter.testing.WithRedis;
 import org.junit.jupiter.api.Test;
+import org.springframework.ai.chat.messages.AssistantMessage;
+import org.springframework.ai.chat.model.ChatModel;
+import org.springframework.ai.chat.model.ChatResponse;
+import org.springframework.ai.chat.model.Generation;
+import org.springframework.ai.chat.prompt.ChatOptions;
+import org.springframework.ai.chat.prompt.Prompt;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -41,6 +49,49 @@ class BudgetPropertiesTest {
                     assertThatThrownBy(() -> limiter.acquire(target, call, Duration.ofHours(1)))
                             .isInstanceOfSatisfying(BudgetExceededException.class,
                                     e -> assertThat(e.budget()).isEqualTo("usd=5/1d"));
+                });
+    }
+
+    /** Answers every prompt; asks for 300,000 output tokens, about $3 a call at gpt-4o's prices. */
+    static final class CountingModel implements ChatModel {
+
+        final AtomicInteger calls = new AtomicInteger();
+
+        @Override
+        public ChatResponse call(Prompt prompt) {
+            calls.incrementAndGet();
+            return new ChatResponse(List.of(new Generation(AssistantMessage.builder().content("ok").build())));
+        }
+
+        @Override
+        public ChatOptions getDefaultOptions() {
+            return getOptions();
+        }
+
+        @Override
+        public ChatOptions getOptions() {
+            return ChatOptions.builder().model("gpt-4o-2024-11-20").maxTokens(300_000).build();
+        }
+    }
+
+    @Test
+    void aModelCallThatWouldPassTheBudgetFailsAtOnceWithoutReachingTheModel(RedisProcess redis) {
+        Target target = Target.parse("openai/gpt-4o-2024-11-20");
+        CountingModel model = new CountingModel();
+        runner.withBean(ChatModel.class, () -> model)
+                .withBean(ChatTargetResolver.class, () -> (m, prompt, modelName, tenant) -> target)
+                .withPropertyValues("llmlimiter.redis=" + redis.uri(),
+                        "llmlimiter.targets[0].name=" + target,
+                        "llmlimiter.targets[0].limits=requests=100/1m,usd=5/1d")
+                .run(ctx -> {
+                    ChatModel chat = ctx.getBean(ChatModel.class);
+                    assertThat(chat.call("hello")).isEqualTo("ok");
+
+                    assertThatThrownBy(() -> chat.call("hello again"))
+                            .isInstanceOfSatisfying(BudgetExceededException.class,
+                                    e -> assertThat(e.budget()).isEqualTo("usd=5/1d"));
+                    assertThat(model.calls).hasValue(1);
+                    assertThat(ctx.getBean(LlmLimiter.class).admin().stats(target)).doesNotContainKey("retries");
                 });
     }
 
