@@ -125,27 +125,50 @@ final class RedisAdmin implements LimiterAdmin {
     @Override
     public List<TenantUsage> tenants(Target target) {
         Keys keys = Keys.of(target);
-        Map<String, String> raw = limiter.await(target, "tenants",
-                limiter.scripts().commands().hgetall(keys.tenants()).toCompletableFuture());
-        FairShare share = config(target).map(LimitConfig::fairShare).orElse(null);
-        return tenantUsage(raw, share);
+        var commands = limiter.scripts().commands();
+        // This client's own spend not flushed yet goes first, as for stats.
+        CompletableFuture<Map<String, String>> spend = limiter.stats().flush(target).thenCompose(
+                v -> commands.hgetall(keys.tenantCosts()).toCompletableFuture());
+        CompletableFuture<Map<String, String>> share = commands.hgetall(keys.tenants()).toCompletableFuture();
+        limiter.await(target, "tenants", CompletableFuture.allOf(share, spend));
+        FairShare fair = config(target).map(LimitConfig::fairShare).orElse(null);
+        return tenantUsage(share.join(), spend.join(), fair, System.currentTimeMillis());
     }
 
-    /** Reads the fair-share hash (tenants.lua): {@code n:}, {@code a:} totals and {@code k:} waiting tickets. */
-    static List<TenantUsage> tenantUsage(Map<String, String> raw, FairShare share) {
+    /**
+     * Reads the fair-share hash (tenants.lua: {@code n:}, {@code a:} totals and {@code k:} waiting
+     * tickets) and the spend hash (usd.lua: {@code m:} this month, {@code d:} per day, for the month
+     * {@code mo}).
+     */
+    static List<TenantUsage> tenantUsage(Map<String, String> raw, Map<String, String> spend, FairShare share,
+                                         long nowMillis) {
+        if (raw.isEmpty() && spend.isEmpty()) {
+            return List.of();
+        }
+        // Per tenant: requests, tokens, waiting, spend today, spend this month.
         Map<String, long[]> by = new java.util.TreeMap<>();
         raw.forEach((f, v) -> {
             if (f.startsWith("n:")) {
-                by.computeIfAbsent(f.substring(2), x -> new long[3])[0] = Long.parseLong(v);
+                by.computeIfAbsent(f.substring(2), x -> new long[5])[0] = Long.parseLong(v);
             } else if (f.startsWith("a:")) {
-                by.computeIfAbsent(f.substring(2), x -> new long[3])[1] = Long.parseLong(v);
+                by.computeIfAbsent(f.substring(2), x -> new long[5])[1] = Long.parseLong(v);
             } else if (f.startsWith("k:")) {
                 String[] p = v.split("\\|");
                 if (p.length > 1) {
-                    by.computeIfAbsent(p[1], x -> new long[3])[2]++;
+                    by.computeIfAbsent(p[1], x -> new long[5])[2]++;
                 }
             }
         });
+        if (Long.toString(Counters.month(nowMillis)).equals(spend.get("mo"))) {
+            long day = Counters.day(nowMillis);
+            spend.forEach((f, v) -> {
+                if (f.startsWith("d:")) {
+                    by.computeIfAbsent(f.substring(2), x -> new long[5])[3] = Counters.inPeriod(v, day);
+                } else if (f.startsWith("m:")) {
+                    by.computeIfAbsent(f.substring(2), x -> new long[5])[4] = Long.parseLong(v);
+                }
+            });
+        }
         double weights = 0;
         long tokens = 0;
         for (Map.Entry<String, long[]> e : by.entrySet()) {
@@ -156,14 +179,16 @@ final class RedisAdmin implements LimiterAdmin {
         for (Map.Entry<String, long[]> e : by.entrySet()) {
             double w = share == null ? 1 : share.shareOf(e.getKey()).weight();
             long[] v = e.getValue();
-            out.add(new TenantUsage(e.getKey(), w, w / weights, v[0], v[1], tokens == 0 ? 0 : (double) v[1] / tokens, v[2]));
+            out.add(new TenantUsage(e.getKey(), w, w / weights, v[0], v[1], tokens == 0 ? 0 : (double) v[1] / tokens, v[2],
+                    v[3], v[4]));
         }
-        out.sort(java.util.Comparator.comparingLong(TenantUsage::tokens).reversed());
+        out.sort(java.util.Comparator.comparingLong(TenantUsage::tokens)
+                .thenComparingLong(TenantUsage::costMonthMicros).reversed());
         return out;
     }
 
     /**
-     * Sends the config, usage, counter and wait reads of every target at once on the shared
+     * Sends the config, usage, counter, wait and tenant reads of every target at once on the shared
      * (pipelined) connection, then waits for all of them: one batch, not a round trip per target.
      * The replies are parsed on the calling thread, never on Lettuce's.
      */
@@ -174,18 +199,24 @@ final class RedisAdmin implements LimiterAdmin {
         List<CompletableFuture<List<Object>>> usages = new ArrayList<>(targets.size());
         List<CompletableFuture<Map<String, String>>> stats = new ArrayList<>(targets.size());
         List<CompletableFuture<Map<String, String>>> waits = new ArrayList<>(targets.size());
+        List<CompletableFuture<Map<String, String>>> shares = new ArrayList<>(targets.size());
+        List<CompletableFuture<Map<String, String>>> spends = new ArrayList<>(targets.size());
         for (Target t : targets) {
             Keys keys = Keys.of(t);
             configs.add(commands.hget(keys.config(), "json").toCompletableFuture());
             usages.add(limiter.scripts().run(LuaScript.USAGE, ScriptOutputType.MULTI, keys, ""));
             stats.add(commands.hgetall(keys.stats()).toCompletableFuture());
             waits.add(commands.hgetall(WaitTimes.key(t)).toCompletableFuture());
+            shares.add(commands.hgetall(keys.tenants()).toCompletableFuture());
+            spends.add(commands.hgetall(keys.tenantCosts()).toCompletableFuture());
         }
-        List<CompletableFuture<?>> all = new ArrayList<>(4 * targets.size());
+        List<CompletableFuture<?>> all = new ArrayList<>(6 * targets.size());
         all.addAll(configs);
         all.addAll(usages);
         all.addAll(stats);
         all.addAll(waits);
+        all.addAll(shares);
+        all.addAll(spends);
         limiter.await(null, "read " + targets.size() + " targets", CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)));
         long now = System.currentTimeMillis();
         List<TargetReading> out = new ArrayList<>(targets.size());
@@ -194,8 +225,10 @@ final class RedisAdmin implements LimiterAdmin {
             if (json != null) {
                 Target t = targets.get(i);
                 Map<String, Long> counters = Counters.parse(stats.get(i).join(), now);
-                out.add(new TargetReading(parsedConfig(t, json), parseUsage(t, usages.get(i).join()), counters,
-                        combineWaits(t, waits.get(i).join(), now)));
+                LimitConfig config = parsedConfig(t, json);
+                out.add(new TargetReading(config, parseUsage(t, usages.get(i).join()), counters,
+                        combineWaits(t, waits.get(i).join(), now),
+                        tenantUsage(shares.get(i).join(), spends.get(i).join(), config.fairShare(), now)));
             }
         }
         if (targets.size() >= parsed.size()) {
