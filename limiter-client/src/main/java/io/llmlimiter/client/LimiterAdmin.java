@@ -87,9 +87,10 @@ public interface LimiterAdmin {
     }
 
     /**
-     * Reads many targets at once: each one's config, usage, counters, recent waits and tenants. A Redis-backed admin sends
-     * every read of every target together (one pipelined batch) and waits once, so the cost does
-     * not grow by a round trip per target.
+     * Reads many targets at once: each one's config, usage, counters, recent waits and tenants. A
+     * Redis-backed admin sends every read of every target together (one pipelined batch, then one
+     * more for the tenants of the targets that share fairly or spent this month) and waits once
+     * per batch, so the cost does not grow by a round trip per target.
      *
      * @param targets the targets to read
      * @return a reading of each target that has a config, in the order given

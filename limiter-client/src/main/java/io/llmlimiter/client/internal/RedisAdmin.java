@@ -188,9 +188,10 @@ final class RedisAdmin implements LimiterAdmin {
     }
 
     /**
-     * Sends the config, usage, counter, wait and tenant reads of every target at once on the shared
+     * Sends the config, usage, counter and wait reads of every target at once on the shared
      * (pipelined) connection, then waits for all of them: one batch, not a round trip per target.
-     * The replies are parsed on the calling thread, never on Lettuce's.
+     * Tenants are read in a second batch, only of the targets that have some: those that share
+     * fairly or spent this month. The replies are parsed on the calling thread, never on Lettuce's.
      */
     @Override
     public List<TargetReading> read(List<Target> targets) {
@@ -199,27 +200,24 @@ final class RedisAdmin implements LimiterAdmin {
         List<CompletableFuture<List<Object>>> usages = new ArrayList<>(targets.size());
         List<CompletableFuture<Map<String, String>>> stats = new ArrayList<>(targets.size());
         List<CompletableFuture<Map<String, String>>> waits = new ArrayList<>(targets.size());
-        List<CompletableFuture<Map<String, String>>> shares = new ArrayList<>(targets.size());
-        List<CompletableFuture<Map<String, String>>> spends = new ArrayList<>(targets.size());
         for (Target t : targets) {
             Keys keys = Keys.of(t);
             configs.add(commands.hget(keys.config(), "json").toCompletableFuture());
             usages.add(limiter.scripts().run(LuaScript.USAGE, ScriptOutputType.MULTI, keys, ""));
             stats.add(commands.hgetall(keys.stats()).toCompletableFuture());
             waits.add(commands.hgetall(WaitTimes.key(t)).toCompletableFuture());
-            shares.add(commands.hgetall(keys.tenants()).toCompletableFuture());
-            spends.add(commands.hgetall(keys.tenantCosts()).toCompletableFuture());
         }
-        List<CompletableFuture<?>> all = new ArrayList<>(6 * targets.size());
+        List<CompletableFuture<?>> all = new ArrayList<>(4 * targets.size());
         all.addAll(configs);
         all.addAll(usages);
         all.addAll(stats);
         all.addAll(waits);
-        all.addAll(shares);
-        all.addAll(spends);
         limiter.await(null, "read " + targets.size() + " targets", CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)));
         long now = System.currentTimeMillis();
         List<TargetReading> out = new ArrayList<>(targets.size());
+        List<CompletableFuture<Map<String, String>>> shares = new ArrayList<>();
+        List<CompletableFuture<Map<String, String>>> spends = new ArrayList<>();
+        CompletableFuture<Map<String, String>> none = CompletableFuture.completedFuture(Map.of());
         for (int i = 0; i < targets.size(); i++) {
             String json = configs.get(i).join();
             if (json != null) {
@@ -227,8 +225,22 @@ final class RedisAdmin implements LimiterAdmin {
                 Map<String, Long> counters = Counters.parse(stats.get(i).join(), now);
                 LimitConfig config = parsedConfig(t, json);
                 out.add(new TargetReading(config, parseUsage(t, usages.get(i).join()), counters,
-                        combineWaits(t, waits.get(i).join(), now),
-                        tenantUsage(shares.get(i).join(), spends.get(i).join(), config.fairShare(), now)));
+                        combineWaits(t, waits.get(i).join(), now)));
+                Keys keys = Keys.of(t);
+                shares.add(config.fairShare() == null ? none : commands.hgetall(keys.tenants()).toCompletableFuture());
+                spends.add(counters.getOrDefault(Counters.COST_MONTH, 0L) == 0 ? none
+                        : commands.hgetall(keys.tenantCosts()).toCompletableFuture());
+            }
+        }
+        List<CompletableFuture<?>> tenants = new ArrayList<>(shares);
+        tenants.addAll(spends);
+        limiter.await(null, "read the tenants of " + out.size() + " targets",
+                CompletableFuture.allOf(tenants.toArray(CompletableFuture[]::new)));
+        for (int i = 0; i < out.size(); i++) {
+            TargetReading r = out.get(i);
+            List<TenantUsage> usage = tenantUsage(shares.get(i).join(), spends.get(i).join(), r.config().fairShare(), now);
+            if (!usage.isEmpty()) {
+                out.set(i, new TargetReading(r.config(), r.usage(), r.counters(), r.waits(), usage));
             }
         }
         if (targets.size() >= parsed.size()) {
