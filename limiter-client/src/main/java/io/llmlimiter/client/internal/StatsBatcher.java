@@ -4,7 +4,6 @@ import io.lettuce.core.ScriptOutputType;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.Priority;
 import io.llmlimiter.client.Target;
-import io.llmlimiter.client.Tenant;
 import io.llmlimiter.client.Usage;
 import io.llmlimiter.scripts.LuaScript;
 import java.time.Duration;
@@ -80,11 +79,6 @@ final class StatsBatcher {
         }
     }
 
-    /** A completion that needs no script: its counters are added here. */
-    void completed(Target target, long estimatedTokens, Usage usage) {
-        completed(target, estimatedTokens, usage, 0, Tenant.DEFAULT_NAME);
-    }
-
     /**
      * The cost of a completion that a script recorded for the target: it is counted for its tenant here.
      *
@@ -131,6 +125,8 @@ final class StatsBatcher {
     }
 
     /**
+     * A completion that needs no script: its counters are added here.
+     *
      * @param costMicros the call's cost in micro-dollars (0: none known)
      * @param tenant whom the call was for; its cost counts for it too
      */
