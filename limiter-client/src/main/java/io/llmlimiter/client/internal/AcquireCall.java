@@ -218,10 +218,7 @@ final class AcquireCall {
             batch = sawOthersAhead ? List.of() : line.followers(this);
         }
         if (!configAwaited && !limiter.configKnown(target)) {
-            // The first call of a target in this process: its price may come from the config. The
-            // price table is read here, on the caller's thread: the config's reply completes on a
-            // Redis thread, which must not read the bundled table from the class path.
-            limiter.pricing().table();
+            // The first call of a target in this process: its price may come from the config.
             configAwaited = true;
             limiter.configNow(target).whenComplete((c, e) -> attempt());
             return;
