@@ -135,6 +135,11 @@ final class RedisAdmin implements LimiterAdmin {
         return tenantUsage(share.join(), spend.join(), fair, System.currentTimeMillis());
     }
 
+    /** Reads the fair-share hash alone (no spend). */
+    static List<TenantUsage> tenantUsage(Map<String, String> raw, FairShare share) {
+        return tenantUsage(raw, Map.of(), share, System.currentTimeMillis());
+    }
+
     /**
      * Reads the fair-share hash (tenants.lua: {@code n:}, {@code a:} totals and {@code k:} waiting
      * tickets) and the spend hash (usd.lua: {@code m:} this month, {@code d:} per day, for the month
