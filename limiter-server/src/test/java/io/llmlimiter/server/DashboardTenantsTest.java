@@ -9,6 +9,7 @@ import io.llmlimiter.client.Estimate;
 import io.llmlimiter.client.Permit;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.client.Tenant;
+import io.llmlimiter.client.Usage;
 import io.llmlimiter.testing.RedisProcess;
 import io.llmlimiter.testing.WithRedis;
 import java.net.http.HttpResponse;
@@ -31,8 +32,10 @@ import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
- * The dashboard shows the tenants of a target that shares its budget fairly, as the tenants route
- * answers, live; a target without fair share shows none and its tenants are never asked for.
+ * The dashboard shows the tenants of a target that shares its budget fairly (their admissions,
+ * waiting callers and spend) and its waits by priority class, as the tenants route answers, live,
+ * and the tenants that spent most as the stats answer; a target without fair share shows no tenants
+ * and its tenants are never asked for.
  */
 @Tag("browser")
 @ExtendWith(HeadlessChromium.Extension.class)
@@ -46,6 +49,7 @@ class DashboardTenantsTest {
         try (TestServer s = TestServer.start(redis.uri())) {
             Target t = Target.parse("mock/dash-tenants");
             HttpResponse<String> put = s.send("PUT", PATH, "{\"limits\": \"requests=100/60s\", \"max_concurrent\": 1, "
+                    + "\"prices\": {\"input_mtok\": 2.5, \"output_mtok\": 10}, "
                     + "\"fair_share\": {\"tenants\": {\"team-a\": {\"weight\": 3}, \"team-b\": {\"weight\": 1}}}}");
             assertThat(put.statusCode()).as(put.body()).isEqualTo(201);
 
@@ -87,23 +91,51 @@ class DashboardTenantsTest {
                 JsonNode answer = json(s.get(PATH + "/tenants"));
                 assertThat(answer.get("fair_share").asBoolean()).isTrue();
                 assertThat(expected(answer)).containsExactly(
-                        "team-a|3|weight 75.0%|tokens 66.7%|3|1200|0",
-                        "team-b|1|weight 25.0%|tokens 33.3%|2|600|1");
+                        "team-a|3|weight 75.0%|tokens 66.7%|3|1200|0|$0.00|$0.00",
+                        "team-b|1|weight 25.0%|tokens 33.3%|2|600|1|$0.00|$0.00");
                 await().atMost(Duration.ofSeconds(20)).ignoreException(StaleElementReferenceException.class)
                         .untilAsserted(() -> assertThat(shown(driver)).isEqualTo(expected(answer)));
                 // The bars are as long as the shares.
                 assertThat(((JavascriptExecutor) driver).executeScript("return document.querySelector("
                         + "\"#tenants tr[data-tenant='team-a'] .bar.token-share > span\").style.width")).isEqualTo("66.7%");
 
-                // Live: the call in flight ends, the waiting one is admitted, and the table follows.
+                // Live: the call in flight ends, costing team-a $1.25 (100000 in at $2.50/M, 100000 out at
+                // $10/M); the waiting one is admitted and costs team-b $0.10; the table follows.
+                held.complete(Usage.of(100_000, 100_000));
                 held.close();
-                waiting.get(10, TimeUnit.SECONDS).close();
+                try (Permit p = waiting.get(10, TimeUnit.SECONDS)) {
+                    p.complete(Usage.of(40_000, 0));
+                }
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                        assertThat(expected(json(s.get(PATH + "/tenants")))).containsExactly(
+                                "team-a|3|weight 75.0%|tokens 57.1%|3|1200|0|$1.25|$1.25",
+                                "team-b|1|weight 25.0%|tokens 42.9%|3|900|0|$0.10|$0.10"));
                 JsonNode after = json(s.get(PATH + "/tenants"));
-                assertThat(expected(after)).containsExactly(
-                        "team-a|3|weight 75.0%|tokens 57.1%|3|1200|0",
-                        "team-b|1|weight 25.0%|tokens 42.9%|3|900|0");
                 await().atMost(Duration.ofSeconds(20)).ignoreException(StaleElementReferenceException.class)
                         .untilAsserted(() -> assertThat(shown(driver)).isEqualTo(expected(after)));
+
+                // Waits by priority class: all six admissions were interactive, one of them waited.
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                        assertThat(json(s.get(PATH + "/tenants")).at("/waits/interactive/count").asLong()).isEqualTo(6));
+                JsonNode waits = json(s.get(PATH + "/tenants")).get("waits");
+                assertThat(waits.get("interactive").get("max_ms").asDouble()).isPositive();
+                assertThat(waits.get("batch").get("count").asLong()).isZero();
+                assertThat(expectedWaits(waits).get(0)).startsWith("interactive|6|");
+                assertThat(expectedWaits(waits).subList(1, 3)).containsExactly("batch|0|—|—", "background|0|—|—");
+                await().atMost(Duration.ofSeconds(20)).ignoreException(StaleElementReferenceException.class)
+                        .untilAsserted(() -> assertThat(shownWaits(driver)).isEqualTo(expectedWaits(waits)));
+
+                // The tenants that spent most, over every target, in the stats' order.
+                JsonNode top = json(s.get("/api/v1/stats")).get("tenants");
+                List<String> spenders = new ArrayList<>();
+                top.forEach(n -> spenders.add(n.get("tenant").asText() + " on " + n.get("target").asText() + ": "
+                        + usd(n.get("cost").get("today_usd").decimalValue()) + " today, "
+                        + usd(n.get("cost").get("month_usd").decimalValue()) + " this month"));
+                assertThat(spenders).containsExactly("team-a on mock/dash-tenants: $1.25 today, $1.25 this month",
+                        "team-b on mock/dash-tenants: $0.10 today, $0.10 this month");
+                await().atMost(Duration.ofSeconds(20)).ignoreException(StaleElementReferenceException.class)
+                        .untilAsserted(() -> assertThat(driver.findElements(By.cssSelector("#spend-tenants li")))
+                                .extracting(WebElement::getText).isEqualTo(spenders));
 
                 // Only the fair-share target's tenants were ever asked for.
                 @SuppressWarnings("unchecked")
@@ -136,7 +168,8 @@ class DashboardTenantsTest {
         for (JsonNode n : answer.get("tenants")) {
             rows.add(String.join("|", n.get("tenant").asText(), number(n.get("weight").asDouble()),
                     "weight " + percent(n.get("weight_share").asDouble()), "tokens " + percent(n.get("token_share").asDouble()),
-                    n.get("requests").asText(), n.get("tokens").asText(), n.get("waiting").asText()));
+                    n.get("requests").asText(), n.get("tokens").asText(), n.get("waiting").asText(),
+                    usd(n.at("/cost/today_usd").decimalValue()), usd(n.at("/cost/month_usd").decimalValue())));
         }
         return rows;
     }
@@ -147,9 +180,37 @@ class DashboardTenantsTest {
         for (WebElement tr : driver.findElements(By.cssSelector("#tenants tr[data-tenant]"))) {
             rows.add(String.join("|", cell(tr, "td.tenant"), cell(tr, "td.weight"), cell(tr, ".weight-share .share-label"),
                     cell(tr, ".token-share .share-label"), cell(tr, "td.requests"), cell(tr, "td.tokens"),
-                    cell(tr, "td.waiting")));
+                    cell(tr, "td.waiting"), cell(tr, "td.cost-today"), cell(tr, "td.cost-month")));
         }
         return rows;
+    }
+
+    /** Each priority class of the route's waits as the table should show it, in their natural order. */
+    private static List<String> expectedWaits(JsonNode waits) {
+        List<String> rows = new ArrayList<>();
+        for (String p : List.of("interactive", "batch", "background")) {
+            JsonNode w = waits.get(p);
+            boolean any = w.get("count").asLong() > 0;
+            rows.add(String.join("|", p, w.get("count").asText(), any ? fixed1(w.get("mean_ms").asDouble()) + " ms" : "—",
+                    any ? fixed1(w.get("max_ms").asDouble()) + " ms" : "—"));
+        }
+        return rows;
+    }
+
+    /** Each row of the dashboard's waits-by-priority table, in its order. */
+    private static List<String> shownWaits(WebDriver driver) {
+        List<String> rows = new ArrayList<>();
+        for (WebElement tr : driver.findElements(By.cssSelector("#tenant-waits tr[data-priority]"))) {
+            rows.add(String.join("|", tr.getAttribute("data-priority"), cell(tr, "td.count"), cell(tr, "td.mean"),
+                    cell(tr, "td.max")));
+        }
+        return rows;
+    }
+
+    /** Dollars as the dashboard writes them: to the cent, or to a millionth below a cent. */
+    private static String usd(BigDecimal v) {
+        int scale = v.signum() != 0 && v.abs().compareTo(new BigDecimal("0.01")) < 0 ? 6 : 2;
+        return "$" + v.setScale(scale, RoundingMode.HALF_UP).toPlainString();
     }
 
     private static String cell(WebElement tr, String css) {

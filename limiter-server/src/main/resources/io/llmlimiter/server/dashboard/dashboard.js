@@ -104,7 +104,7 @@
     // The top tenants by spend, in the server's order, when the stats carry them.
     var tenants = $('spend-tenants');
     tenants.textContent = '';
-    tenants.hidden = !(stats.tenants && stats.tenants.length);
+    $('spend-tenants-box').hidden = !(stats.tenants && stats.tenants.length);
     (stats.tenants || []).slice(0, 10).forEach(function (t) {
       tenants.appendChild(el('li', null, t.tenant + (t.target ? ' on ' + t.target : '') + ': ' +
         usd(t.cost.today_usd) + ' today, ' + usd(t.cost.month_usd) + ' this month'));
