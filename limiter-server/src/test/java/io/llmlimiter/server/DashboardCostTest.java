@@ -48,9 +48,11 @@ class DashboardCostTest {
                     p.complete(Usage.of(100_000, 100_000));
                 }
 
-                wait.until(d -> d.findElement(row(t.toString())).findElement(By.className("cost")).getText()
-                        .contains("today $1.25"));
-                String cell = driver.findElement(row(t.toString())).findElement(By.className("cost")).getText();
+                // The cell's text is read once, from the same rendering the wait found.
+                String cell = wait.until(d -> {
+                    String text = d.findElement(row(t.toString())).findElement(By.className("cost")).getText();
+                    return text.contains("today $1.25") ? text : null;
+                });
                 assertThat(cell).contains("month $1.25").contains("usd=20/day: $18.75 left");
                 wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("spend-today"), "$1.25"));
                 assertThat(driver.findElement(By.id("spend-targets")).getText()).contains("mock/dash-cost: $1.25 today");
