@@ -101,6 +101,9 @@ class TenantsPhaseTest {
 
         root.putObject("overload").putObject("limiter").put("admitted_per_s", 500.0).put("redis_cpu_us_per_admit", 11.0);
         assertThat(Report.only(root)).contains("| overload phase: no fair share, no tenant | 500.0 |");
+        assertThat(ReadmeTables.summary(root)).contains("Tenants (the overload load on one target shared fairly, "
+                + "weights 1 to 10): Redis CPU per admission 12.5 us with all callers of one tenant, 14.0 us spread over "
+                + "10 tenants; admitted 500.0/s and 480.0/s.");
     }
 
     private static TenantUsage usage(String tenant, long requests) {
