@@ -40,10 +40,13 @@ final class RedisPermit implements Permit {
     private final ScheduledFuture<?> renewal;
     /** The estimate's cost reserved against the target's dollar budgets, in micro-dollars. */
     private final long costMicros;
+    /** Whom the call is for: its cost counts for this tenant too. */
+    private final String tenant;
 
     RedisPermit(RedisLimiter limiter, Target target, Keys keys, String leaseId, Estimate estimate,
-                long admittedMicros, long ttlMicros, long costMicros) {
+                long admittedMicros, long ttlMicros, long costMicros, String tenant) {
         this.costMicros = costMicros;
+        this.tenant = tenant;
         this.limiter = limiter;
         this.target = target;
         this.keys = keys;
@@ -115,7 +118,7 @@ final class RedisPermit implements Permit {
         io.llmlimiter.client.LimitConfig config = limiter.configFor(target);
         long actual = usage == null ? -1 : limiter.pricing().actual(target, config, usage);
         if (needsNoScript(usage, actual)) {
-            limiter.stats().completed(target, estimate.tokens(), usage, Math.max(0, actual));
+            limiter.stats().completed(target, estimate.tokens(), usage, Math.max(0, actual), tenant);
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> result = new CompletableFuture<>();
@@ -158,6 +161,7 @@ final class RedisPermit implements Permit {
                     log.warn("{} lease {} had already expired when its call completed; raise lease_ttl if "
                             + "calls outlive it", target, leaseId);
                 }
+                limiter.stats().tenantSpent(target, tenant, actualMicros);
                 result.complete(null);
             } else {
                 log.warn("{} could not complete lease {} after {} attempts; it expires at its TTL{}", target,
