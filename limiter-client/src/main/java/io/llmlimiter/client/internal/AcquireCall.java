@@ -400,7 +400,8 @@ final class AcquireCall {
     private void admittedAs(long admittedMicros, long ttlMicros) {
         limiter.metrics().acquired(target, Duration.ofNanos(System.nanoTime() - startNanos));
         limiter.waitTimes().record(target, System.nanoTime() - startNanos);
-        succeed(new RedisPermit(limiter, target, keys, requestId, estimate, admittedMicros, ttlMicros, costMicros));
+        succeed(new RedisPermit(limiter, target, keys, requestId, estimate, admittedMicros, ttlMicros, costMicros,
+                tenant.name()));
     }
 
     private void handle(List<Object> reply, CompletableFuture<Void> wake) {

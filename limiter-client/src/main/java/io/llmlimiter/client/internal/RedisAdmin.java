@@ -125,8 +125,9 @@ final class RedisAdmin implements LimiterAdmin {
     @Override
     public List<TenantUsage> tenants(Target target) {
         Keys keys = Keys.of(target);
-        Map<String, String> raw = limiter.await(target, "tenants",
-                limiter.scripts().commands().hgetall(keys.tenants()).toCompletableFuture());
+        // This client's tenant corrections not flushed yet go first, as for the stats.
+        Map<String, String> raw = limiter.await(target, "tenants", limiter.stats().flush(target).thenCompose(
+                v -> limiter.scripts().commands().hgetall(keys.tenants()).toCompletableFuture()));
         FairShare share = config(target).map(LimitConfig::fairShare).orElse(null);
         return tenantUsage(raw, share);
     }

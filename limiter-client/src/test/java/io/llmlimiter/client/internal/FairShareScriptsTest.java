@@ -274,6 +274,59 @@ class FairShareScriptsTest {
         }
     }
 
+    private long served(String process, long seq, Object... tenantsAndTokens) {
+        String[] args = new String[3 + tenantsAndTokens.length];
+        args[0] = process;
+        args[1] = Long.toString(seq);
+        args[2] = Integer.toString(tenantsAndTokens.length / 2);
+        for (int i = 0; i < tenantsAndTokens.length; i++) {
+            args[3 + i] = tenantsAndTokens[i].toString();
+        }
+        return h.runner.<Long>run(io.llmlimiter.scripts.LuaScript.SERVED, io.lettuce.core.ScriptOutputType.INTEGER,
+                h.keys, args).join();
+    }
+
+    @Test
+    void servedTokensCorrectTheCountersOnceAndDecideWhoIsNext() {
+        config("requests=3/1s", FairShare.builder().tenant("b", TenantShare.weight(2)).build());
+        assertThat(h.acquireAs("pb.1", 100, nowMs, true, "b", "batch").get(0)).isEqualTo(1L);
+        assertThat(h.acquireAs("pa.1", 100, nowMs + 1, true, "a", "batch").get(0)).isEqualTo(1L);
+        assertThat(h.acquireAs("pa.2", 100, nowMs + 2, true, "a", "batch").get(0)).isEqualTo(1L);
+        Map<String, String> before = h.redis().hgetall(h.keys.tenants());
+        double va = Double.parseDouble(before.get("v:a"));
+        double vb = Double.parseDouble(before.get("v:b"));
+        // Charged by the estimates, a is ahead of b; a's two calls used 10 tokens each, b's 160.
+        assertThat(va).isGreaterThan(vb + 100);
+
+        assertThat(served("p1", 1, "a", -180, "b", 60)).isEqualTo(1L);
+        Map<String, String> after = h.redis().hgetall(h.keys.tenants());
+        assertThat(Double.parseDouble(after.get("v:a"))).isEqualTo(va - 180);
+        assertThat(Double.parseDouble(after.get("v:b"))).as("b's weight is 2").isEqualTo(vb + 30);
+        assertThat(after).containsEntry("a:a", "20").containsEntry("a:b", "160");
+
+        // A resend of the same send, or an older one, counts nothing; the next one and another process's do.
+        assertThat(served("p1", 1, "a", -180, "b", 60)).isZero();
+        assertThat(served("p1", 0, "a", -5)).isZero();
+        assertThat(served("p1", 2, "a", 3)).isEqualTo(1L);
+        assertThat(served("p2", 1, "a", 2)).isEqualTo(1L);
+        after = h.redis().hgetall(h.keys.tenants());
+        assertThat(after).containsEntry("a:a", "25").containsEntry("a:b", "160");
+        assertThat(Double.parseDouble(after.get("v:a"))).isEqualTo(va - 175);
+
+        // Both wait for the full window: a, served less, goes first though it was charged more.
+        assertThat(h.acquireAs("pb.2", 100, nowMs + 500, true, "b", "batch").get(0)).isEqualTo(0L);
+        assertThat(h.acquireAs("pa.3", 100, nowMs + 501, true, "a", "batch").get(0)).isEqualTo(0L);
+        assertThat(h.acquireAs("pb.2", 100, nowMs + 1010, true, "b", "batch").get(1)).isEqualTo("queued");
+        assertThat(h.acquireAs("pa.3", 100, nowMs + 1011, true, "a", "batch").get(0)).isEqualTo(1L);
+    }
+
+    @Test
+    void servedTokensOfATargetWithoutFairShareStateChangeNothing() {
+        config("requests=2/1s", FairShare.builder().build());
+        assertThat(served("p1", 1, "a", 50)).isZero();
+        assertThat(h.redis().exists(h.keys.tenants())).isZero();
+    }
+
     private static String process(Map<String, String> waiting, String id) {
         return waiting.entrySet().stream().filter(e -> e.getValue().equals(id)).map(Map.Entry::getKey).findFirst()
                 .orElseThrow(() -> new AssertionError(id + " is no process's waiting request"));
