@@ -134,6 +134,8 @@ public interface LlmLimiter extends AutoCloseable {
      * @return the result of the first successful attempt
      * @throws CallFailedException when the error is not retried or the retries run out
      * @throws RateLimitedException when no permit is had before the deadline
+     * @throws BudgetExceededException at once, never retried, when an attempt (or a call made inside
+     *     it) would pass a dollar budget
      */
     default <T> T execute(Target target, Estimate estimate, LlmCall<T> call) {
         return execute(target, Tenant.DEFAULT, estimate, call);
@@ -151,6 +153,8 @@ public interface LlmLimiter extends AutoCloseable {
      * @return the result of the first successful attempt
      * @throws CallFailedException when the error is not retried or the retries run out
      * @throws RateLimitedException when no permit is had before the deadline
+     * @throws BudgetExceededException at once, never retried, when an attempt (or a call made inside
+     *     it) would pass a dollar budget
      */
     <T> T execute(Target target, Tenant tenant, Estimate estimate, LlmCall<T> call);
 

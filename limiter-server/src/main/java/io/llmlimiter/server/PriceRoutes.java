@@ -63,13 +63,14 @@ final class PriceRoutes {
     }
 
     private void get(Context ctx) {
-        Map<String, String> meta = redis.pricesMeta();
+        // One read: a table put meanwhile never pairs its digest with the other table's models.
+        Map<String, String> stored = redis.prices();
         ObjectNode out = ConfigJson.MAPPER.createObjectNode();
-        if (meta.containsKey("sha")) {
-            out.put("source", "redis").put("sha", meta.get("sha"))
-                    .put("updated_ms", Long.parseLong(meta.getOrDefault("updated_ms", "0")));
-            String json = redis.pricesJson();
-            if (json != null && PriceSync.sha1(json).equals(meta.get("sha"))) {
+        if (stored.containsKey("sha")) {
+            out.put("source", "redis").put("sha", stored.get("sha"))
+                    .put("updated_ms", Long.parseLong(stored.getOrDefault("updated_ms", "0")));
+            String json = stored.get("json");
+            if (json != null && PriceSync.sha1(json).equals(stored.get("sha"))) {
                 try {
                     out.put("models", PriceTable.parse(json).size());
                 } catch (IllegalArgumentException e) {

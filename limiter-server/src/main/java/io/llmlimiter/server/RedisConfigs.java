@@ -186,23 +186,20 @@ final class RedisConfigs implements AutoCloseable {
         return sha;
     }
 
-    /** @return the stored table's digest and time ({@code sha}, {@code updated_ms}), empty when none */
-    Map<String, String> pricesMeta() {
+    /**
+     * Reads the stored table in one {@code HMGET}, so its text, digest and time are of one write.
+     *
+     * @return {@code sha}, {@code updated_ms} and {@code json} as stored; empty when none
+     */
+    Map<String, String> prices() {
         synchronized (lock) {
             Map<String, String> out = new java.util.HashMap<>();
-            for (var kv : await(reads().hmget(PriceSync.KEY, "sha", "updated_ms"))) {
+            for (var kv : await(reads().hmget(PriceSync.KEY, "sha", "updated_ms", "json"))) {
                 if (kv.hasValue()) {
                     out.put(kv.getKey(), kv.getValue());
                 }
             }
             return out;
-        }
-    }
-
-    /** @return the stored table's text, or null when none */
-    String pricesJson() {
-        synchronized (lock) {
-            return await(reads().hget(PriceSync.KEY, "json"));
         }
     }
 

@@ -3,8 +3,10 @@ package io.llmlimiter.spring;
 import io.llmlimiter.client.CallFailedException;
 import io.llmlimiter.client.Estimate;
 import io.llmlimiter.client.LlmLimiter;
+import io.llmlimiter.client.Priority;
 import io.llmlimiter.client.StreamCompletion;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.Tenant;
 import io.llmlimiter.client.TokenEstimator;
 import io.llmlimiter.client.Usage;
 import org.springframework.ai.chat.messages.AssistantMessage;
@@ -48,9 +50,12 @@ public final class LimitedChatModel implements ChatModel {
     private final Supplier<LlmLimiter> limiter;
     private final ChatTargetResolver targets;
     private final String tenant;
+    private final Tenant callsFor;
     private final int defaultMaxTokens;
 
     /**
+     * A model whose calls are {@link Priority#INTERACTIVE}.
+     *
      * @param delegate the model
      * @param limiter the limiter, looked up at the first call
      * @param targets names each call's target
@@ -59,10 +64,27 @@ public final class LimitedChatModel implements ChatModel {
      */
     public LimitedChatModel(ChatModel delegate, Supplier<LlmLimiter> limiter, ChatTargetResolver targets,
                             String tenant, int defaultMaxTokens) {
+        this(delegate, limiter, targets, tenant, Priority.INTERACTIVE, defaultMaxTokens);
+    }
+
+    /**
+     * @param delegate the model
+     * @param limiter the limiter, looked up at the first call
+     * @param targets names each call's target
+     * @param tenant the application's tenant, or null: every call is acquired for it (on a target
+     *     that shares fairly, its share applies), else for the {@code default} tenant
+     * @param priority the class of every call
+     * @param defaultMaxTokens output tokens reserved when neither the prompt nor the model names max tokens
+     * @throws IllegalArgumentException when the tenant is not a valid tenant name
+     */
+    public LimitedChatModel(ChatModel delegate, Supplier<LlmLimiter> limiter, ChatTargetResolver targets,
+                            String tenant, Priority priority, int defaultMaxTokens) {
         this.delegate = Objects.requireNonNull(delegate, "delegate must not be null");
         this.limiter = Objects.requireNonNull(limiter, "limiter must not be null");
         this.targets = Objects.requireNonNull(targets, "targets must not be null");
+        Objects.requireNonNull(priority, "priority must not be null");
         this.tenant = tenant;
+        this.callsFor = new Tenant(tenant == null ? Tenant.DEFAULT_NAME : tenant, priority);
         this.defaultMaxTokens = defaultMaxTokens;
     }
 
@@ -76,7 +98,7 @@ public final class LimitedChatModel implements ChatModel {
         String model = modelName(prompt);
         Target target = targets.resolve(delegate, prompt, model, tenant);
         try {
-            return limiter.get().execute(target, estimate(prompt, model), ctx -> {
+            return limiter.get().execute(target, callsFor, estimate(prompt, model), ctx -> {
                 ChatResponse response = delegate.call(prompt);
                 Usage usage = usage(response);
                 if (usage != null) {
@@ -95,7 +117,7 @@ public final class LimitedChatModel implements ChatModel {
             String model = modelName(prompt);
             Target target = targets.resolve(delegate, prompt, model, tenant);
             Estimate estimate = estimate(prompt, model);
-            return Mono.fromFuture(() -> limiter.get().<Flux<ChatResponse>>executeAsync(target, estimate,
+            return Mono.fromFuture(() -> limiter.get().<Flux<ChatResponse>>executeAsync(target, callsFor, estimate,
                             ctx -> start(prompt, ctx.deferCompletion())))
                     .flatMapMany(f -> f);
         }).onErrorMap(LimitedChatModel::unwrap);

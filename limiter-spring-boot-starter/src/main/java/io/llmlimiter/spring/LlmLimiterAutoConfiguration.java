@@ -3,7 +3,9 @@ package io.llmlimiter.spring;
 import io.llmlimiter.client.Accounting;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LlmLimiter;
+import io.llmlimiter.client.Priority;
 import io.llmlimiter.client.Target;
+import io.llmlimiter.client.Tenant;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.springframework.ai.chat.model.ChatModel;
 import org.springframework.beans.BeansException;
@@ -138,7 +140,24 @@ public class LlmLimiterAutoConfiguration {
             String tenant = environment.getProperty("llmlimiter.tenant");
             int maxTokens = environment.getProperty("llmlimiter.spring-ai.default-max-tokens", Integer.class, 1024);
             ChatTargetResolver targets = new LazyResolver(resolvers, new DefaultChatTargetResolver(provider, environment::getProperty));
-            return new LimitedChatModel(model, limiter::getObject, targets, tenant, maxTokens);
+            return new LimitedChatModel(model, limiter::getObject, targets, tenantName(tenant), priority(), maxTokens);
+        }
+
+        private static String tenantName(String tenant) {
+            try {
+                return tenant == null ? null : Tenant.checkName(tenant);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("llmlimiter.tenant: " + e.getMessage());
+            }
+        }
+
+        private Priority priority() {
+            String label = environment.getProperty("llmlimiter.priority");
+            try {
+                return label == null ? Priority.INTERACTIVE : Priority.fromLabel(label.trim().toLowerCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("llmlimiter.priority: " + e.getMessage());
+            }
         }
     }
 

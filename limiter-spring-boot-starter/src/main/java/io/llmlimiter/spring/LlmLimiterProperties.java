@@ -12,9 +12,11 @@ import java.util.List;
  * <pre>
  * llmlimiter:
  *   redis: redis://localhost:6379
+ *   tenant: search           # calls are made for this tenant ...
+ *   priority: batch          # ... in this priority class
  *   targets:
  *     - name: openai/gpt-4o-mini
- *       limits: requests=500/60s,tokens=200000/60s
+ *       limits: requests=500/60s,tokens=200000/60s,usd=50/1d
  *   spring-ai:
  *     enabled: true          # every ChatModel bean under the budget
  * </pre>
@@ -33,10 +35,13 @@ public class LlmLimiterProperties {
     /** Share of each limit one client may use alone while Redis is unreachable (unset: fail closed). */
     private Double degradedShare;
     /**
-     * The tenant this application calls for. Accepted and handed to a {@link ChatTargetResolver}
-     * (which may give each tenant its own target); the limiter has no tenant budgets of its own yet.
+     * The tenant this application calls for: every model call is acquired for it (on a target that
+     * shares fairly, its share applies), and it is handed to a {@link ChatTargetResolver}. Unset:
+     * the {@code default} tenant.
      */
     private String tenant;
+    /** The priority class of this application's model calls: interactive (unset), batch or background. */
+    private String priority;
     /** The targets' limits, written to Redis when Redis has none (and again if Redis loses them). */
     private List<TargetProperties> targets = new ArrayList<>();
     /** Spring AI support. */
@@ -80,6 +85,14 @@ public class LlmLimiterProperties {
 
     public void setTenant(String tenant) {
         this.tenant = tenant;
+    }
+
+    public String getPriority() {
+        return priority;
+    }
+
+    public void setPriority(String priority) {
+        this.priority = priority;
     }
 
     public List<TargetProperties> getTargets() {

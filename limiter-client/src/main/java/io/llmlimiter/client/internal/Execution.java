@@ -1,6 +1,7 @@
 package io.llmlimiter.client.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.llmlimiter.client.BudgetExceededException;
 import io.llmlimiter.client.CallFailedException;
 import io.llmlimiter.client.Durations;
 import io.llmlimiter.client.Estimate;
@@ -17,8 +18,11 @@ import io.llmlimiter.client.retry.RetryState;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -91,8 +95,16 @@ final class Execution {
      * @param permit the permit the attempt ran under
      * @return how long to wait before the next attempt
      * @throws CallFailedException when the failure is not retried or the retries are spent
+     * @throws BudgetExceededException when a call made inside this one passed a dollar budget
      */
     Duration onFailure(Throwable error, Permit permit) {
+        BudgetExceededException budget = budgetRefusal(error);
+        if (budget != null) {
+            // Not the provider's failure and not a rate limit: whatever the classifier says, no retry.
+            CallExecutor.log().info("{} attempt {} refused by the budget {} of {}, not retried", target, attempt(),
+                    budget.budget(), budget.target());
+            throw budget;
+        }
         ProviderFailure failure = limiter.statusExtractor().walkingCauses().describe(error);
         FailureKind kind = limiter.errorClassifier().classify(failure);
         ProviderSignals signals = ProviderSignalParser.parse(failure, Instant.now());
@@ -125,6 +137,17 @@ final class Execution {
         CallExecutor.log().info("{} retry {}/{} after {}, waiting {} s", target, state.retries(), policy.maxRetries(),
                 what, String.format(java.util.Locale.ROOT, "%.1f", delay.toMillis() / 1000.0));
         return delay;
+    }
+
+    /** The dollar-budget refusal in the error's cause chain, or null. */
+    private static BudgetExceededException budgetRefusal(Throwable error) {
+        Set<Throwable> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Throwable t = error; t != null && seen.add(t); t = t.getCause()) {
+            if (t instanceof BudgetExceededException b) {
+                return b;
+            }
+        }
+        return null;
     }
 
     /** The permit knows when Redis admitted the call; a fallback permit (degraded mode) was never in Redis. */

@@ -14,8 +14,9 @@ import org.slf4j.LoggerFactory;
  * Keeps a client's price table in step with the one the admin server holds in Redis
  * ({@link #KEY}: {@code json}, {@code sha}, {@code updated_ms}), checked every
  * {@link #EVERY_SECONDS} s by its digest alone. A table that does not parse is never used (the
- * table in use stays, said once at WARN); a good one replaces it whole. Parsing runs on the
- * limiter's callback executor, never on a Redis thread. This class is thread-safe.
+ * table in use stays, said once at WARN); a good one replaces it whole. Checks run one at a time,
+ * so the table in use never goes back to an older one. Parsing runs on the limiter's callback
+ * executor, never on a Redis thread. This class is thread-safe.
  */
 public final class PriceSync {
 
@@ -28,6 +29,8 @@ public final class PriceSync {
     private final RedisLimiter limiter;
     private volatile String applied = "";
     private volatile String refused = "";
+    /** The latest check asked for; guarded by this. */
+    private CompletableFuture<Void> last = CompletableFuture.completedFuture(null);
 
     PriceSync(RedisLimiter limiter) {
         this.limiter = limiter;
@@ -41,8 +44,24 @@ public final class PriceSync {
         }
     }
 
-    /** @return completes when the table in Redis was compared (and, if new, applied or refused) */
+    /**
+     * Checks run one after another: a check that read a table before another was put never
+     * applies it after a later check applied the newer one.
+     *
+     * @return completes when the table in Redis was compared (and, if new, applied or refused)
+     */
     public CompletableFuture<Void> check() {
+        CompletableFuture<Void> next = new CompletableFuture<>();
+        CompletableFuture<Void> before;
+        synchronized (this) {
+            before = last;
+            last = next;
+        }
+        before.whenComplete((v, e) -> compare().whenComplete((v2, e2) -> next.complete(null)));
+        return next;
+    }
+
+    private CompletableFuture<Void> compare() {
         CompletableFuture<Void> done = new CompletableFuture<>();
         try {
             limiter.scripts().commands().hget(KEY, "sha").whenComplete((sha, e) -> {

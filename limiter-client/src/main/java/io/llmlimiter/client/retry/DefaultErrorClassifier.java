@@ -1,5 +1,6 @@
 package io.llmlimiter.client.retry;
 
+import io.llmlimiter.client.BudgetExceededException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -38,6 +39,9 @@ final class DefaultErrorClassifier implements ErrorClassifier {
      */
     @Override
     public FailureKind classify(ProviderFailure failure) {
+        if (refusedByBudget(failure)) {
+            return FailureKind.QUOTA_EXHAUSTED;
+        }
         if (failure.statusCode().isEmpty()) {
             return failure.cause().map(NetworkFailures::classify).orElse(FailureKind.UNKNOWN);
         }
@@ -66,6 +70,12 @@ final class DefaultErrorClassifier implements ErrorClassifier {
                 }
                 return status >= 400 ? FailureKind.CLIENT_ERROR : FailureKind.UNKNOWN;
         }
+    }
+
+    /** The limiter's own dollar budget: it frees at the next period or as spend ages out, never by retrying soon. */
+    private static boolean refusedByBudget(ProviderFailure failure) {
+        return failure.cause().map(Causes::chain).orElse(List.of()).stream()
+                .anyMatch(BudgetExceededException.class::isInstance);
     }
 
     private static boolean containsAny(String lowerBody, List<String> markers) {

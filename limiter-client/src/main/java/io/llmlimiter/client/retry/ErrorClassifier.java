@@ -23,6 +23,8 @@ public interface ErrorClassifier {
      * The built-in rules:
      *
      * <ul>
+     *   <li>a {@link io.llmlimiter.client.BudgetExceededException} anywhere in the cause chain (a
+     *       call made inside this one passed a dollar budget): {@link FailureKind#QUOTA_EXHAUSTED};
      *   <li>any 4xx whose body mentions {@code insufficient_quota}, {@code
      *       billing_hard_limit_reached}, {@code billing_not_active}, "exceeded your current quota"
      *       or "credit balance is too low" (this covers {@code error.code} and {@code error.type},
