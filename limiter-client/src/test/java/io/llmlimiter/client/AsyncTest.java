@@ -143,7 +143,11 @@ class AsyncTest {
     @Test
     void acquireAsyncAndCompleteAsyncCompleteOnTheLimitersOwnPoolByDefault() throws Exception {
         try (LlmLimiter own = LlmLimiter.builder().redis(redis.uri()).build()) {
-            Target t = target("requests=100/1s", 4);
+            // The window's one request is taken first, so the asynchronous acquire waits for it to free and
+            // its future is still pending when the stages below are attached (a stage attached to a future
+            // already complete runs on the attaching thread, whoever completed it).
+            Target t = target("requests=1/1s", 4);
+            own.acquire(t, Estimate.requestOnly(), LONG).complete(Usage.of(1, 1));
             List<String> threads = new CopyOnWriteArrayList<>();
             own.acquireAsync(t, Estimate.requestOnly(), LONG)
                     .thenCompose(p -> {

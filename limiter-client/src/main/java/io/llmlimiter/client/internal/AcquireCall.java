@@ -223,6 +223,12 @@ final class AcquireCall {
             limiter.configNow(target).whenComplete((c, e) -> attempt());
             return;
         }
+        CompletableFuture<Void> prices = limiter.pricing().ready();
+        if (!prices.isDone()) {
+            // The first call of this process: the price table is read from the jar off this thread.
+            prices.whenComplete((v, e) -> attempt());
+            return;
+        }
         List<AcquireCall> riders = batch;
         LimitConfig config = limiter.configFor(target);
         String[] args = new String[12 + 5 * riders.size()];

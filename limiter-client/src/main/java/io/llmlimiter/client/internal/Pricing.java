@@ -8,6 +8,7 @@ import io.llmlimiter.client.Target;
 import io.llmlimiter.client.Usage;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -26,13 +27,49 @@ public final class Pricing {
     private final AtomicReference<PriceTable> table;
     private final Set<Target> warned = ConcurrentHashMap.newKeySet();
     private final Map<Target, ModelPrice> found = new ConcurrentHashMap<>();
+    private final AtomicReference<CompletableFuture<Void>> loading = new AtomicReference<>();
+    private static final CompletableFuture<Void> LOADED = CompletableFuture.completedFuture(null);
 
     /** @param table the first table, or null for the bundled one, loaded when first needed */
     public Pricing(PriceTable table) {
         this.table = new AtomicReference<>(table);
     }
 
-    /** @return the table in use */
+    /**
+     * Completed once a table is in memory. The first call starts reading the bundled table on a
+     * thread of its own: it reads the jar, which never happens on a caller's or an event-loop
+     * thread.
+     *
+     * @return a future completed when {@link #table()} no longer reads anything
+     */
+    public CompletableFuture<Void> ready() {
+        if (table.get() != null) {
+            return LOADED;
+        }
+        CompletableFuture<Void> f = loading.get();
+        if (f != null) {
+            return f;
+        }
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        if (!loading.compareAndSet(null, mine)) {
+            return loading.get();
+        }
+        Thread loader = new Thread(() -> {
+            try {
+                table();
+                mine.complete(null);
+            } catch (Throwable e) {
+                // Then table() reads again where it is next needed, and fails there too.
+                loading.set(null);
+                mine.completeExceptionally(e);
+            }
+        }, "llmlim-prices");
+        loader.setDaemon(true);
+        loader.start();
+        return mine;
+    }
+
+    /** @return the table in use (read from the jar first when none is loaded yet: see {@link #ready()}) */
     public PriceTable table() {
         PriceTable t = table.get();
         if (t == null) {

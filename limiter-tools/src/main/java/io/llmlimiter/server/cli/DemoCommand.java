@@ -18,15 +18,17 @@ import picocli.CommandLine.Spec;
 /**
  * {@code demo}: the README's first command. With nothing but a JDK it starts a throwaway Redis,
  * the mock provider and the admin server (dashboard URL and token printed), runs the seed's four
- * demos and the naive-versus-limiter comparison, prints the table (or {@code --json}), and stops
- * everything. Not thread-safe: picocli runs one instance once.
+ * demos, two teams on one key without and with fair share, and the naive-versus-limiter
+ * comparison, prints the tables (or {@code --json}), and stops everything. Not thread-safe:
+ * picocli runs one instance once.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run the demo: the seed's four demos, then one job naive and through the limiter.",
+        description = {"Run the demo: the seed's four demos, two teams on one key without and with fair share, "
+                + "then one job naive and through the limiter.",
             "Starts a throwaway Redis, a mock LLM provider and the dashboard on this machine; nothing is billed."})
 public final class DemoCommand implements Callable<Integer> {
 
-    /** The mock provider during demos 1 to 4: 10 requests a second, 4 at once. */
+    /** The mock provider during demos 1 to 4 and the two teams: 10 requests a second, 4 at once. */
     static final MockProviderConfig DEMO_PROVIDER = MockProviderConfig.builder().requests(10, Duration.ofSeconds(1))
             .tokens(20_000, Duration.ofSeconds(1)).maxConcurrency(4)
             .latency(Duration.ofMillis(100), Duration.ofMillis(40)).build();
@@ -97,6 +99,7 @@ public final class DemoCommand implements Callable<Integer> {
             demos.set("concurrent", seed.concurrent());
             demos.set("retry", live.retry());
             demos.set("live_config", live.liveConfig());
+            summary.set("two_teams", new TwoTeams(env, seed, out).run());
             summary.set("comparison", new Comparison(env, out, progress).run(calls, processes, threads));
             double total = (System.nanoTime() - start) / 1e9;
             summary.put("total_seconds", CliSupport.round3(total));

@@ -10,12 +10,13 @@ import picocli.CommandLine;
 
 /**
  * The demo end to end, as a new user runs it but smaller: its own Redis, the mock provider and the
- * admin server, the four demos, and the comparison from three worker JVMs.
+ * admin server, the four demos, two teams on one key without and with fair share, and the comparison
+ * from three worker JVMs.
  */
 class DemoCommandTest {
 
     @Test
-    void runsTheFourDemosAndTheComparisonAndSummarizesThemAsJson() throws Exception {
+    void runsTheFourDemosTheTwoTeamsAndTheComparisonAndSummarizesThemAsJson() throws Exception {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         CommandLine cl = new CommandLine(new DemoCommand());
@@ -45,6 +46,13 @@ class DemoCommandTest {
         assertThat(before).as(all).isBetween(2.0, 3.5);
         // 8 a second unless the machine is busy; never above the new limit.
         assertThat(after).as(all).isGreaterThan(1.5 * before).isLessThanOrEqualTo(8.5);
+
+        for (String run : new String[] {"without_fair_share", "with_fair_share"}) {
+            JsonNode r = s.path("two_teams").path(run);
+            assertThat(r.path("batch_admitted").asLong()).as(all).isPositive();
+            assertThat(r.path("chat_admitted").asLong()).as(all).isPositive();
+            assertThat(r.path("provider_429").asLong()).as(all).isZero();
+        }
 
         JsonNode limiter = s.at("/comparison/limiter");
         assertThat(limiter.path("succeeded").asInt()).as(limiter.toPrettyString()).isEqualTo(40);
