@@ -78,17 +78,19 @@ public interface LimiterAdmin {
     /**
      * @param target a target
      * @return its tenants' admitted requests and tokens, shares against weights and waiting
-     *     callers, most tokens first; empty when the target does not share fairly or nothing was
-     *     admitted lately
+     *     callers (on a target that shares fairly), and their spend this UTC day and month, most
+     *     tokens first, then most spend; empty when nothing was admitted lately and nothing spent
+     *     this month
      */
     default java.util.List<TenantUsage> tenants(Target target) {
         return java.util.List.of();
     }
 
     /**
-     * Reads many targets at once: each one's config, usage, counters and recent waits. A Redis-backed admin sends
-     * every read of every target together (one pipelined batch) and waits once, so the cost does
-     * not grow by a round trip per target.
+     * Reads many targets at once: each one's config, usage, counters, recent waits and tenants. A
+     * Redis-backed admin sends every read of every target together (one pipelined batch, then one
+     * more for the tenants of the targets that share fairly or spent this month) and waits once
+     * per batch, so the cost does not grow by a round trip per target.
      *
      * @param targets the targets to read
      * @return a reading of each target that has a config, in the order given
@@ -96,7 +98,8 @@ public interface LimiterAdmin {
     default List<TargetReading> read(List<Target> targets) {
         List<TargetReading> out = new ArrayList<>();
         for (Target t : targets) {
-            config(t).ifPresent(c -> out.add(new TargetReading(c, usage(t), stats(t), TargetReading.Waits.NONE)));
+            config(t).ifPresent(c -> out.add(new TargetReading(c, usage(t), stats(t), TargetReading.Waits.NONE,
+                    tenants(t))));
         }
         return out;
     }

@@ -1,19 +1,22 @@
 package io.llmlimiter.client;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
 /**
- * One target's config, usage, counters and recent admission waits, read together by
+ * One target's config, usage, counters, recent admission waits and tenants, read together by
  * {@link LimiterAdmin#read}. Immutable and thread-safe.
  *
  * @param config the target's config
  * @param usage its usage at the time of the reading
  * @param counters its counters ({@code admitted}, {@code refused_*}, {@code provider_429}, ...)
  * @param waits how long callers recently waited for admission, as the clients report it
+ * @param tenants its tenants' admissions, waiting callers and spend (see {@link LimiterAdmin#tenants})
  */
-public record TargetReading(LimitConfig config, TargetUsage usage, Map<String, Long> counters, Waits waits) {
+public record TargetReading(LimitConfig config, TargetUsage usage, Map<String, Long> counters, Waits waits,
+                            List<TenantUsage> tenants) {
 
     /** Checks and copies. */
     public TargetReading {
@@ -21,6 +24,12 @@ public record TargetReading(LimitConfig config, TargetUsage usage, Map<String, L
         Objects.requireNonNull(usage, "usage");
         Objects.requireNonNull(waits, "waits");
         counters = Map.copyOf(counters);
+        tenants = List.copyOf(tenants);
+    }
+
+    /** A reading without tenants. */
+    public TargetReading(LimitConfig config, TargetUsage usage, Map<String, Long> counters, Waits waits) {
+        this(config, usage, counters, waits, List.of());
     }
 
     /**

@@ -5,10 +5,13 @@ import io.javalin.router.Endpoint;
 import io.llmlimiter.client.Budget;
 import io.llmlimiter.client.Durations;
 import io.llmlimiter.client.LimiterAdmin;
+import io.llmlimiter.client.Priority;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.client.TargetUsage;
+import io.llmlimiter.client.TenantUsage;
 import io.llmlimiter.client.internal.Counters;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,7 +28,10 @@ import java.util.function.ToDoubleFunction;
  * The server's meters: HTTP timings ({@code http.server.requests}, tagged with the route template,
  * never the raw path) and, per target, usage against each limit, concurrency, waiting callers,
  * cooldown, the effective amount of each limit (with why it differs from the configured one), the
- * delivery margin and the counters Redis keeps. Per-target values are read from Redis by
+ * delivery margin and the counters Redis keeps; per tenant ({@code tenant} tag, at most
+ * {@link #METRIC_TENANTS} per target, the rest summed under {@code other}) admitted requests and
+ * tokens, waiting callers and spend; per priority class ({@code priority} tag) admission waits.
+ * Per-target values are read from Redis by
  * {@link #refresh()}, which {@code /metrics} calls before each scrape. Tags are bounded: the
  * {@code target} tag only takes configured targets, {@code resource}/{@code window} the limits of
  * their configs, {@code reason} one of configured, 429 or headers, {@code event} a fixed list; no secret is ever a tag. Thread-safe.
@@ -34,6 +40,11 @@ public final class ServerMetrics {
 
     /** The prefix of every meter the server defines. */
     public static final String PREFIX = "llmlimiter.";
+
+    /** How many tenants of a target have series of their own; the others are summed under {@link #OTHER}. */
+    public static final int METRIC_TENANTS = 20;
+    /** The tenant tag of what tenants past {@link #METRIC_TENANTS} add up to. */
+    public static final String OTHER = "other";
 
     private static final String START = "llmlimiter.start";
     // Any token can be an HTTP method; only these become tag values, so tags stay bounded.
@@ -46,8 +57,13 @@ public final class ServerMetrics {
     // Mutable state, guarded by this: the reading the meters show and each target's meters.
     private Snapshots.Reading shown;
     private final Map<Target, TargetMeters> meters = new HashMap<>();
+    // Each target's tenants with series of their own (and other once used), and its classes with wait series.
+    private final Map<Target, Map<String, List<Meter>>> tenantMeters = new HashMap<>();
+    private final Map<Target, Map<Priority, List<Meter>>> waitMeters = new HashMap<>();
     // Read by the meters' value functions while a scrape runs.
     private volatile Map<Target, TargetSnapshot> latest = Map.of();
+    // Per target, per tenant series: requests, tokens, waiting, spend today and this month (micro-dollars).
+    private volatile Map<Target, Map<String, long[]>> tenantValues = Map.of();
     private volatile RedisHealth health = new RedisHealth(false, java.time.Duration.ZERO);
 
     /** A target's meters, registered for one shape of its limits (resources, windows, reasons). */
@@ -137,8 +153,22 @@ public final class ServerMetrics {
         for (Target t : new ArrayList<>(meters.keySet())) {
             if (!next.containsKey(t)) {
                 meters.remove(t).meters().forEach(registry::remove);
+                Map<String, List<Meter>> tenants = tenantMeters.remove(t);
+                if (tenants != null) {
+                    tenants.values().forEach(list -> list.forEach(registry::remove));
+                }
+                Map<Priority, List<Meter>> waits = waitMeters.remove(t);
+                if (waits != null) {
+                    waits.values().forEach(list -> list.forEach(registry::remove));
+                }
             }
         }
+        Map<Target, Map<String, long[]>> values = new HashMap<>();
+        for (TargetSnapshot s : reading.targets()) {
+            values.put(s.target(), tenants(s));
+            registerWaits(s);
+        }
+        tenantValues = values;
         for (TargetSnapshot s : reading.targets()) {
             List<String> shape = shape(s);
             TargetMeters m = meters.get(s.target());
@@ -148,6 +178,97 @@ public final class ServerMetrics {
                 }
                 meters.put(s.target(), new TargetMeters(shape, register(s)));
             }
+        }
+    }
+
+    /**
+     * Gives the target's tenants series up to {@link #METRIC_TENANTS}, most tokens (then spend)
+     * first; a tenant keeps its series while Redis holds it, later ones are summed under other.
+     *
+     * @return the values of the target's tenant series now
+     */
+    private Map<String, long[]> tenants(TargetSnapshot s) {
+        Target t = s.target();
+        Map<String, List<Meter>> shown = tenantMeters.computeIfAbsent(t, k -> new HashMap<>());
+        java.util.Set<String> present = new java.util.HashSet<>();
+        s.tenants().forEach(u -> present.add(u.tenant()));
+        for (String name : new ArrayList<>(shown.keySet())) {
+            if (!name.equals(OTHER) && !present.contains(name)) {
+                shown.remove(name).forEach(registry::remove);
+            }
+        }
+        Map<String, long[]> values = new HashMap<>();
+        for (TenantUsage u : s.tenants()) {
+            String name = u.tenant();
+            if (!shown.containsKey(name)) {
+                long own = shown.keySet().stream().filter(n -> !n.equals(OTHER)).count();
+                if (name.equals(OTHER) || own >= METRIC_TENANTS) {
+                    name = OTHER;
+                }
+                if (!shown.containsKey(name)) {
+                    shown.put(name, registerTenant(t, name));
+                }
+            }
+            long[] v = values.computeIfAbsent(name, k -> new long[5]);
+            v[0] += u.requests();
+            v[1] += u.tokens();
+            v[2] += u.waiting();
+            v[3] += u.costTodayMicros();
+            v[4] += u.costMonthMicros();
+        }
+        return values;
+    }
+
+    /** @return a tenant series' value now: 0 when the tenant added nothing, NaN once the target is gone */
+    private double tenant(Target t, String tenant, int index, double scale) {
+        Map<String, long[]> v = tenantValues.get(t);
+        if (v == null) {
+            return Double.NaN;
+        }
+        long[] x = v.get(tenant);
+        return x == null ? 0 : x[index] / scale;
+    }
+
+    private List<Meter> registerTenant(Target t, String tenant) {
+        Tags tags = Tags.of("target", t.toString(), "tenant", tenant);
+        return List.of(
+                FunctionCounter.builder(PREFIX + "tenant.admitted.requests", this, m -> m.tenant(t, tenant, 0, 1))
+                        .tags(tags).description("Requests admitted per tenant on targets that share fairly")
+                        .register(registry),
+                FunctionCounter.builder(PREFIX + "tenant.admitted.tokens", this, m -> m.tenant(t, tenant, 1, 1))
+                        .tags(tags).description("Tokens admitted per tenant (admission estimates) on targets that share fairly")
+                        .register(registry),
+                Gauge.builder(PREFIX + "tenant.waiting", this, m -> m.tenant(t, tenant, 2, 1)).tags(tags)
+                        .description("Waiting callers per tenant on targets that share fairly").register(registry),
+                Gauge.builder(PREFIX + "tenant.cost.usd.today", this, m -> m.tenant(t, tenant, 3, 1e6)).tags(tags)
+                        .description("Actual cost per tenant of the current UTC day, in dollars").register(registry),
+                FunctionCounter.builder(PREFIX + "tenant.cost.usd", this, m -> m.tenant(t, tenant, 4, 1e6)).tags(tags)
+                        .description("Actual cost per tenant of the current UTC month, in dollars (starts again each month)")
+                        .register(registry));
+    }
+
+    /** Registers the admission wait series of each class the target has admitted. */
+    private void registerWaits(TargetSnapshot s) {
+        Target t = s.target();
+        Map<Priority, List<Meter>> shown = waitMeters.computeIfAbsent(t, k -> new java.util.EnumMap<>(Priority.class));
+        for (Priority p : Priority.values()) {
+            if (shown.containsKey(p) || s.waitCount(p) == 0) {
+                continue;
+            }
+            Tags tags = Tags.of("target", t.toString(), "priority", p.label());
+            shown.put(p, List.of(
+                    FunctionTimer.builder(PREFIX + "target.admission.wait", this,
+                                    m -> {
+                                        TargetSnapshot x = m.latest.get(t);
+                                        return x == null ? 0 : x.waitCount(p);
+                                    },
+                                    m -> m.value(t, x -> x.waitMicros(p)),
+                                    TimeUnit.MICROSECONDS)
+                            .tags(tags).description("Admission waits (from acquire to admission) per priority class")
+                            .register(registry),
+                    Gauge.builder(PREFIX + "target.admission.wait.max", this, m -> m.value(t, x -> x.waitMaxMicros(p) / 1e6))
+                            .tags(tags).baseUnit("seconds").description("Longest admission wait per priority class")
+                            .register(registry)));
         }
     }
 

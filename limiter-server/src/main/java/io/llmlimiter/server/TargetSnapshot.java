@@ -6,9 +6,11 @@ import io.llmlimiter.client.Budget;
 import io.llmlimiter.client.Durations;
 import io.llmlimiter.client.LimitConfig;
 import io.llmlimiter.client.LimiterAdmin;
+import io.llmlimiter.client.Priority;
 import io.llmlimiter.client.Target;
 import io.llmlimiter.client.TargetReading;
 import io.llmlimiter.client.TargetUsage;
+import io.llmlimiter.client.TenantUsage;
 import io.llmlimiter.client.internal.ConfigJson;
 import io.llmlimiter.client.internal.Counters;
 import java.math.BigDecimal;
@@ -18,7 +20,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * One target's config, live usage, counters and recent admission waits, read from Redis at one
+ * One target's config, live usage, counters, recent admission waits and tenants, read from Redis at one
  * moment: what the stats routes, the dashboard, the history and the metrics show. Immutable and
  * thread-safe.
  *
@@ -26,9 +28,10 @@ import java.util.Optional;
  * @param usage its usage now
  * @param counters its counters ({@code admitted}, {@code refused_*}, {@code provider_429}, ...)
  * @param waits the admission waits clients reported for it over about the last 15 seconds
+ * @param tenants its tenants' admissions, waiting callers and spend
  */
 public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, Long> counters,
-                             TargetReading.Waits waits) {
+                             TargetReading.Waits waits, List<TenantUsage> tenants) {
 
     /** The counters every target reports, zero until they happen. */
     public static final List<String> COUNTERS = List.of("admitted", "refused_window", "refused_concurrency",
@@ -36,9 +39,19 @@ public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, 
             "retries", "actual_input_tokens", "actual_output_tokens", "estimated_tokens", "cache_read_tokens",
             "refused_budget");
 
-    /** Copies the counters. */
+    private static final String WAIT_COUNT = "wait_count:";
+    private static final String WAIT_MICROS = "wait_us:";
+    private static final String WAIT_MAX_MICROS = "wait_max_us:";
+
+    /** Copies the counters and tenants. */
     public TargetSnapshot {
         counters = Map.copyOf(counters);
+        tenants = List.copyOf(tenants);
+    }
+
+    /** A snapshot without tenants. */
+    public TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, Long> counters, TargetReading.Waits waits) {
+        this(config, usage, counters, waits, List.of());
     }
 
     /**
@@ -46,7 +59,7 @@ public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, 
      * @return its snapshot
      */
     public static TargetSnapshot of(TargetReading r) {
-        return new TargetSnapshot(r.config(), r.usage(), r.counters(), r.waits());
+        return new TargetSnapshot(r.config(), r.usage(), r.counters(), r.waits(), r.tenants());
     }
 
     /**
@@ -120,6 +133,53 @@ public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, 
         return c;
     }
 
+    /**
+     * @param p a priority class
+     * @return admissions of that class since the stats began, as the clients recorded them
+     */
+    public long waitCount(Priority p) {
+        return counter(WAIT_COUNT + p.label());
+    }
+
+    /**
+     * @param p a priority class
+     * @return the summed wait of its admissions, in microseconds
+     */
+    public long waitMicros(Priority p) {
+        return counter(WAIT_MICROS + p.label());
+    }
+
+    /**
+     * @param p a priority class
+     * @return the longest wait of its admissions, in microseconds
+     */
+    public long waitMaxMicros(Priority p) {
+        return counter(WAIT_MAX_MICROS + p.label());
+    }
+
+    /**
+     * @return the admission waits per priority class since the stats began: {@code count},
+     *     {@code mean_ms}, {@code max_ms} of each class (count 0 when none was admitted)
+     */
+    public ObjectNode priorityWaits() {
+        ObjectNode o = ConfigJson.MAPPER.createObjectNode();
+        for (Priority p : Priority.values()) {
+            long n = waitCount(p);
+            o.putObject(p.label()).put("count", n).put("mean_ms", n == 0 ? 0 : waitMicros(p) / 1e3 / n)
+                    .put("max_ms", waitMaxMicros(p) / 1e3);
+        }
+        return o;
+    }
+
+    /**
+     * @param today micro-dollars spent this UTC day
+     * @param month micro-dollars spent this UTC month
+     * @return {@code {"today_usd", "month_usd"}} in exact dollars
+     */
+    public static ObjectNode spend(long today, long month) {
+        return ConfigJson.MAPPER.createObjectNode().put("today_usd", usd(today)).put("month_usd", usd(month));
+    }
+
     /** @return the stats as the API serves them */
     public ObjectNode toJson() {
         ObjectNode o = ConfigJson.MAPPER.createObjectNode();
@@ -160,7 +220,9 @@ public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, 
         o.put("retries", counter("retries"));
         ObjectNode c = o.putObject("counters");
         COUNTERS.forEach(name -> c.put(name, counter(name)));
-        counters.keySet().stream().filter(k -> !COUNTERS.contains(k)).sorted().forEach(k -> c.put(k, counters.get(k)));
+        // Counters per class (wait_count:<class>, ...) are shown by class, on the tenants route.
+        counters.keySet().stream().filter(k -> !COUNTERS.contains(k) && k.indexOf(':') < 0).sorted()
+                .forEach(k -> c.put(k, counters.get(k)));
         return o;
     }
 }

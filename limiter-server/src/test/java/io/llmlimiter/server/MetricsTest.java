@@ -42,6 +42,41 @@ class MetricsTest {
     }
 
     @Test
+    void tenantsHaveSeriesOfTheirOwnUpToTheCapAndTheRestAddUpUnderOther() {
+        Target t = Target.parse("metrics/tenants");
+        assertThat(s.send("PUT", "/api/v1/targets/metrics/tenants", "{\"limits\":\"requests=1000/60s\","
+                + "\"prices\":{\"input_mtok\":10,\"output_mtok\":10},\"fair_share\":{}}").statusCode()).isEqualTo(201);
+        // Two more tenants than the cap; tenant k is admitted k + 1 times: the two least go under other.
+        int n = io.llmlimiter.server.ServerMetrics.METRIC_TENANTS + 2;
+        for (int k = 0; k < n; k++) {
+            for (int i = 0; i <= k; i++) {
+                try (Permit p = s.limiter.acquire(t, io.llmlimiter.client.Tenant.of("team" + k,
+                        k == 0 ? io.llmlimiter.client.Priority.BATCH : io.llmlimiter.client.Priority.INTERACTIVE),
+                        Estimate.of(100, 0), Duration.ofSeconds(5))) {
+                    p.complete(io.llmlimiter.client.Usage.of(100, 0));
+                }
+            }
+        }
+        s.limiter.admin().stats(t);
+
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            String m = scrape();
+            assertThat(m).contains("llmlimiter_tenant_admitted_requests_total{target=\"metrics/tenants\",tenant=\"team21\"} 22.0");
+            // team0 (1 call) and team1 (2 calls): 3 requests, $0.003.
+            assertThat(m).contains("llmlimiter_tenant_admitted_requests_total{target=\"metrics/tenants\",tenant=\"other\"} 3.0");
+            assertThat(m).contains("llmlimiter_tenant_cost_usd_total{target=\"metrics/tenants\",tenant=\"other\"} 0.003");
+            assertThat(m).contains("llmlimiter_tenant_cost_usd_total{target=\"metrics/tenants\",tenant=\"team2\"} 0.003");
+            assertThat(m).contains("llmlimiter_tenant_waiting{target=\"metrics/tenants\",tenant=\"team2\"} 0.0");
+            assertThat(m).doesNotContain("tenant=\"team0\"").doesNotContain("tenant=\"team1\"");
+            assertThat(m).contains("llmlimiter_target_admission_wait_seconds_count{priority=\"batch\",target=\"metrics/tenants\"} 1");
+            assertThat(m).contains("llmlimiter_target_admission_wait_seconds_count{priority=\"interactive\",target=\"metrics/tenants\"} "
+                    + (n * (n + 1) / 2 - 1));
+            assertThat(m).contains("llmlimiter_target_admission_wait_max_seconds{priority=\"batch\",target=\"metrics/tenants\"}");
+            assertThat(m).doesNotContain("priority=\"background\",target=\"metrics/tenants\"");
+        });
+    }
+
+    @Test
     void httpRequestsAreTimedByRouteTemplateNeverByRawPath() {
         s.get("/api/v1/targets/openai/gpt-4");
         s.get("/api/v1/targets/deepseek/deepseek-chat");

@@ -96,6 +96,39 @@ class StatsRoutesTest {
     }
 
     @Test
+    void statsOfAllTargetsListTheTenTenantsThatSpentMostThisMonthOverEveryTarget() {
+        // $10 per million input tokens: tenant k of target j spends $0.00(k + 1) (+ $0.0001 on the second target).
+        for (String model : java.util.List.of("spend-a", "spend-b")) {
+            Target t = new Target("stats", model);
+            assertThat(s.send("PUT", "/api/v1/targets/stats/" + model, "{\"limits\":\"requests=100/60s\","
+                    + "\"prices\":{\"input_mtok\":10,\"output_mtok\":10}}").statusCode()).isEqualTo(201);
+            for (int k = 0; k < 6; k++) {
+                long in = (k + 1) * 100 + (model.equals("spend-b") ? 10 : 0);
+                try (Permit p = s.limiter.acquire(t, io.llmlimiter.client.Tenant.of("team" + k), Estimate.of(in, 0),
+                        Duration.ofSeconds(5))) {
+                    p.complete(Usage.of(in, 0));
+                }
+            }
+            s.limiter.admin().stats(t);
+        }
+
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            JsonNode top = json(s.get("/api/v1/stats")).get("tenants");
+            assertThat(top).hasSize(10);
+            assertThat(top.get(0).get("tenant").asText()).isEqualTo("team5");
+            assertThat(top.get(0).get("target").asText()).isEqualTo("stats/spend-b");
+            assertThat(top.get(0).get("cost").get("month_usd").decimalValue()).isEqualByComparingTo("0.0061");
+            assertThat(top.get(0).get("cost").get("today_usd").decimalValue()).isEqualByComparingTo("0.0061");
+            assertThat(top.get(1).get("tenant").asText()).isEqualTo("team5");
+            assertThat(top.get(1).get("target").asText()).isEqualTo("stats/spend-a");
+            // The two least of the twelve are left out.
+            assertThat(top.get(9).get("tenant").asText()).isEqualTo("team1");
+            assertThat(top.get(9).get("target").asText()).isEqualTo("stats/spend-a");
+            assertThat(top.get(9).get("cost").get("month_usd").decimalValue()).isEqualByComparingTo("0.002");
+        });
+    }
+
+    @Test
     void aWaitingCallerIsCountedAndResetForgetsTheWindowSoItIsAdmitted() throws Exception {
         Target t = Target.parse("stats/reset");
         s.send("PUT", "/api/v1/targets/stats/reset", "{\"limits\":\"requests=1/20s\"}");

@@ -10,7 +10,7 @@ import java.util.HexFormat;
 
 /**
  * The limiter's Lua scripts, one per operation. Each file opens with a header that lists its
- * KEYS, ARGV and reply; all scripts take the same eight keys of one target.
+ * KEYS, ARGV and reply; all scripts take the same keys of one target.
  *
  * <p>This enum is thread-safe.
  */
@@ -35,7 +35,7 @@ public enum LuaScript {
     CANCEL("cancel.lua"),
     /** Move the effective limits toward what the provider enforces (a 429, or its stated limits). */
     LEARN("learn.lua"),
-    /** Record the cost of completions the client added up. */
+    /** Record the cost of completions, per target and per tenant, and the admission waits the client added up. */
     SPEND("spend.lua"),
     /** Correct tenants' fair-share counters to the tokens their completed calls used. */
     SERVED("served.lua");

@@ -13,6 +13,10 @@
 --   "ud" / "um"       "<period id>:<micros>" for the current UTC day / month
 -- Spend (actual cost, for stats whatever the budgets): "cost_usd_micros" total,
 --   "cost_day" / "cost_month" "<period id>:<micros>".
+-- Spend per tenant (the tc hash, KEYS[10]), for the current UTC month only: "mo" the month id,
+--   "n" tenants counted by name, "m:<tenant>" its micros this month, "d:<tenant>"
+--   "<day id>:<micros>" for its last day of spend. The hash is dropped when a new month starts
+--   and expires a day after its month ends, so it holds at most cap + 1 tenants.
 -- Work per call: O(number of budgets x 64 buckets), whatever the number of calls.
 
 local Usd = {}
@@ -121,4 +125,37 @@ function Usd.spend(stats_key, now, micros)
   redis.call('HSET', stats_key,
     'cost_day', usd_fmt(day) .. ':' .. usd_fmt(usd_period_sum(raw[1], day) + micros),
     'cost_month', usd_fmt(month) .. ':' .. usd_fmt(usd_period_sum(raw[2], month) + micros))
+end
+
+-- Records micros of a tenant's spend at now in the target's tc hash. A tenant not yet counted this
+-- month, once cap tenants are, counts as "other".
+function Usd.tenant(tc_key, now, cap, tenant, micros)
+  if micros <= 0 then
+    return
+  end
+  local month, month_end = Buckets.period('month', now)
+  local day = Buckets.period('day', now)
+  local raw = redis.call('HMGET', tc_key, 'mo', 'n', 'm:' .. tenant)
+  if tonumber(raw[1]) ~= month then
+    if raw[1] then
+      redis.call('DEL', tc_key)
+    end
+    raw = { nil, nil, nil }
+    redis.call('HSET', tc_key, 'mo', usd_fmt(month))
+  end
+  if not raw[3] then
+    if tonumber(raw[2] or 0) >= cap then
+      tenant = 'other'
+    else
+      redis.call('HINCRBY', tc_key, 'n', 1)
+    end
+  end
+  redis.call('HINCRBY', tc_key, 'm:' .. tenant, micros)
+  local d = redis.call('HGET', tc_key, 'd:' .. tenant)
+  redis.call('HSET', tc_key, 'd:' .. tenant, usd_fmt(day) .. ':' .. usd_fmt(usd_period_sum(d, day) + micros))
+  local keep = math.floor((month_end - now) / 1000) + 86400000
+  local p = redis.call('PTTL', tc_key)
+  if p == -1 or (p >= 0 and p < keep) then
+    redis.call('PEXPIRE', tc_key, keep)
+  end
 end

@@ -404,8 +404,10 @@ final class AcquireCall {
 
     /** Admitted, by its own script call or riding on the head's. */
     private void admittedAs(long admittedMicros, long ttlMicros) {
-        limiter.metrics().acquired(target, Duration.ofNanos(System.nanoTime() - startNanos));
-        limiter.waitTimes().record(target, System.nanoTime() - startNanos);
+        long waited = System.nanoTime() - startNanos;
+        limiter.metrics().acquired(target, Duration.ofNanos(waited));
+        limiter.waitTimes().record(target, waited);
+        limiter.stats().waited(target, tenant.priority(), waited);
         succeed(new RedisPermit(limiter, target, keys, requestId, estimate, admittedMicros, ttlMicros, costMicros,
                 tenant.name()));
     }

@@ -34,9 +34,8 @@ public final class Counters {
      * @return the counters
      */
     public static Map<String, Long> parse(Map<String, String> raw, long nowMillis) {
-        long day = Math.floorDiv(nowMillis, 86_400_000L);
-        LocalDate date = LocalDate.ofInstant(Instant.ofEpochMilli(nowMillis), ZoneOffset.UTC);
-        long month = date.getYear() * 12L + date.getMonthValue() - 1;
+        long day = day(nowMillis);
+        long month = month(nowMillis);
         Map<String, Long> out = new TreeMap<>();
         raw.forEach((k, v) -> {
             switch (k) {
@@ -58,7 +57,19 @@ public final class Counters {
         return out;
     }
 
-    private static long inPeriod(String v, long period) {
+    /** @return the UTC day id usd.lua keys a day's spend by */
+    static long day(long nowMillis) {
+        return Math.floorDiv(nowMillis, 86_400_000L);
+    }
+
+    /** @return the UTC month id usd.lua keys a month's spend by */
+    static long month(long nowMillis) {
+        LocalDate date = LocalDate.ofInstant(Instant.ofEpochMilli(nowMillis), ZoneOffset.UTC);
+        return date.getYear() * 12L + date.getMonthValue() - 1;
+    }
+
+    /** @return the micros of a {@code "<period id>:<micros>"} value, 0 when it is of another period */
+    static long inPeriod(String v, long period) {
         int colon = v.indexOf(':');
         try {
             return colon > 0 && Long.parseLong(v.substring(0, colon)) == period ? Long.parseLong(v.substring(colon + 1)) : 0;

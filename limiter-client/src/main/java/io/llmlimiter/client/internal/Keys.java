@@ -7,7 +7,7 @@ import io.llmlimiter.client.Target;
  * lives in one Redis Cluster slot and its scripts stay atomic there. This class is immutable
  * and thread-safe.
  *
- * @param keys the nine keys every script takes, in the order of the scripts' headers
+ * @param keys the ten keys every script takes, in the order of the scripts' headers
  * @param channel the pub/sub channel on which the target's waiters are woken
  */
 public record Keys(String[] keys, String channel) {
@@ -15,7 +15,7 @@ public record Keys(String[] keys, String channel) {
     /** The prefix of every key the limiter writes. */
     public static final String PREFIX = "llmlim:";
 
-    private static final String[] SUFFIXES = {"cfg", "log", "st", "leases", "ld", "q", "qx", "stats", "tn"};
+    private static final String[] SUFFIXES = {"cfg", "log", "st", "leases", "ld", "q", "qx", "stats", "tn", "tc"};
 
     /** The tag under which the default config for unknown targets is stored. */
     static final String DEFAULT_TAG = "_default";
@@ -54,6 +54,11 @@ public record Keys(String[] keys, String channel) {
     /** @return the fair-share hash: tenants' counters and admitted totals (see tenants.lua) */
     public String tenants() {
         return keys[8];
+    }
+
+    /** @return the tenants' spend of the current UTC month (see usd.lua) */
+    public String tenantCosts() {
+        return keys[9];
     }
 
     /**

@@ -125,28 +125,57 @@ final class RedisAdmin implements LimiterAdmin {
     @Override
     public List<TenantUsage> tenants(Target target) {
         Keys keys = Keys.of(target);
-        // This client's tenant corrections not flushed yet go first, as for the stats.
-        Map<String, String> raw = limiter.await(target, "tenants", limiter.stats().flush(target).thenCompose(
-                v -> limiter.scripts().commands().hgetall(keys.tenants()).toCompletableFuture()));
-        FairShare share = config(target).map(LimitConfig::fairShare).orElse(null);
-        return tenantUsage(raw, share);
+        var commands = limiter.scripts().commands();
+        // This client's own spend and tenant corrections not flushed yet go first, as for stats.
+        CompletableFuture<Void> flushed = limiter.stats().flush(target);
+        CompletableFuture<Map<String, String>> spend = flushed.thenCompose(
+                v -> commands.hgetall(keys.tenantCosts()).toCompletableFuture());
+        CompletableFuture<Map<String, String>> share = flushed.thenCompose(
+                v -> commands.hgetall(keys.tenants()).toCompletableFuture());
+        limiter.await(target, "tenants", CompletableFuture.allOf(share, spend));
+        FairShare fair = config(target).map(LimitConfig::fairShare).orElse(null);
+        return tenantUsage(share.join(), spend.join(), fair, System.currentTimeMillis());
     }
 
-    /** Reads the fair-share hash (tenants.lua): {@code n:}, {@code a:} totals and {@code k:} waiting tickets. */
+    /** Reads the fair-share hash alone (no spend). */
     static List<TenantUsage> tenantUsage(Map<String, String> raw, FairShare share) {
+        return tenantUsage(raw, Map.of(), share, System.currentTimeMillis());
+    }
+
+    /**
+     * Reads the fair-share hash (tenants.lua: {@code n:}, {@code a:} totals and {@code k:} waiting
+     * tickets) and the spend hash (usd.lua: {@code m:} this month, {@code d:} per day, for the month
+     * {@code mo}).
+     */
+    static List<TenantUsage> tenantUsage(Map<String, String> raw, Map<String, String> spend, FairShare share,
+                                         long nowMillis) {
+        if (raw.isEmpty() && spend.isEmpty()) {
+            return List.of();
+        }
+        // Per tenant: requests, tokens, waiting, spend today, spend this month.
         Map<String, long[]> by = new java.util.TreeMap<>();
         raw.forEach((f, v) -> {
             if (f.startsWith("n:")) {
-                by.computeIfAbsent(f.substring(2), x -> new long[3])[0] = Long.parseLong(v);
+                by.computeIfAbsent(f.substring(2), x -> new long[5])[0] = Long.parseLong(v);
             } else if (f.startsWith("a:")) {
-                by.computeIfAbsent(f.substring(2), x -> new long[3])[1] = Long.parseLong(v);
+                by.computeIfAbsent(f.substring(2), x -> new long[5])[1] = Long.parseLong(v);
             } else if (f.startsWith("k:")) {
                 String[] p = v.split("\\|");
                 if (p.length > 1) {
-                    by.computeIfAbsent(p[1], x -> new long[3])[2]++;
+                    by.computeIfAbsent(p[1], x -> new long[5])[2]++;
                 }
             }
         });
+        if (Long.toString(Counters.month(nowMillis)).equals(spend.get("mo"))) {
+            long day = Counters.day(nowMillis);
+            spend.forEach((f, v) -> {
+                if (f.startsWith("d:")) {
+                    by.computeIfAbsent(f.substring(2), x -> new long[5])[3] = Counters.inPeriod(v, day);
+                } else if (f.startsWith("m:")) {
+                    by.computeIfAbsent(f.substring(2), x -> new long[5])[4] = Long.parseLong(v);
+                }
+            });
+        }
         double weights = 0;
         long tokens = 0;
         for (Map.Entry<String, long[]> e : by.entrySet()) {
@@ -157,16 +186,19 @@ final class RedisAdmin implements LimiterAdmin {
         for (Map.Entry<String, long[]> e : by.entrySet()) {
             double w = share == null ? 1 : share.shareOf(e.getKey()).weight();
             long[] v = e.getValue();
-            out.add(new TenantUsage(e.getKey(), w, w / weights, v[0], v[1], tokens == 0 ? 0 : (double) v[1] / tokens, v[2]));
+            out.add(new TenantUsage(e.getKey(), w, w / weights, v[0], v[1], tokens == 0 ? 0 : (double) v[1] / tokens, v[2],
+                    v[3], v[4]));
         }
-        out.sort(java.util.Comparator.comparingLong(TenantUsage::tokens).reversed());
+        out.sort(java.util.Comparator.comparingLong(TenantUsage::tokens)
+                .thenComparingLong(TenantUsage::costMonthMicros).reversed());
         return out;
     }
 
     /**
      * Sends the config, usage, counter and wait reads of every target at once on the shared
      * (pipelined) connection, then waits for all of them: one batch, not a round trip per target.
-     * The replies are parsed on the calling thread, never on Lettuce's.
+     * Tenants are read in a second batch, only of the targets that have some: those that share
+     * fairly or spent this month. The replies are parsed on the calling thread, never on Lettuce's.
      */
     @Override
     public List<TargetReading> read(List<Target> targets) {
@@ -190,13 +222,32 @@ final class RedisAdmin implements LimiterAdmin {
         limiter.await(null, "read " + targets.size() + " targets", CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)));
         long now = System.currentTimeMillis();
         List<TargetReading> out = new ArrayList<>(targets.size());
+        List<CompletableFuture<Map<String, String>>> shares = new ArrayList<>();
+        List<CompletableFuture<Map<String, String>>> spends = new ArrayList<>();
+        CompletableFuture<Map<String, String>> none = CompletableFuture.completedFuture(Map.of());
         for (int i = 0; i < targets.size(); i++) {
             String json = configs.get(i).join();
             if (json != null) {
                 Target t = targets.get(i);
                 Map<String, Long> counters = Counters.parse(stats.get(i).join(), now);
-                out.add(new TargetReading(parsedConfig(t, json), parseUsage(t, usages.get(i).join()), counters,
+                LimitConfig config = parsedConfig(t, json);
+                out.add(new TargetReading(config, parseUsage(t, usages.get(i).join()), counters,
                         combineWaits(t, waits.get(i).join(), now)));
+                Keys keys = Keys.of(t);
+                shares.add(config.fairShare() == null ? none : commands.hgetall(keys.tenants()).toCompletableFuture());
+                spends.add(counters.getOrDefault(Counters.COST_MONTH, 0L) == 0 ? none
+                        : commands.hgetall(keys.tenantCosts()).toCompletableFuture());
+            }
+        }
+        List<CompletableFuture<?>> tenants = new ArrayList<>(shares);
+        tenants.addAll(spends);
+        limiter.await(null, "read the tenants of " + out.size() + " targets",
+                CompletableFuture.allOf(tenants.toArray(CompletableFuture[]::new)));
+        for (int i = 0; i < out.size(); i++) {
+            TargetReading r = out.get(i);
+            List<TenantUsage> usage = tenantUsage(shares.get(i).join(), spends.get(i).join(), r.config().fairShare(), now);
+            if (!usage.isEmpty()) {
+                out.set(i, new TargetReading(r.config(), r.usage(), r.counters(), r.waits(), usage));
             }
         }
         if (targets.size() >= parsed.size()) {

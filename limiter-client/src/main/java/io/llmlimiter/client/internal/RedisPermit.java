@@ -42,7 +42,7 @@ final class RedisPermit implements Permit {
     private final ScheduledFuture<?> renewal;
     /** The estimate's cost reserved against the target's dollar budgets, in micro-dollars. */
     private final long costMicros;
-    /** The tenant the admission was charged to (its fair-share counter, on a target that shares fairly). */
+    /** Whom the call is for: its cost counts for this tenant too, and on a target that shares fairly its tokens served. */
     private final String tenant;
 
     RedisPermit(RedisLimiter limiter, Target target, Keys keys, String leaseId, Estimate estimate,
@@ -125,7 +125,7 @@ final class RedisPermit implements Permit {
         }
         long actual = usage == null ? -1 : limiter.pricing().actual(target, config, usage);
         if (needsNoScript(usage, actual)) {
-            limiter.stats().completed(target, estimate.tokens(), usage, Math.max(0, actual));
+            limiter.stats().completed(target, estimate.tokens(), usage, Math.max(0, actual), tenant);
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> result = new CompletableFuture<>();
@@ -168,6 +168,7 @@ final class RedisPermit implements Permit {
                     log.warn("{} lease {} had already expired when its call completed; raise lease_ttl if "
                             + "calls outlive it", target, leaseId);
                 }
+                limiter.stats().tenantSpent(target, tenant, actualMicros);
                 result.complete(null);
             } else {
                 log.warn("{} could not complete lease {} after {} attempts; it expires at its TTL{}", target,

@@ -1,11 +1,14 @@
 package io.llmlimiter.client.internal;
 
 import io.lettuce.core.ScriptOutputType;
+import io.llmlimiter.client.LimitConfig;
+import io.llmlimiter.client.Priority;
 import io.llmlimiter.client.Target;
-import io.llmlimiter.scripts.LuaScript;
 import io.llmlimiter.client.Usage;
+import io.llmlimiter.scripts.LuaScript;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,11 +20,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The stats counters of completions that need no script (a lease-free admission under {@code keep}
- * accounting, its usage within the estimate): added up here and flushed at most once a second per
- * target, one pipelined {@code HINCRBY} per counter, and on close. A flush that fails is added back
- * and sent with the next one; after {@link RedisLimiter#BACKGROUND_TRIES} failed flushes in a row
- * the counts are logged at WARN and metered as lost. The counter names are the ones
- * {@code complete.lua} bumps.
+ * accounting, its usage within the estimate), the cost of every completion per tenant, and the
+ * admission waits per priority class: added up here and flushed at most once a second per target,
+ * one pipelined {@code HINCRBY} per counter and one {@code spend.lua} call for the rest, and on
+ * close. A flush that fails is added back and sent with the next one; after
+ * {@link RedisLimiter#BACKGROUND_TRIES} failed flushes in a row the counts are logged at WARN and
+ * metered as lost. The counter names are the ones {@code complete.lua} bumps.
  *
  * <p>On a target that shares fairly, completions whose usage differs from their estimate also add
  * up, per tenant, the tokens served minus the tokens charged; the flush sends them to
@@ -34,6 +38,12 @@ final class StatsBatcher {
 
     private static final Logger log = LoggerFactory.getLogger(StatsBatcher.class);
     private static final long FLUSH_MILLIS = 1000;
+    /** How many tenants of a target one flush sends by name; later ones in the same flush count as other. */
+    static final int TENANTS_PER_FLUSH = 128;
+    /** How many tenants of a target are counted by name per UTC month when its config has no fair share. */
+    static final int DEFAULT_TENANT_CAP = 100;
+    /** The name spend past a cap counts under. */
+    static final String OTHER = "other";
 
     private final RedisLimiter limiter;
     private final Map<Target, Counts> counts = new ConcurrentHashMap<>();
@@ -51,6 +61,10 @@ final class StatsBatcher {
         long cached;
         long estimated;
         long cost;
+        /** Tenant -> micro-dollars, at most {@link #TENANTS_PER_FLUSH} tenants plus other. */
+        Map<String, Long> tenantCost = new HashMap<>();
+        /** Per priority class (by ordinal): admissions, summed wait, longest wait, in microseconds. */
+        long[][] waits = new long[Priority.values().length][3];
         int failedFlushes;
         /** Tokens served minus tokens charged, per tenant, not yet in a send. */
         final Map<String, Long> served = new LinkedHashMap<>();
@@ -64,7 +78,8 @@ final class StatsBatcher {
         }
 
         boolean statsEmpty() {
-            return completed == 0 && input == 0 && output == 0 && cached == 0 && estimated == 0 && cost == 0;
+            return completed == 0 && input == 0 && output == 0 && cached == 0 && estimated == 0 && cost == 0
+                    && tenantCost.isEmpty() && !waitsOf(waits);
         }
 
         /** @return the send to make now: the unanswered one, else a new one of what added up, else null */
@@ -86,6 +101,54 @@ final class StatsBatcher {
             }
             return unanswered;
         }
+
+        void addTenant(String tenant, long micros) {
+            String name = tenantCost.containsKey(tenant) || tenantCost.size() < TENANTS_PER_FLUSH ? tenant : OTHER;
+            tenantCost.merge(name, micros, Long::sum);
+        }
+
+        void addWaits(long[][] more) {
+            for (int p = 0; p < waits.length; p++) {
+                waits[p][0] += more[p][0];
+                waits[p][1] += more[p][1];
+                waits[p][2] = Math.max(waits[p][2], more[p][2]);
+            }
+        }
+    }
+
+    /**
+     * The cost of a completion that a script recorded for the target: it is counted for its tenant here.
+     *
+     * @param costMicros the call's cost in micro-dollars
+     * @param tenant whom the call was for
+     */
+    void tenantSpent(Target target, String tenant, long costMicros) {
+        if (costMicros <= 0) {
+            return;
+        }
+        Counts c = counts.computeIfAbsent(target, t -> new Counts());
+        synchronized (c) {
+            c.addTenant(tenant, costMicros);
+        }
+        schedule();
+    }
+
+    /**
+     * An admission's wait, from the call to acquire to its admission.
+     *
+     * @param priority its class
+     * @param waitNanos the wait
+     */
+    void waited(Target target, Priority priority, long waitNanos) {
+        long us = Math.max(0, waitNanos / 1000);
+        Counts c = counts.computeIfAbsent(target, t -> new Counts());
+        synchronized (c) {
+            long[] w = c.waits[priority.ordinal()];
+            w[0]++;
+            w[1] += us;
+            w[2] = Math.max(w[2], us);
+        }
+        schedule();
     }
 
     /** One send to served.lua: applied once per sequence number, so it is resent unchanged. */
@@ -106,31 +169,10 @@ final class StatsBatcher {
         synchronized (c) {
             c.served.merge(tenant, tokens, Long::sum);
         }
-        scheduleFlush();
+        schedule();
     }
 
-    /** A completion that needs no script: its counters are added here. */
-    void completed(Target target, long estimatedTokens, Usage usage) {
-        completed(target, estimatedTokens, usage, 0);
-    }
-
-    /** @param costMicros the call's cost in micro-dollars (0: none known) */
-    void completed(Target target, long estimatedTokens, Usage usage, long costMicros) {
-        Counts c = counts.computeIfAbsent(target, t -> new Counts());
-        synchronized (c) {
-            c.completed++;
-            c.cost += Math.max(0, costMicros);
-            c.estimated += estimatedTokens;
-            if (usage != null) {
-                c.input += usage.inputTokens();
-                c.output += usage.outputTokens();
-                c.cached += Math.max(0, usage.cacheReadTokens());
-            }
-        }
-        scheduleFlush();
-    }
-
-    private void scheduleFlush() {
+    private void schedule() {
         if (!scheduled) {
             synchronized (this) {
                 if (!scheduled) {
@@ -138,6 +180,30 @@ final class StatsBatcher {
                 }
             }
         }
+    }
+
+    /**
+     * A completion that needs no script: its counters are added here.
+     *
+     * @param costMicros the call's cost in micro-dollars (0: none known)
+     * @param tenant whom the call was for; its cost counts for it too
+     */
+    void completed(Target target, long estimatedTokens, Usage usage, long costMicros, String tenant) {
+        Counts c = counts.computeIfAbsent(target, t -> new Counts());
+        synchronized (c) {
+            c.completed++;
+            c.cost += Math.max(0, costMicros);
+            if (costMicros > 0) {
+                c.addTenant(tenant, costMicros);
+            }
+            c.estimated += estimatedTokens;
+            if (usage != null) {
+                c.input += usage.inputTokens();
+                c.output += usage.outputTokens();
+                c.cached += Math.max(0, usage.cacheReadTokens());
+            }
+        }
+        schedule();
     }
 
     private void flushAll() {
@@ -154,11 +220,7 @@ final class StatsBatcher {
             }
         }
         if (more) {
-            synchronized (this) {
-                if (!scheduled) {
-                    scheduled = limiter.schedule(this::flushAll, FLUSH_MILLIS, TimeUnit.MILLISECONDS) != null;
-                }
-            }
+            schedule();
         }
     }
 
@@ -227,6 +289,8 @@ final class StatsBatcher {
         long cached;
         long estimated;
         long cost;
+        Map<String, Long> tenantCost;
+        long[][] waits;
         synchronized (c) {
             if (c.statsEmpty()) {
                 return CompletableFuture.completedFuture(null);
@@ -243,13 +307,19 @@ final class StatsBatcher {
             c.estimated = 0;
             cost = c.cost;
             c.cost = 0;
+            tenantCost = c.tenantCost;
+            c.tenantCost = new HashMap<>();
+            waits = c.waits;
+            c.waits = new long[Priority.values().length][3];
         }
         String key = Keys.of(target).stats();
         List<CompletableFuture<Long>> sent = new ArrayList<>();
         try {
             var commands = limiter.scripts().commands();
-            sent.add(commands.hincrby(key, "completed", completed).toCompletableFuture());
-            sent.add(commands.hincrby(key, "estimated_tokens", estimated).toCompletableFuture());
+            if (completed != 0) {
+                sent.add(commands.hincrby(key, "completed", completed).toCompletableFuture());
+                sent.add(commands.hincrby(key, "estimated_tokens", estimated).toCompletableFuture());
+            }
             if (input != 0) {
                 sent.add(commands.hincrby(key, "actual_input_tokens", input).toCompletableFuture());
             }
@@ -259,9 +329,9 @@ final class StatsBatcher {
             if (cached != 0) {
                 sent.add(commands.hincrby(key, "cache_read_tokens", cached).toCompletableFuture());
             }
-            if (cost != 0) {
+            if (cost != 0 || !tenantCost.isEmpty() || waitsOf(waits)) {
                 sent.add(limiter.scripts().<Long>run(LuaScript.SPEND, ScriptOutputType.INTEGER, Keys.of(target),
-                        Long.toString(cost), ""));
+                        spendArgs(target, cost, tenantCost, waits)));
             }
         } catch (RuntimeException e) {
             sent.add(CompletableFuture.failedFuture(e));
@@ -274,27 +344,29 @@ final class StatsBatcher {
                 }
                 return null;
             }
-            // Which HINCRBY ran is known from its own future: only the ones that failed are added back.
+            // Which command ran is known from its own future: only the ones that failed are added back.
+            // A send that threw left the later ones unsent: those are added back too.
             synchronized (c) {
                 int i = 0;
-                if (failed(sent.get(i++))) {
+                if (completed != 0 && lost(sent, i++)) {
                     c.completed += completed;
                 }
-                if (failed(sent.get(i++))) {
+                if (completed != 0 && lost(sent, i++)) {
                     c.estimated += estimated;
                 }
-                if (input != 0 && failed(sent.get(i++))) {
+                if (input != 0 && lost(sent, i++)) {
                     c.input += input;
                 }
-                if (output != 0 && failed(sent.get(i++))) {
+                if (output != 0 && lost(sent, i++)) {
                     c.output += output;
                 }
-                // A send that threw left the later counters unsent: those are added back too.
-                if (cached != 0 && (i >= sent.size() || failed(sent.get(i++)))) {
+                if (cached != 0 && lost(sent, i++)) {
                     c.cached += cached;
                 }
-                if (cost != 0 && (i >= sent.size() || failed(sent.get(i)))) {
+                if ((cost != 0 || !tenantCost.isEmpty() || waitsOf(waits)) && lost(sent, i)) {
                     c.cost += cost;
+                    tenantCost.forEach(c::addTenant);
+                    c.addWaits(waits);
                 }
                 c.failedFlushes++;
                 if (c.failedFlushes >= RedisLimiter.BACKGROUND_TRIES) {
@@ -307,6 +379,8 @@ final class StatsBatcher {
                     c.cached = 0;
                     c.estimated = 0;
                     c.cost = 0;
+                    c.tenantCost = new HashMap<>();
+                    c.waits = new long[Priority.values().length][3];
                     c.failedFlushes = 0;
                 }
             }
@@ -314,8 +388,39 @@ final class StatsBatcher {
         });
     }
 
-    private static boolean failed(CompletableFuture<?> f) {
-        return !f.isDone() || f.isCompletedExceptionally();
+    private static boolean waitsOf(long[][] waits) {
+        for (long[] w : waits) {
+            if (w[0] != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** spend.lua's ARGV: the target's cost, the tenant cap, the tenants' costs and the waits per class. */
+    private String[] spendArgs(Target target, long cost, Map<String, Long> tenantCost, long[][] waits) {
+        LimitConfig config = limiter.knownConfig(target);
+        int cap = config != null && config.fairShare() != null ? config.fairShare().maxTenants() : DEFAULT_TENANT_CAP;
+        List<String> args = new ArrayList<>(List.of(Long.toString(cost), "", Integer.toString(cap),
+                Integer.toString(tenantCost.size())));
+        tenantCost.forEach((tenant, micros) -> {
+            args.add(tenant);
+            args.add(Long.toString(micros));
+        });
+        List<String> classes = new ArrayList<>();
+        for (Priority p : Priority.values()) {
+            long[] w = waits[p.ordinal()];
+            if (w[0] != 0) {
+                classes.addAll(List.of(p.label(), Long.toString(w[0]), Long.toString(w[1]), Long.toString(w[2])));
+            }
+        }
+        args.add(Integer.toString(classes.size() / 4));
+        args.addAll(classes);
+        return args.toArray(String[]::new);
+    }
+
+    private static boolean lost(List<CompletableFuture<Long>> sent, int i) {
+        return i >= sent.size() || !sent.get(i).isDone() || sent.get(i).isCompletedExceptionally();
     }
 
     /** Flushes every target now and waits for the answers at most {@code wait}. */
