@@ -15,7 +15,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,9 +27,6 @@ class FairShareProcessTest {
     private static final String TTL = "2000";
 
     @Test
-    @Disabled("fair share is not yet work-conserving enough: three backlogged tenants used 11,000 of the "
-            + "48,000 tokens the window allowed over 30 s on Redis 6.2, too few for the 10% share check to be "
-            + "meaningful")
     void threeBackloggedTenantsWithWeights1To2To5GetTheirWeightedShareOfTokensOver30Windows(RedisProcess redis)
             throws Exception {
         Target target = Target.parse("fair/weights");
@@ -54,13 +50,17 @@ class FairShareProcessTest {
                 await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200))
                         .until(() -> System.nanoTime() - start >= Duration.ofSeconds(30).toNanos());
                 Map<String, String> after = conn.sync().hgetall(tenantsKey(target));
+                long elapsedMs = (System.nanoTime() - start) / 1_000_000;
 
                 long a = tokens(after, "a") - tokens(before, "a");
                 long b = tokens(after, "b") - tokens(before, "b");
                 long c = tokens(after, "c") - tokens(before, "c");
                 long all = a + b + c;
-                assertThat(all).as("the budget was used (a loaded machine admits less, the shares still hold)").isGreaterThan(2000L * 10);
-                System.out.printf("SHARES a=%d b=%d c=%d of %d%n", a, b, c, all);
+                // Each entry counts for its window plus the delivery margin: 2000 tokens per 1.25 s.
+                long allowed = 2000L * elapsedMs / (1000 + LimitConfig.DEFAULT_DELIVERY_MARGIN.toMillis());
+                System.out.printf("SHARES a=%d b=%d c=%d of %d, %d allowed in %d ms%n", a, b, c, all, allowed, elapsedMs);
+                assertThat(all).as("work-conserving: backlogged tenants use the budget, a loaded machine included")
+                        .isGreaterThanOrEqualTo(allowed * 6 / 10);
                 assertThat((double) a / all).as("a of %s", after).isBetween(0.9 / 8, 1.1 / 8);
                 assertThat((double) b / all).as("b of %s", after).isBetween(0.9 * 2 / 8, 1.1 * 2 / 8);
                 assertThat((double) c / all).as("c of %s", after).isBetween(0.9 * 5 / 8, 1.1 * 5 / 8);

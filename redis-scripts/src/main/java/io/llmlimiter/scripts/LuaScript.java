@@ -36,7 +36,9 @@ public enum LuaScript {
     /** Move the effective limits toward what the provider enforces (a 429, or its stated limits). */
     LEARN("learn.lua"),
     /** Record the cost of completions, per target and per tenant, and the admission waits the client added up. */
-    SPEND("spend.lua");
+    SPEND("spend.lua"),
+    /** Correct tenants' fair-share counters to the tokens their completed calls used. */
+    SERVED("served.lua");
 
     private static final String INCLUDE = "--#include ";
 

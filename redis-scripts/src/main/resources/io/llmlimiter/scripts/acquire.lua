@@ -292,7 +292,9 @@ end
 local queued = false
 if fair and redis.call('EXISTS', KEYS[6]) == 1 then
   local swept = sweep_tickets()
+  local front = nil
   if ARGV[6] == '1' then
+    front = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
     Tenants.ticket(fair, KEYS[6], KEYS[7], id, now + ticket_us)
   end
   local head, lapses, moved = Tenants.select(fair, KEYS[6], KEYS[7])
@@ -300,7 +302,9 @@ if fair and redis.call('EXISTS', KEYS[6]) == 1 then
     return refuse('queued', now, '')
   end
   if head and head ~= id then
-    if swept > 0 or moved then
+    -- A caller that was at the front (woken as the head) and whose own key moved it back tells
+    -- the new head at once: otherwise nobody would until the head's next check-in.
+    if swept > 0 or moved or front == id then
       redis.call('PUBLISH', ARGV[8], head)
     end
     return refuse('queued', math.min(now + math.floor(ticket_us / 2), lapses + 1), head)

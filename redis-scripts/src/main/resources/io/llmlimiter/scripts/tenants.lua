@@ -298,13 +298,19 @@ function Tenants.select(t, q, qx)
       Tenants.drop(t, q, qx, { id })
       moved = true
     else
-      local fresh = tn_key_of(t, redis.call('HGET', t.key, 'k:' .. id))
+      local meta = redis.call('HGET', t.key, 'k:' .. id)
+      local fresh = tn_key_of(t, meta)
+      if fresh then
+        -- Compared with its spread, exactly as it was scored: a ticket whose spread is almost a
+        -- whole charge would otherwise look current after its tenant was served once more.
+        local cost = tonumber(string.match(meta, '|([^|]*)$') or 1) or 1
+        fresh = tonumber(tn_fmtf(fresh + tn_spread(id, t.now, cost)))
+      end
       if not fresh then
         -- A ticket taken before the target shared fairly: it waits as an unnamed tenant.
         redis.call('HSET', t.key, 'k:' .. id, (t.ranks['interactive'] or 1) .. '|default')
-      elseif fresh > score + 0.001 then
-        local cost = tonumber(string.match(redis.call('HGET', t.key, 'k:' .. id) or '', '|([^|]*)$') or 1) or 1
-        redis.call('ZADD', q, tn_fmtf(fresh + tn_spread(id, t.now, cost)), id)
+      elseif fresh > score then
+        redis.call('ZADD', q, tn_fmtf(fresh), id)
         moved = true
       else
         return id, expiry, moved

@@ -126,10 +126,12 @@ final class RedisAdmin implements LimiterAdmin {
     public List<TenantUsage> tenants(Target target) {
         Keys keys = Keys.of(target);
         var commands = limiter.scripts().commands();
-        // This client's own spend not flushed yet goes first, as for stats.
-        CompletableFuture<Map<String, String>> spend = limiter.stats().flush(target).thenCompose(
+        // This client's own spend and tenant corrections not flushed yet go first, as for stats.
+        CompletableFuture<Void> flushed = limiter.stats().flush(target);
+        CompletableFuture<Map<String, String>> spend = flushed.thenCompose(
                 v -> commands.hgetall(keys.tenantCosts()).toCompletableFuture());
-        CompletableFuture<Map<String, String>> share = commands.hgetall(keys.tenants()).toCompletableFuture();
+        CompletableFuture<Map<String, String>> share = flushed.thenCompose(
+                v -> commands.hgetall(keys.tenants()).toCompletableFuture());
         limiter.await(target, "tenants", CompletableFuture.allOf(share, spend));
         FairShare fair = config(target).map(LimitConfig::fairShare).orElse(null);
         return tenantUsage(share.join(), spend.join(), fair, System.currentTimeMillis());

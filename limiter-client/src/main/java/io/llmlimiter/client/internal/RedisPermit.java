@@ -21,7 +21,9 @@ import org.slf4j.LoggerFactory;
  * the lease expired, so the usage is recorded and the in-flight gauge goes down exactly once. On a
  * target without a cap it holds no lease (nothing renews), and under {@code keep} accounting a
  * completion within the estimate changes nothing in the log: only its stats counters are added up
- * and flushed later ({@link StatsBatcher}), no script is sent. This class is thread-safe.
+ * and flushed later ({@link StatsBatcher}), no script is sent. On a target that shares fairly, a
+ * completion whose usage differs from its estimate corrects its tenant's counter the same way,
+ * with the stats. This class is thread-safe.
  */
 final class RedisPermit implements Permit {
 
@@ -40,7 +42,7 @@ final class RedisPermit implements Permit {
     private final ScheduledFuture<?> renewal;
     /** The estimate's cost reserved against the target's dollar budgets, in micro-dollars. */
     private final long costMicros;
-    /** Whom the call is for: its cost counts for this tenant too. */
+    /** Whom the call is for: its cost counts for this tenant too, and on a target that shares fairly its tokens served. */
     private final String tenant;
 
     RedisPermit(RedisLimiter limiter, Target target, Keys keys, String leaseId, Estimate estimate,
@@ -116,6 +118,11 @@ final class RedisPermit implements Permit {
             limiter.metrics().tokens(target, estimate.tokens(), usage.totalTokens());
         }
         io.llmlimiter.client.LimitConfig config = limiter.configFor(target);
+        if (usage != null && config != null && config.fairShare() != null
+                && usage.totalTokens() != estimate.tokens()) {
+            // Fair share counts the tokens served: the tenant's counter is corrected with the stats.
+            limiter.stats().served(target, tenant, usage.totalTokens() - estimate.tokens());
+        }
         long actual = usage == null ? -1 : limiter.pricing().actual(target, config, usage);
         if (needsNoScript(usage, actual)) {
             limiter.stats().completed(target, estimate.tokens(), usage, Math.max(0, actual), tenant);

@@ -9,6 +9,7 @@ import io.llmlimiter.scripts.LuaScript;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -24,8 +25,14 @@ import org.slf4j.LoggerFactory;
  * one pipelined {@code HINCRBY} per counter and one {@code spend.lua} call for the rest, and on
  * close. A flush that fails is added back and sent with the next one; after
  * {@link RedisLimiter#BACKGROUND_TRIES} failed flushes in a row the counts are logged at WARN and
- * metered as lost. The counter names are the ones {@code complete.lua} bumps. This class is
- * thread-safe.
+ * metered as lost. The counter names are the ones {@code complete.lua} bumps.
+ *
+ * <p>On a target that shares fairly, completions whose usage differs from their estimate also add
+ * up, per tenant, the tokens served minus the tokens charged; the flush sends them to
+ * {@code served.lua} under this process's id and a sequence number. A send that gets no answer is
+ * sent again unchanged (same number: Redis applies it once) before any newer sums, and after
+ * {@link RedisLimiter#BACKGROUND_TRIES} failed sends it is logged at WARN and metered as lost. This
+ * class is thread-safe.
  */
 final class StatsBatcher {
 
@@ -59,10 +66,40 @@ final class StatsBatcher {
         /** Per priority class (by ordinal): admissions, summed wait, longest wait, in microseconds. */
         long[][] waits = new long[Priority.values().length][3];
         int failedFlushes;
+        /** Tokens served minus tokens charged, per tenant, not yet in a send. */
+        final Map<String, Long> served = new LinkedHashMap<>();
+        /** The send of served tokens not yet answered, or null. */
+        Served unanswered;
+        long servedSeq;
+        int failedServed;
 
         boolean empty() {
+            return statsEmpty() && served.isEmpty() && unanswered == null;
+        }
+
+        boolean statsEmpty() {
             return completed == 0 && input == 0 && output == 0 && cached == 0 && estimated == 0 && cost == 0
                     && tenantCost.isEmpty() && !waitsOf(waits);
+        }
+
+        /** @return the send to make now: the unanswered one, else a new one of what added up, else null */
+        Served nextServed() {
+            if (unanswered == null && !served.isEmpty()) {
+                List<String> tenants = new ArrayList<>();
+                List<Long> deltas = new ArrayList<>();
+                for (var it = served.entrySet().iterator(); it.hasNext() && tenants.size() < MAX_TENANTS; ) {
+                    var e = it.next();
+                    it.remove();
+                    if (e.getValue() != 0) {
+                        tenants.add(e.getKey());
+                        deltas.add(e.getValue());
+                    }
+                }
+                if (!tenants.isEmpty()) {
+                    unanswered = new Served(++servedSeq, tenants, deltas);
+                }
+            }
+            return unanswered;
         }
 
         void addTenant(String tenant, long micros) {
@@ -110,6 +147,27 @@ final class StatsBatcher {
             w[0]++;
             w[1] += us;
             w[2] = Math.max(w[2], us);
+        }
+        schedule();
+    }
+
+    /** One send to served.lua: applied once per sequence number, so it is resent unchanged. */
+    private record Served(long seq, List<String> tenants, List<Long> deltas) {
+    }
+
+    /** Tenants per served.lua call, at most (the script's bound). */
+    static final int MAX_TENANTS = 256;
+
+    /**
+     * A completion on a target that shares fairly whose usage differs from its estimate.
+     *
+     * @param tenant the tenant its admission was charged to
+     * @param tokens tokens served (input + output) minus tokens charged at admission
+     */
+    void served(Target target, String tenant, long tokens) {
+        Counts c = counts.computeIfAbsent(target, t -> new Counts());
+        synchronized (c) {
+            c.served.merge(tenant, tokens, Long::sum);
         }
         schedule();
     }
@@ -167,7 +225,8 @@ final class StatsBatcher {
     }
 
     /**
-     * Sends what the target added up; a failed send is added back.
+     * Sends what the target added up; a failed send is added back (served tokens: kept to be sent
+     * again unchanged).
      *
      * @return completes (never exceptionally) once the counters were sent or added back; stats read
      *     after it include every completion of this client so far
@@ -177,6 +236,53 @@ final class StatsBatcher {
         if (c == null) {
             return CompletableFuture.completedFuture(null);
         }
+        Served served;
+        synchronized (c) {
+            served = c.nextServed();
+        }
+        CompletableFuture<Void> stats = flushStats(target, c);
+        if (served == null) {
+            return stats;
+        }
+        return CompletableFuture.allOf(stats, sendServed(target, c, served));
+    }
+
+    private CompletableFuture<Void> sendServed(Target target, Counts c, Served served) {
+        String[] args = new String[3 + 2 * served.tenants().size()];
+        args[0] = limiter.processId();
+        args[1] = Long.toString(served.seq());
+        args[2] = Integer.toString(served.tenants().size());
+        for (int i = 0; i < served.tenants().size(); i++) {
+            args[3 + 2 * i] = served.tenants().get(i);
+            args[4 + 2 * i] = Long.toString(served.deltas().get(i));
+        }
+        CompletableFuture<Long> sent;
+        try {
+            sent = limiter.scripts().run(LuaScript.SERVED, ScriptOutputType.INTEGER, Keys.of(target), args);
+        } catch (RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e);
+        }
+        return sent.handle((ok, e) -> {
+            synchronized (c) {
+                if (c.unanswered != served) {
+                    return null;
+                }
+                if (e == null) {
+                    c.unanswered = null;
+                    c.failedServed = 0;
+                } else if (++c.failedServed >= RedisLimiter.BACKGROUND_TRIES) {
+                    log.warn("{} could not correct the fair-share counters of {} tenants after {} attempts: {}", target,
+                            served.tenants().size(), c.failedServed, Redacted.message(ScriptRunner.unwrap(e)));
+                    limiter.metrics().backgroundFailed(target, "served");
+                    c.unanswered = null;
+                    c.failedServed = 0;
+                }
+            }
+            return null;
+        });
+    }
+
+    private CompletableFuture<Void> flushStats(Target target, Counts c) {
         long completed;
         long input;
         long output;
@@ -186,7 +292,7 @@ final class StatsBatcher {
         Map<String, Long> tenantCost;
         long[][] waits;
         synchronized (c) {
-            if (c.empty()) {
+            if (c.statsEmpty()) {
                 return CompletableFuture.completedFuture(null);
             }
             completed = c.completed;

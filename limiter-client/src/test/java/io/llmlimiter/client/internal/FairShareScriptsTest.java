@@ -201,4 +201,149 @@ class FairShareScriptsTest {
         assertThat(state).containsKeys("n:user0", "n:user1", "n:other").doesNotContainKeys("n:user2", "n:user3");
         assertThat(state.get("n:other")).isEqualTo("3");
     }
+
+    /**
+     * Across processes the line moves by wake-ups alone: after each admission the script names the
+     * next ticket over pub/sub, and that ticket, asking first once the budget frees, is admitted.
+     * Every tenant has a ticket whose spread is almost a whole charge (the hardest to keep current)
+     * in one process and an ordinary one in another; all waiting tickets check in between rounds.
+     */
+    @Test
+    void theTicketWokenAfterEachAdmissionIsAdmittedNextAcrossProcesses() throws Exception {
+        config("requests=1/1s", FairShare.builder().tenant("a", TenantShare.weight(1)).tenant("b", TenantShare.weight(2))
+                .tenant("c", TenantShare.weight(5)).build());
+        java.util.concurrent.BlockingQueue<String> woken = new java.util.concurrent.LinkedBlockingQueue<>();
+        try (io.lettuce.core.pubsub.StatefulRedisPubSubConnection<String, String> sub = h.client.connectPubSub()) {
+            sub.addListener(new io.lettuce.core.pubsub.RedisPubSubAdapter<>() {
+                @Override
+                public void message(String channel, String message) {
+                    woken.add(message);
+                }
+            });
+            sub.sync().subscribe(h.keys.channel());
+            // process -> its waiting request id; processes "<tenant>0" send ids of a spread of 0.999 charge.
+            Map<String, String> waiting = new LinkedHashMap<>();
+            for (String t : List.of("a", "b", "c")) {
+                waiting.put(t + "0", spreadId(t + "0", true));
+                waiting.put(t + "1", spreadId(t + "1", false));
+            }
+            Map<String, Integer> got = new LinkedHashMap<>();
+            List<String> order = new java.util.ArrayList<>(waiting.keySet());
+            String next = null;
+            for (int round = 0; round < 60; round++) {
+                nowMs += 1000;
+                if (next != null) {
+                    String proc = process(waiting, next);
+                    List<Object> r = h.acquireAs(next, 100, nowMs + 10, true, proc.substring(0, 1), "batch");
+                    assertThat(r.get(0)).as("round %d: %s, woken after the last admission, asks first: %s", round, next, r)
+                            .isEqualTo(1L);
+                    got.merge(proc.substring(0, 1), 1, Integer::sum);
+                    waiting.put(proc, spreadId(proc, proc.endsWith("0")));
+                    next = woken.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+                    assertThat(next).as("round %d: the next ticket is woken", round).isNotNull();
+                }
+                // Every process asks (joining, or checking in), in an order that turns every round.
+                java.util.Collections.rotate(order, 1);
+                for (String proc : order) {
+                    List<Object> r = h.acquireAs(waiting.get(proc), 100, nowMs + 11 + order.indexOf(proc), true,
+                            proc.substring(0, 1), "batch");
+                    if ((Long) r.get(0) == 1L) {
+                        assertThat(round).as("only the first call of the test finds the budget free").isZero();
+                        got.merge(proc.substring(0, 1), 1, Integer::sum);
+                        waiting.put(proc, spreadId(proc, proc.endsWith("0")));
+                    } else if ("window".equals(r.get(1))) {
+                        // Only the head is told the window's time: it wakes by itself then.
+                        next = waiting.get(proc);
+                    }
+                    // A check-in that changes the head wakes the new one.
+                    h.redis().publish(h.keys.channel(), "mark");
+                    for (String m = woken.poll(10, java.util.concurrent.TimeUnit.SECONDS); !"mark".equals(m);
+                         m = woken.poll(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                        assertThat(m).as("round %d: wake-ups arrive", round).isNotNull();
+                        next = m;
+                    }
+                }
+                assertThat(next).as("round %d: a ticket was woken", round).isNotNull();
+                if (round == 0) {
+                    // The first admission came late in the round: a window after it, not before.
+                    nowMs += 100;
+                }
+            }
+            assertThat(got.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(60);
+            assertThat(got.get("c")).isBetween(35, 40);
+        }
+    }
+
+    private long served(String process, long seq, Object... tenantsAndTokens) {
+        String[] args = new String[3 + tenantsAndTokens.length];
+        args[0] = process;
+        args[1] = Long.toString(seq);
+        args[2] = Integer.toString(tenantsAndTokens.length / 2);
+        for (int i = 0; i < tenantsAndTokens.length; i++) {
+            args[3 + i] = tenantsAndTokens[i].toString();
+        }
+        return h.runner.<Long>run(io.llmlimiter.scripts.LuaScript.SERVED, io.lettuce.core.ScriptOutputType.INTEGER,
+                h.keys, args).join();
+    }
+
+    @Test
+    void servedTokensCorrectTheCountersOnceAndDecideWhoIsNext() {
+        config("requests=3/1s", FairShare.builder().tenant("b", TenantShare.weight(2)).build());
+        assertThat(h.acquireAs("pb.1", 100, nowMs, true, "b", "batch").get(0)).isEqualTo(1L);
+        assertThat(h.acquireAs("pa.1", 100, nowMs + 1, true, "a", "batch").get(0)).isEqualTo(1L);
+        assertThat(h.acquireAs("pa.2", 100, nowMs + 2, true, "a", "batch").get(0)).isEqualTo(1L);
+        Map<String, String> before = h.redis().hgetall(h.keys.tenants());
+        double va = Double.parseDouble(before.get("v:a"));
+        double vb = Double.parseDouble(before.get("v:b"));
+        // Charged by the estimates, a is ahead of b; a's two calls used 10 tokens each, b's 160.
+        assertThat(va).isGreaterThan(vb + 100);
+
+        assertThat(served("p1", 1, "a", -180, "b", 60)).isEqualTo(1L);
+        Map<String, String> after = h.redis().hgetall(h.keys.tenants());
+        assertThat(Double.parseDouble(after.get("v:a"))).isEqualTo(va - 180);
+        assertThat(Double.parseDouble(after.get("v:b"))).as("b's weight is 2").isEqualTo(vb + 30);
+        assertThat(after).containsEntry("a:a", "20").containsEntry("a:b", "160");
+
+        // A resend of the same send, or an older one, counts nothing; the next one and another process's do.
+        assertThat(served("p1", 1, "a", -180, "b", 60)).isZero();
+        assertThat(served("p1", 0, "a", -5)).isZero();
+        assertThat(served("p1", 2, "a", 3)).isEqualTo(1L);
+        assertThat(served("p2", 1, "a", 2)).isEqualTo(1L);
+        after = h.redis().hgetall(h.keys.tenants());
+        assertThat(after).containsEntry("a:a", "25").containsEntry("a:b", "160");
+        assertThat(Double.parseDouble(after.get("v:a"))).isEqualTo(va - 175);
+
+        // Both wait for the full window: a, served less, goes first though it was charged more.
+        assertThat(h.acquireAs("pb.2", 100, nowMs + 500, true, "b", "batch").get(0)).isEqualTo(0L);
+        assertThat(h.acquireAs("pa.3", 100, nowMs + 501, true, "a", "batch").get(0)).isEqualTo(0L);
+        assertThat(h.acquireAs("pb.2", 100, nowMs + 1010, true, "b", "batch").get(1)).isEqualTo("queued");
+        assertThat(h.acquireAs("pa.3", 100, nowMs + 1011, true, "a", "batch").get(0)).isEqualTo(1L);
+    }
+
+    @Test
+    void servedTokensOfATargetWithoutFairShareStateChangeNothing() {
+        config("requests=2/1s", FairShare.builder().build());
+        assertThat(served("p1", 1, "a", 50)).isZero();
+        assertThat(h.redis().exists(h.keys.tenants())).isZero();
+    }
+
+    private static String process(Map<String, String> waiting, String id) {
+        return waiting.entrySet().stream().filter(e -> e.getValue().equals(id)).map(Map.Entry::getKey).findFirst()
+                .orElseThrow(() -> new AssertionError(id + " is no process's waiting request"));
+    }
+
+    /**
+     * A request id of the process; with {@code almostWhole}, one whose spread in tenants.lua is
+     * 0.999 of its charge, else one whose spread is under half of it.
+     */
+    private String spreadId(String process, boolean almostWhole) {
+        while (true) {
+            String id = "p" + process + "." + (ids++);
+            int n = id.length();
+            int h = id.charAt(n - 1) * 7919 + id.charAt(n - 2) * 104729 + id.charAt(n - 3) * 31;
+            if (almostWhole ? h % 1000 == 999 : h % 1000 < 500) {
+                return id;
+            }
+        }
+    }
 }
