@@ -99,8 +99,10 @@ class DashboardTenantsTest {
                 assertThat(((JavascriptExecutor) driver).executeScript("return document.querySelector("
                         + "\"#tenants tr[data-tenant='team-a'] .bar.token-share > span\").style.width")).isEqualTo("66.7%");
 
-                // Live: the call in flight ends, costing team-a $1.25 (100000 in at $2.50/M, 100000 out at
-                // $10/M); the waiting one is admitted and costs team-b $0.10; the table follows.
+                // Live: the call in flight completes with 100000 in and 100000 out, costing team-a $1.25 (at
+                // $2.50/M in, $10/M out); the waiting one is admitted, completes with 40000 in and costs team-b
+                // $0.10. Each tenant's tokens become the ones served: team-a 400 + 400 + 200000, team-b
+                // 300 + 300 + 40000 (a call closed without its usage keeps its estimate). The table follows.
                 held.complete(Usage.of(100_000, 100_000));
                 held.close();
                 try (Permit p = waiting.get(10, TimeUnit.SECONDS)) {
@@ -108,8 +110,8 @@ class DashboardTenantsTest {
                 }
                 await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
                         assertThat(expected(json(s.get(PATH + "/tenants")))).containsExactly(
-                                "team-a|3|weight 75.0%|tokens 57.1%|3|1200|0|$1.25|$1.25",
-                                "team-b|1|weight 25.0%|tokens 42.9%|3|900|0|$0.10|$0.10"));
+                                "team-a|3|weight 75.0%|tokens 83.2%|3|200800|0|$1.25|$1.25",
+                                "team-b|1|weight 25.0%|tokens 16.8%|3|40600|0|$0.10|$0.10"));
                 JsonNode after = json(s.get(PATH + "/tenants"));
                 await().atMost(Duration.ofSeconds(20)).ignoreException(StaleElementReferenceException.class)
                         .untilAsserted(() -> assertThat(shown(driver)).isEqualTo(expected(after)));
