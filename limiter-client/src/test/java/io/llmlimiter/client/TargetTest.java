@@ -25,7 +25,7 @@ class TargetTest {
     @Test
     void allKeysOfATargetWithSlashesShareOneHashTag() {
         Keys keys = Keys.of(Target.parse("openrouter/openai/gpt-4o"));
-        assertThat(keys.keys()).hasSize(9).allSatisfy(k -> assertThat(k).startsWith("llmlim:{openrouter/openai/gpt-4o}:"));
+        assertThat(keys.keys()).hasSize(10).allSatisfy(k -> assertThat(k).startsWith("llmlim:{openrouter/openai/gpt-4o}:"));
         assertThat(keys.channel()).isEqualTo("llmlim:{openrouter/openai/gpt-4o}:wake");
     }
 

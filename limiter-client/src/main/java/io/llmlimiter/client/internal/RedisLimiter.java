@@ -142,6 +142,8 @@ public final class RedisLimiter implements LlmLimiter {
         this.stats = new StatsBatcher(this);
         this.priceSync = new PriceSync(this);
         priceSync.start();
+        // The bundled price table is read in the background now, so a first call seldom waits for it.
+        pricing.ready();
     }
 
     /**
