@@ -14,10 +14,12 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * One run of every phase, in order, on one Redis: throughput and latency of each system
- * ({@link ThroughputPhase}), overload with blocking waits ({@link OverloadPhase}), then memory
- * ({@link MemoryPhase}). Systems run one after another, each on a key space of its own that is
- * removed before the next phase, after which Redis is left to settle. The result is one JSON
- * tree (rendered by {@link Report}). Not thread-safe; run once.
+ * ({@link ThroughputPhase}), overload with blocking waits ({@link OverloadPhase}), the same on a
+ * target shared fairly among tenants ({@link TenantsPhase}), waiting callers over several JVMs
+ * ({@link ScalePhase}), then memory ({@link MemoryPhase}), scripts and the admin server. Systems
+ * run one after another, each on a key space of its own that is removed before the next phase,
+ * after which Redis is left to settle. The result is one JSON tree (rendered by {@link Report}).
+ * Not thread-safe; run once.
  */
 public final class Bench {
 
@@ -50,6 +52,7 @@ public final class Bench {
             env(probe, startedByBench);
             new ThroughputPhase(ctx, endpoint).run(root);
             new OverloadPhase(ctx, endpoint).run(root);
+            new TenantsPhase(ctx, endpoint).run(root);
             new ScalePhase(ctx, endpoint).run(root);
             memory(ctx);
             scripts(ctx);
@@ -73,7 +76,8 @@ public final class Bench {
     }
 
     /**
-     * Runs one phase only: {@code scripts}, {@code memory}, {@code server}, {@code scale} or {@code overload}.
+     * Runs one phase only: {@code scripts}, {@code memory}, {@code server}, {@code scale}, {@code overload}
+     * or {@code tenants}.
      *
      * @param phase the phase
      * @return the results: the phase's node, {@code env} and {@code settings}
@@ -91,6 +95,9 @@ public final class Bench {
                 new ScalePhase(ctx, endpoint).run(root);
             } else if ("overload".equals(phase)) {
                 new OverloadPhase(ctx, endpoint).run(root);
+                root.set("phases", ctx.phases());
+            } else if ("tenants".equals(phase)) {
+                new TenantsPhase(ctx, endpoint).run(root);
                 root.set("phases", ctx.phases());
             } else {
                 scripts(ctx);

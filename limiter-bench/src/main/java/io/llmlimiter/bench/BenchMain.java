@@ -42,7 +42,8 @@ public final class BenchMain implements Callable<Integer> {
 
     @Option(names = "--phase", paramLabel = "NAME",
             description = "run only this phase: scripts (Redis time per script call at 1k-300k in-window entries), "
-                    + "memory, scale, overload, or server (the admin server's /metrics and /api/v1/stats at 1,000 targets)")
+                    + "memory, scale, overload, tenants (overload on one target shared fairly by 10 tenants, against "
+                    + "all callers of one tenant), or server (the admin server's /metrics and /api/v1/stats at 1,000 targets)")
     String phase;
 
     @Option(names = "--json", description = "print one JSON object instead of Markdown")
@@ -100,9 +101,9 @@ public final class BenchMain implements Callable<Integer> {
         EmbeddedRedis local = redis == null ? EmbeddedRedis.start(redisServer) : null;
         try {
             RedisEndpoint endpoint = RedisEndpoint.parse(local != null ? local.uri() : redis);
-            if (phase != null && !List.of("scripts", "memory", "server", "scale", "overload").contains(phase)) {
+            if (phase != null && !List.of("scripts", "memory", "server", "scale", "overload", "tenants").contains(phase)) {
                 throw new CommandLine.ParameterException(new CommandLine(this),
-                        "unknown phase " + phase + " (known: scripts, memory, server, scale, overload)");
+                        "unknown phase " + phase + " (known: scripts, memory, server, scale, overload, tenants)");
             }
             if (phase != null) {
                 ObjectNode results = new Bench(s, endpoint, System.err).runOnly(phase);

@@ -58,6 +58,25 @@ public final class LoadRunner {
      */
     public static Result run(int threads, Duration warmup, Duration window, Contender.Op op, RedisProbe probe,
                              LongSupplier roundTrips) {
+        return run(threads, warmup, window, op, probe, roundTrips, null);
+    }
+
+    /**
+     * {@link #run(int, Duration, Duration, Contender.Op, RedisProbe, LongSupplier)} with a reading
+     * taken at both edges of the window, outside the Redis counters' span: just before they are
+     * read when the window opens, just after when it closes, so its own commands are not counted.
+     *
+     * @param threads load threads
+     * @param warmup how long to run before measuring
+     * @param window how long to measure
+     * @param op the operation
+     * @param probe reads Redis's counters at the window's edges
+     * @param roundTrips the proxy's command count, or null when not proxied
+     * @param edges runs once as the window opens and once as it closes, or null
+     * @return the measurement
+     */
+    public static Result run(int threads, Duration warmup, Duration window, Contender.Op op, RedisProbe probe,
+                             LongSupplier roundTrips, Runnable edges) {
         LatencyRecorder latencies = new LatencyRecorder(threads);
         long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
         long from = start + warmup.toNanos();
@@ -74,11 +93,17 @@ public final class LoadRunner {
         }
         workers.forEach(Thread::start);
         sleepUntil(from);
+        if (edges != null) {
+            edges.run();
+        }
         RedisStats before = probe.stats();
         long tripsBefore = roundTrips == null ? -1 : roundTrips.getAsLong();
         sleepUntil(to);
         RedisStats after = probe.stats();
         long tripsAfter = roundTrips == null ? -1 : roundTrips.getAsLong();
+        if (edges != null) {
+            edges.run();
+        }
         join(workers);
         return new Result(threads, window.toNanos() / 1e9, ops.sum(), errors.sum(), firstError.get(),
                 latencies.merged(), after.minus(before), roundTrips == null ? -1 : tripsAfter - tripsBefore);

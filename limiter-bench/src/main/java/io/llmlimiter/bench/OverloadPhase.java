@@ -64,7 +64,7 @@ final class OverloadPhase {
             @SuppressWarnings("unchecked")
             Map<String, Long> counters = (Map<String, Long>) median[1];
             ObjectNode n = node.putObject((String) median[2]);
-            record(n, (String) median[3], (LoadRunner.Result) median[0], counters);
+            record(n, (String) median[3], (LoadRunner.Result) median[0], counters, s.budget());
             com.fasterxml.jackson.databind.node.ArrayNode cpu = n.putArray("redis_cpu_us_per_admit_rounds");
             for (Object[] o : byIndex.get(index)) {
                 cpu.add(PhaseContext.round(((LoadRunner.Result) o[0]).cpuMicrosPerOp()));
@@ -90,8 +90,17 @@ final class OverloadPhase {
         }
     }
 
-    private void record(ObjectNode s, String label, LoadRunner.Result r, Map<String, Long> counters) {
-        double budget = ctx.settings().budget();
+    /**
+     * Writes one overload measurement: admitted per second and against the budget, Redis CPU,
+     * commands and script round trips per admitted call, waits, and the system's own counters.
+     *
+     * @param s where it goes
+     * @param label what was measured
+     * @param r the measurement
+     * @param counters the system's counters over the whole phase, or none
+     * @param budget the budget, calls per second
+     */
+    static void record(ObjectNode s, String label, LoadRunner.Result r, Map<String, Long> counters, double budget) {
         s.put("label", label);
         s.put("admitted", r.ops());
         s.put("admitted_per_s", PhaseContext.round(r.opsPerSecond()));

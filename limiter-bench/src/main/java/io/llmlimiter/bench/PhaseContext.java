@@ -71,7 +71,17 @@ final class PhaseContext {
     /** Runs one measurement, prints it and keeps it in {@link #phases()}. */
     LoadRunner.Result measure(Contender c, String kind, String label, int threads, Duration warmup, Duration window,
                               Contender.Op op, LongSupplier roundTrips) {
-        LoadRunner.Result r = LoadRunner.run(threads, warmup, window, op, probe, roundTrips);
+        return measure(c, kind, label, threads, warmup, window, op, roundTrips, null);
+    }
+
+    /**
+     * Runs one measurement with a reading at both edges of its window (see
+     * {@link LoadRunner#run(int, Duration, Duration, Contender.Op, RedisProbe, LongSupplier, Runnable)}),
+     * prints it and keeps it in {@link #phases()}.
+     */
+    LoadRunner.Result measure(Contender c, String kind, String label, int threads, Duration warmup, Duration window,
+                              Contender.Op op, LongSupplier roundTrips, Runnable edges) {
+        LoadRunner.Result r = LoadRunner.run(threads, warmup, window, op, probe, roundTrips, edges);
         log.printf("%-58s %3d thr %10.0f ops/s  p50 %8.1f us  p99 %9.1f us  cpu %7.1f us/op%s%n", label, threads,
                 r.opsPerSecond(), r.latency().p50(), r.latency().p99(), r.cpuMicrosPerOp(),
                 r.errors() > 0 ? "  errors " + r.errors() + " (" + r.firstError() + ")" : "");

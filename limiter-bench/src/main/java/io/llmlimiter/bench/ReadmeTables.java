@@ -83,6 +83,17 @@ final class ReadmeTables {
                         s.path("script_round_trips_per_admit").asDouble()));
             }
         }
+        JsonNode tn = root.path("tenants");
+        int n = tn.path("tenants").asInt();
+        if (tn.has("tenants_" + n)) {
+            JsonNode one = tn.path("tenants_1");
+            JsonNode many = tn.path("tenants_" + n);
+            md.append(String.format(Locale.ROOT, "%nTenants (the overload load on one target shared fairly, weights 1 to %d): "
+                            + "Redis CPU per admission %.1f us with all callers of one tenant, %.1f us spread over %d "
+                            + "tenants; admitted %.1f/s and %.1f/s.%n", n, one.path("redis_cpu_us_per_admit").asDouble(),
+                    many.path("redis_cpu_us_per_admit").asDouble(), n, one.path("admitted_per_s").asDouble(),
+                    many.path("admitted_per_s").asDouble()));
+        }
         JsonNode sc = root.path("scale");
         if (!sc.isMissingNode()) {
             JsonNode small = sc.path("callers_" + sc.path("small").asInt());

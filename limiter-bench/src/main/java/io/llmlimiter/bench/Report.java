@@ -34,7 +34,7 @@ public final class Report {
 
     /**
      * @param root the results
-     * @return them as Markdown: environment, throughput and latency, overload, memory, targets and
+     * @return them as Markdown: environment, throughput and latency, overload, tenants, scale, memory, targets and
      *     where Redis spends its time in llm-limiter's scripts
      */
     public static String markdown(ObjectNode root) {
@@ -57,6 +57,7 @@ public final class Report {
         String most = threads.get(threads.size() - 1);
         throughput(md, root, threads, most);
         overload(md, root.path("overload"));
+        tenants(md, root);
         scale(md, root.path("scale"));
         memory(md, root.path("memory"));
         scriptsTable(md, root.path("scripts"));
@@ -138,6 +139,61 @@ public final class Report {
         }
     }
 
+    private static void tenants(StringBuilder md, JsonNode root) {
+        JsonNode t = root.path("tenants");
+        if (t.isMissingNode() || t.isEmpty()) {
+            return;
+        }
+        int n = t.path("tenants").asInt();
+        JsonNode weights = t.path("weights");
+        md.append(String.format(Locale.ROOT, "%n### Tenants: %d blocking callers on one fairly shared target, budget %d/s, "
+                        + "%d s measured%n%n"
+                        + "The target shares its budget among %d tenants of weights %s to %s (`fair_share`). The same "
+                        + "callers on the same config, measured twice: all of one tenant, then spread over the %d tenants, "
+                        + "every tenant backlogged. The overload phase's llm-limiter row (a target without fair share) "
+                        + "is repeated for context.%n%n", t.path("threads").asInt(), t.path("budget_per_s").asInt(),
+                t.path("window_s").asInt(), n, weights.path(0).asText(), weights.path(weights.size() - 1).asText(), n));
+        md.append("| callers | admitted/s | admitted / budget | Redis CPU us per admit | Redis commands per admit "
+                + "| script calls per admit | wait p50 ms | wait p99 ms |\n"
+                + "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        tenantsRow(md, "all of one tenant, fair share", t.path("tenants_1"));
+        tenantsRow(md, "spread over " + n + " tenants, fair share", t.path("tenants_" + n));
+        tenantsRow(md, "overload phase: no fair share, no tenant", root.path("overload").path("limiter"));
+        if (t.has("cpu_per_admit_" + n + "_vs_1")) {
+            md.append(String.format(Locale.ROOT, "%nRedis CPU per admitted call, %d tenants / 1 tenant: %.3f.%n", n,
+                    t.path("cpu_per_admit_" + n + "_vs_1").asDouble()));
+        }
+        JsonNode shares = t.path("tenants_" + n).path("shares");
+        if (shares.isEmpty()) {
+            return;
+        }
+        md.append(String.format(Locale.ROOT, "%nEach tenant's admissions in the window (`LimiterAdmin.tenants`, read at "
+                + "both edges) against its weight, with the callers spread over %d tenants:%n%n", n));
+        md.append("| tenant | weight | weight share | admitted | admitted share | share / weight share |\n"
+                + "| --- | ---: | ---: | ---: | ---: | ---: |\n");
+        for (JsonNode r : shares) {
+            md.append(String.format(Locale.ROOT, "| %s | %s | %.3f | %,d | %.3f | %.2f |%n", r.path("tenant").asText(),
+                    r.path("weight").asText(), r.path("weight_share").asDouble(), r.path("admitted").asLong(),
+                    r.path("admitted_share").asDouble(), r.path("share_vs_weight").asDouble()));
+        }
+    }
+
+    private static void tenantsRow(StringBuilder md, String label, JsonNode r) {
+        if (r.isMissingNode() || !r.has("admitted_per_s")) {
+            return;
+        }
+        md.append("| ").append(label)
+                .append(" | ").append(fmt(r.path("admitted_per_s").asDouble(), 1))
+                .append(" | ").append(fmt(r.path("admitted_vs_budget").asDouble(), 3))
+                .append(" | ").append(fmt(r.path("redis_cpu_us_per_admit").asDouble(), 1))
+                .append(" | ").append(fmt(r.path("redis_commands_per_admit").asDouble(), 2))
+                .append(" | ").append(fmt(r.path("script_round_trips_per_admit").asDouble(), 2))
+                .append(" | ").append(fmt(r.path("wait_p50_us").asDouble() / 1000, 1))
+                .append(" | ").append(fmt(r.path("wait_p99_us").asDouble() / 1000, 1))
+                .append(r.path("errors").asLong() > 0 ? " (errors: " + r.path("errors").asLong() + ")" : "")
+                .append(" |\n");
+    }
+
     private static void scale(StringBuilder md, JsonNode s) {
         if (s.isMissingNode() || s.isEmpty()) {
             return;
@@ -184,6 +240,7 @@ public final class Report {
         if (root.has("server")) {
             server(md, root.path("server"));
         }
+        tenants(md, root);
         scale(md, root.path("scale"));
         scriptsTable(md, root.path("scripts"));
         return md.toString();

@@ -36,6 +36,12 @@ final class Targets {
                 num(root, "overload", "redisson", "script_round_trips_per_admit"));
         ratio(ratios, "bytes_vs_redisson", num(root, "memory", "limiter", "bytes_per_request"),
                 num(root, "memory", "redisson", "bytes_per_permit"));
+        String many = "tenants_" + TenantsPhase.TENANTS;
+        ratio(ratios, "tenants_cpu_per_admit_" + TenantsPhase.TENANTS + "_vs_1",
+                num(root, "tenants", many, "redis_cpu_us_per_admit"), num(root, "tenants", "tenants_1", "redis_cpu_us_per_admit"));
+        // Context: what fair sharing costs with one tenant against the same load on a target without it.
+        ratio(ratios, "tenants_1_cpu_per_admit_vs_overload", num(root, "tenants", "tenants_1", "redis_cpu_us_per_admit"),
+                num(root, "overload", "limiter", "redis_cpu_us_per_admit"));
 
         ArrayNode targets = root.putArray("targets");
         ratio(ratios, "p50_1_thread_vs_floor", num(root, "limiter", "p50_us"), num(root, "floor", "p50_us"));
@@ -46,6 +52,10 @@ final class Targets {
         target(targets, "throughput " + ops + " / Redisson RRateLimiter", num(ratios, ops + "_vs_redisson"), 2, false);
         target(targets, "overload Redis CPU per admit / Redisson", num(ratios, "cpu_per_admit_vs_redisson"), 0.5, true);
         target(targets, "bytes per in-window request / Redisson", num(ratios, "bytes_vs_redisson"), 0.5, true);
+        if (root.path("tenants").has(many)) {
+            target(targets, "tenants: Redis CPU per admit, " + TenantsPhase.TENANTS + " tenants / 1 tenant",
+                    num(ratios, "tenants_cpu_per_admit_" + TenantsPhase.TENANTS + "_vs_1"), 1.2, true);
+        }
         JsonNode scale = root.path("scale");
         if (scale.has("cpu_per_admit_large_vs_small")) {
             target(targets, "scale: Redis CPU per admit at " + scale.path("large").asInt() + " callers / at "

@@ -1,6 +1,7 @@
 package io.llmlimiter.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 import static org.assertj.core.api.Assertions.withinPercentage;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,7 +29,10 @@ class BenchSmokeTest {
             "overload.limiter.redis_cpu_us_per_admit", "overload.redisson.redis_cpu_us_per_admit",
             "memory.limiter.bytes_per_request", "memory.redisson.bytes_per_permit", "ratios.ops_64_vs_floor",
             "ratios.ops_64_vs_redisson", "ratios.cpu_per_admit_vs_redisson", "ratios.bytes_vs_redisson",
-            "limiter_1000_targets.ops_64", "scale.cpu_per_admit_large_vs_small");
+            "limiter_1000_targets.ops_64", "scale.cpu_per_admit_large_vs_small",
+            "tenants.tenants_1.redis_cpu_us_per_admit", "tenants.tenants_10.redis_cpu_us_per_admit",
+            "tenants.tenants_10.redis_commands_per_admit", "tenants.tenants_10.script_round_trips_per_admit",
+            "tenants.tenants_10.admitted_per_s", "ratios.tenants_cpu_per_admit_10_vs_1");
 
     @Test
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
@@ -59,7 +63,27 @@ class BenchSmokeTest {
         assertThat(ours.path("script_round_trips_per_admit").asDouble()).isPositive().isLessThanOrEqualTo(2.0);
         assertThat(ours.path("counters_per_admit").path("completed").asDouble()).isGreaterThan(0.9);
 
-        assertThat(md.toFile()).content().contains("### Throughput", "### Overload", "### Scale", "### Memory", "### Targets");
+        // Fair sharing: every admitted call is one of the tenants' (read from Redis at both edges of
+        // the window), and the tenants goal is reported.
+        JsonNode tenants = root.path("tenants");
+        for (String arm : List.of("tenants_1", "tenants_10")) {
+            assertThat(tenants.path(arm).path("errors").asLong()).as(arm + " errors").isZero();
+        }
+        JsonNode shares = tenants.path("tenants_10").path("shares");
+        assertThat(shares).hasSize(10);
+        long admitted = 0;
+        double weightShares = 0;
+        for (JsonNode s : shares) {
+            assertThat(s.path("admitted").asLong()).as(s.path("tenant").asText()).isNotNegative();
+            admitted += s.path("admitted").asLong();
+            weightShares += s.path("weight_share").asDouble();
+        }
+        assertThat(admitted).as("admitted over the 10 tenants in the window").isPositive();
+        assertThat(weightShares).isCloseTo(1.0, within(0.01));
+        assertThat(root.path("targets").toString()).contains("tenants: Redis CPU per admit, 10 tenants / 1 tenant");
+
+        assertThat(md.toFile()).content().contains("### Throughput", "### Overload", "### Tenants", "### Scale",
+                "### Memory", "### Targets");
     }
 
     private static JsonNode at(JsonNode root, String dotted) {
