@@ -189,6 +189,8 @@ public record TargetSnapshot(LimitConfig config, TargetUsage usage, Map<String, 
         o.put("at", usage.at().toString());
         // "default": a client wrote the default config because Redis had none for the target.
         o.put("config_source", config.autoCreated() ? "default" : "configured");
+        // Whether the budget is shared among tenants: their usage is at .../tenants.
+        o.put("fair_share", config.fairShare() != null);
         ObjectNode conc = o.putObject("concurrency");
         conc.put("in_flight", usage.inFlight());
         conc.put("max_concurrent", config.maxConcurrent());

@@ -129,10 +129,12 @@ class DashboardTest {
                     return "ok";
                 });
                 assertThat(answer).isEqualTo("ok");
-                wait.until(d -> d.findElement(row("deepseek/deepseek-chat")).getText()
-                        .contains("(configured 100, learned from provider 429s)"));
-                assertThat(driver.findElement(row("deepseek/deepseek-chat")).getText()).contains("margin 250 ms")
-                        .containsPattern("requests [0-9]+ / 50 per 60s");
+                // The row's text is read once, from the same rendering the wait found.
+                String learned = wait.until(d -> {
+                    String text = d.findElement(row("deepseek/deepseek-chat")).getText();
+                    return text.contains("(configured 100, learned from provider 429s)") ? text : null;
+                });
+                assertThat(learned).contains("margin 250 ms").containsPattern("requests [0-9]+ / 50 per 60s");
             } finally {
                 driver.quit();
             }

@@ -59,6 +59,9 @@ class TenantsRouteTest {
         assertThat(first.get("weight_share").asDouble()).isEqualTo(0.75);
         assertThat(first.get("token_share").asDouble()).isEqualTo(0.75);
         assertThat(body.get("tenants").get(1).get("tenant").asText()).isEqualTo("etl");
+        // The stats say which targets have tenants to show.
+        assertThat(json(s.get("/api/v1/targets/tenants/shown/stats")).get("fair_share").asBoolean()).isTrue();
+        assertThat(json(s.get("/api/v1/targets/openai/gpt-4/stats")).get("fair_share").asBoolean()).isFalse();
     }
 
     @Test

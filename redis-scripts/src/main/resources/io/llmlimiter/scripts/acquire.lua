@@ -172,9 +172,17 @@ local fair = Tenants.open(KEYS[1], KEYS[9], cfg[6], ARGV[tn_at] or 'default', AR
 local usd = Usd.load(cfg[5], KEYS[8], now)
 local usd_over = Usd.over(usd, est.u, now)
 if usd_over then
-  if redis.call('ZREM', KEYS[6], id) == 1 then
-    redis.call('ZREM', KEYS[7], id)
-    local head = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
+  if redis.call('ZSCORE', KEYS[6], id) then
+    -- The caller leaves the line (with its tenant record) and the ticket that may go next is woken.
+    local head
+    if fair then
+      Tenants.drop(fair, KEYS[6], KEYS[7], { id })
+      head = Tenants.select(fair, KEYS[6], KEYS[7])
+    else
+      redis.call('ZREM', KEYS[6], id)
+      redis.call('ZREM', KEYS[7], id)
+    end
+    head = head or redis.call('ZRANGE', KEYS[6], 0, 0)[1]
     if head then
       redis.call('PUBLISH', ARGV[8], head)
     end

@@ -375,6 +375,27 @@ class FairShareScriptsTest {
         assertThat(h.redis().exists(h.keys.tenants())).isZero();
     }
 
+    @Test
+    void aWaiterRefusedByADollarBudgetLeavesTheLineWithItsTenantRecordAndTheNextIsAdmitted() {
+        config("requests=1/1s,usd=1/day", FairShare.builder().build());
+        String q = h.keys.keys()[5];
+        assertThat(h.acquireAs("p1.a", 10, 400_000, nowMs, true, "a", "batch").get(0)).isEqualTo(1L);
+        // Within the budget but not the window: both wait in line.
+        assertThat(h.acquireAs("p2.b", 10, 400_000, nowMs + 100, true, "b", "batch").get(0)).isEqualTo(0L);
+        assertThat(h.acquireAs("p3.c", 10, 100_000, nowMs + 200, true, "c", "batch").get(0)).isEqualTo(0L);
+        assertThat(h.redis().zscore(q, "p2.b")).isNotNull();
+        assertThat(h.redis().hexists(h.keys.tenants(), "k:p2.b")).isTrue();
+
+        // The budget is lowered: b's call no longer fits and is refused at once.
+        config("requests=1/1s,usd=0.5/day", FairShare.builder().build());
+        List<Object> refused = h.acquireAs("p2.b", 10, 400_000, nowMs + 1000, true, "b", "batch");
+        assertThat(refused.get(1)).isEqualTo("budget");
+
+        assertThat(h.redis().zscore(q, "p2.b")).isNull();
+        assertThat(h.redis().hexists(h.keys.tenants(), "k:p2.b")).as("the refused waiter's tenant record").isFalse();
+        assertThat(h.acquireAs("p3.c", 10, 100_000, nowMs + 1001, true, "c", "batch").get(0)).isEqualTo(1L);
+    }
+
     private static String process(Map<String, String> waiting, String id) {
         return waiting.entrySet().stream().filter(e -> e.getValue().equals(id)).map(Map.Entry::getKey).findFirst()
                 .orElseThrow(() -> new AssertionError(id + " is no process's waiting request"));

@@ -66,9 +66,15 @@ final class ScriptHarness implements AutoCloseable {
 
     /** A blocking or try acquire of a tenant and class at {@code nowMs}. */
     List<Object> acquireAs(String id, long tokens, long nowMs, boolean ticket, String tenant, String priority) {
+        return acquireAs(id, tokens, 0, nowMs, ticket, tenant, priority);
+    }
+
+    /** As {@link #acquireAs(String, long, long, boolean, String, String)}, with an estimated cost in micro-dollars. */
+    List<Object> acquireAs(String id, long tokens, long costMicros, long nowMs, boolean ticket, String tenant,
+                           String priority) {
         return runner.<List<Object>>run(LuaScript.ACQUIRE, ScriptOutputType.MULTI, keys, id, Long.toString(tokens),
                 Long.toString(tokens), Long.toString(tokens), Long.toString(nowMs * 1000), ticket ? "1" : "0", "3000",
-                keys.channel(), "0", "0", tenant, priority).join();
+                keys.channel(), "0", Long.toString(costMicros), tenant, priority).join();
     }
 
     /** Acquire at {@code nowMs} (milliseconds on the test's own clock). */

@@ -2,7 +2,7 @@
 // sessionStorage, and edits limits through PATCH/PUT /api/v1/targets/{provider}/{model} (a model's
 // own slashes sent as %2F). A target's detail view (its config, effective limits, refusals by reason
 // and the charts of its last 15 minutes, drawn with uPlot) polls that target's config, stats and
-// history every 5 seconds.
+// history every 5 seconds, and, when the target shares its budget fairly, its tenants.
 // Everything shown is set with textContent, never as HTML.
 (function () {
   'use strict';
@@ -101,12 +101,13 @@
         list.appendChild(el('li', null, s.target + ': ' + usd(s.cost.today_usd) + ' today, ' +
           usd(s.cost.month_usd) + ' this month'));
       });
-    // Spend per tenant appears here once the stats carry tenants.
+    // The top tenants by spend, in the server's order, when the stats carry them.
     var tenants = $('spend-tenants');
     tenants.textContent = '';
-    tenants.hidden = !stats.tenants;
+    $('spend-tenants-box').hidden = !(stats.tenants && stats.tenants.length);
     (stats.tenants || []).slice(0, 10).forEach(function (t) {
-      tenants.appendChild(el('li', null, t.tenant + ': ' + usd(t.cost.today_usd) + ' today'));
+      tenants.appendChild(el('li', null, t.tenant + (t.target ? ' on ' + t.target : '') + ': ' +
+        usd(t.cost.today_usd) + ' today, ' + usd(t.cost.month_usd) + ' this month'));
     });
   }
 
@@ -131,6 +132,11 @@
         var mark = el('span', 'default-config', 'default config');
         mark.title = 'Redis had no config for this target, so a client wrote the default; set its real limits';
         name.appendChild(mark);
+      }
+      if (s.fair_share) {
+        var shared = el('span', 'fair-share', 'fair share');
+        shared.title = 'The budget is shared among tenants by weight; History and details shows each tenant';
+        name.appendChild(shared);
       }
       if (s.delivery_margin_ms !== undefined) {
         name.appendChild(el('div', 'margin muted', 'margin ' + s.delivery_margin_ms + ' ms'));
@@ -349,9 +355,93 @@
     });
   }
 
+  // ---- Tenants of a target that shares fairly ----
+
+  var PRIORITIES = ['interactive', 'batch', 'background'];
+
+  function percent(v) { return (Number(v) * 100).toFixed(1) + '%'; }
+
+  function shareRow(cls, label, share) {
+    var row = el('div', 'share-row ' + cls);
+    row.appendChild(el('span', 'share-label', label + ' ' + percent(share)));
+    var bar = el('div', 'bar ' + cls);
+    var fill = el('span');
+    fill.style.width = (Math.min(1, Math.max(0, Number(share))) * 100).toFixed(1) + '%';
+    bar.appendChild(fill);
+    row.appendChild(bar);
+    return row;
+  }
+
+  function ms(v) { return Number(v).toFixed(1) + ' ms'; }
+
+  function clearTenants() {
+    $('detail-tenants').hidden = true;
+    $('tenants').querySelector('tbody').textContent = '';
+    $('tenant-waits').querySelector('tbody').textContent = '';
+  }
+
+  // The cost columns and the waits by priority are shown when the answer carries them.
+  function tenantsView(res) {
+    if (res === null || (res.ok && !res.body.fair_share)) { clearTenants(); return; }
+    $('detail-tenants').hidden = false;
+    var body = $('tenants').querySelector('tbody');
+    body.textContent = '';
+    if (!res.ok) {
+      var failed = el('td', 'error', problemText(res));
+      failed.colSpan = 8;
+      body.appendChild(el('tr')).appendChild(failed);
+      return;
+    }
+    var list = res.body.tenants;
+    var costs = list.some(function (t) { return t.cost !== undefined; });
+    Array.prototype.forEach.call($('tenants').querySelectorAll('th.tenant-cost'), function (th) { th.hidden = !costs; });
+    if (list.length === 0) {
+      var none = el('td', 'muted', 'No tenant was admitted since the target was last idle.');
+      none.colSpan = costs ? 8 : 6;
+      body.appendChild(el('tr')).appendChild(none);
+    }
+    list.forEach(function (t) {
+      var tr = el('tr');
+      tr.setAttribute('data-tenant', t.tenant);
+      tr.appendChild(el('td', 'tenant', t.tenant));
+      tr.appendChild(el('td', 'weight', String(t.weight)));
+      var share = el('td', 'share');
+      share.appendChild(shareRow('weight-share', 'weight', t.weight_share));
+      share.appendChild(shareRow('token-share', 'tokens', t.token_share));
+      tr.appendChild(share);
+      tr.appendChild(el('td', 'requests', String(t.requests)));
+      tr.appendChild(el('td', 'tokens', String(t.tokens)));
+      tr.appendChild(el('td', 'waiting', String(t.waiting)));
+      if (costs) {
+        tr.appendChild(el('td', 'cost-today', t.cost ? usd(t.cost.today_usd) : '—'));
+        tr.appendChild(el('td', 'cost-month', t.cost ? usd(t.cost.month_usd) : '—'));
+      }
+      body.appendChild(tr);
+    });
+    var waits = res.body.waits;
+    $('tenant-waits-box').hidden = !waits;
+    var rows = $('tenant-waits').querySelector('tbody');
+    rows.textContent = '';
+    if (!waits) { return; }
+    // The classes in their natural order, then any other the server names.
+    PRIORITIES.filter(function (p) { return waits[p]; })
+      .concat(Object.keys(waits).filter(function (p) { return PRIORITIES.indexOf(p) < 0; }))
+      .forEach(function (p) {
+        var w = waits[p];
+        var tr = el('tr');
+        tr.setAttribute('data-priority', p);
+        tr.appendChild(el('td', null, p));
+        tr.appendChild(el('td', 'count', String(w.count)));
+        tr.appendChild(el('td', 'mean', w.count > 0 ? ms(w.mean_ms) : '—'));
+        tr.appendChild(el('td', 'max', w.count > 0 ? ms(w.max_ms) : '—'));
+        rows.appendChild(tr);
+      });
+  }
+
   function openDetail(target) {
     if (detailTarget !== target) {
       clearCharts();
+      clearTenants();
       $('detail-config').textContent = '';
       $('detail-limits').querySelector('tbody').textContent = '';
       $('detail-refusals').querySelector('tbody').textContent = '';
@@ -366,17 +456,23 @@
     detailTarget = null;
     $('detail').hidden = true;
     clearCharts();
+    clearTenants();
   }
 
   function loadDetail() {
     var target = detailTarget;
     var path = target === null ? null : targetPath(target);
     if (path === null || !token()) { return; }
-    Promise.all([api('GET', path), api('GET', path + '/stats'), api('GET', path + '/history')]).then(function (res) {
+    // Tenants only for a target whose config shares fairly, as the last stats said.
+    var shared = Boolean(known[target] && known[target].fair_share);
+    var calls = [api('GET', path), api('GET', path + '/stats'), api('GET', path + '/history')];
+    if (shared) { calls.push(api('GET', path + '/tenants')); }
+    Promise.all(calls).then(function (res) {
       if (detailTarget !== target) { return; }
       if (!res[0].ok) { setStatus('detail-status', problemText(res[0]), 'error'); return; }
       $('detail-config').textContent = JSON.stringify(res[0].body, null, 2);
       if (res[1].ok) { limitsTable(res[1].body); }
+      tenantsView(shared ? res[3] : null);
       if (!res[2].ok || res[2].body.t.length < 2) {
         setStatus('detail-status', 'The history starts with the next samples (one every 5 s).', 'muted');
         return;
