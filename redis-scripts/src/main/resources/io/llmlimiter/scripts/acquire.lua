@@ -42,7 +42,9 @@
 --        requests were admitted too, always a prefix of the k (the first that does not fit ends
 --        the batch), each its own log entry as if admitted alone, at admit_us + 1, + 2, ...; a
 --        ticket, if any, is the first request's only. A replay of the same batch (same ids)
---        returns the same admissions and counts nothing twice.
+--        returns the same admissions and counts nothing twice. On a target that shares fairly,
+--        while others wait, a blocking call's first further request not admitted takes a ticket
+--        of its own (as if it had called): then the reply ends with one more element, 1.
 --   { 0, reason, retry_at_us, limit, now_us }           refused; nothing was recorded
 --        reason: "window" (limit = "resource:amount:window_ms", the configured spec), "concurrency",
 --                "cooldown", "queued" (others arrived first), "provider" (limit = the resource),
@@ -463,9 +465,18 @@ if fair and not queued and fair.idle then
 end
 admit(id, est, now)
 local riders = k
-if fair and k > 0 and redis.call('ZCARD', KEYS[6]) > (queued and 1 or 0) then
-  -- Others wait: they come before the further requests of this tenant.
-  riders = 0
+-- Others waiting come before the further requests of this tenant, but for a quantum (deficit
+-- round robin): the further requests ride while the tenant's key after each stays within
+-- Tenants.QUANTUM of its own requests' charge past the next waiting ticket's key. The quantum is
+-- far below one rank, so a waiting ticket of a lower rank (an interactive call) stops the batch.
+local next_key = nil
+if fair and k > 0 then
+  local x = redis.call('ZRANGE', KEYS[6], 0, 1, 'WITHSCORES')
+  if x[1] and x[1] ~= id then
+    next_key = tonumber(x[2])
+  elseif x[3] then
+    next_key = tonumber(x[4])
+  end
 end
 
 -- Whether a further request fits now, after the admissions before it (the same checks as above;
@@ -478,6 +489,9 @@ local function fits(e, count)
     return false
   end
   if fair and not Tenants.fits(fair, e) then
+    return false
+  end
+  if next_key and Tenants.key(fair) + math.max(e.t, 1) / fair.share.weight > next_key + Tenants.QUANTUM * fair.cost then
     return false
   end
   for res, v in pairs(rem) do
@@ -505,6 +519,7 @@ local function fits(e, count)
 end
 
 local n = 0
+local handed = nil
 if riders > 0 then
   local ids = {}
   for j = 1, riders do
@@ -523,6 +538,12 @@ if riders > 0 then
     admit(ids[j], e, now + j)
     times[j] = now + j
     n = j
+  end
+  -- While others wait, the first further request left out takes its ticket now, keyed as its own
+  -- call would key it: it waits for its wake-up instead of calling only to be told to wait.
+  local f = ids[n + 1]
+  if next_key and ARGV[6] == '1' and f and not known[n + 1] and not seen[f] then
+    handed = f
   end
 end
 if next(named) then
@@ -672,6 +693,12 @@ else
   keep_ttl(KEYS[5], math.floor(ttl / 1000) + 2000)
 end
 
+if handed then
+  Tenants.ticket(fair, KEYS[6], KEYS[7], handed, now + ticket_us)
+  local keep = math.floor(ticket_us / 1000) + 1000
+  keep_ttl(KEYS[6], keep)
+  keep_ttl(KEYS[7], keep)
+end
 if queued and fair then
   Tenants.drop(fair, KEYS[6], KEYS[7], { id })
   local head = Tenants.select(fair, KEYS[6], KEYS[7])
@@ -694,5 +721,8 @@ redis.call('HINCRBY', KEYS[8], 'admitted', 1 + n)
 local reply = { 1, now, expiry, 0, n }
 for j = 1, n do
   reply[5 + j] = times[j]
+end
+if handed then
+  reply[6 + n] = 1
 end
 return reply

@@ -30,7 +30,9 @@
 -- tw:<tenant> (tw:* for unnamed tenants) = "weight|reserves|caps", reserves and caps as absolute
 -- "res:amount:window_ms" lists computed from the limits when the config was written.
 
-local Tenants = { B = 281474976710656 }
+-- QUANTUM: while others wait, the further requests of a batch ride while their tenant's key stays
+-- within this many of its requests' charge past the next waiting ticket's key (acquire.lua).
+local Tenants = { B = 281474976710656, QUANTUM = 4 }
 
 local function tn_fmtf(x)
   return string.format('%.17g', x)
@@ -93,8 +95,9 @@ function Tenants.open(cfg_key, tn_key, fair, tenant, class, now, grace_us, token
   return t
 end
 
--- The bucket rings of a tenant's reserves and caps, advanced to now.
-function Tenants.rings(t, tenant, share)
+-- The bucket rings of a tenant's reserves and caps, advanced to now; with a field of the tn hash
+-- given as extra, its value too (read by the same command).
+function Tenants.rings(t, tenant, share, extra)
   local names, windows = {}, {}
   for _, list in ipairs({ share.reserves, share.caps }) do
     for _, s in ipairs(list) do
@@ -105,18 +108,19 @@ function Tenants.rings(t, tenant, share)
     end
   end
   local rings = {}
-  if #names == 0 then
+  if #names == 0 and not extra then
     return rings
   end
   local fields = {}
   for x, r in ipairs(names) do
     fields[x] = 'b:' .. tenant .. ':' .. r
   end
+  fields[#names + 1] = extra
   local raw = redis.call('HMGET', t.key, unpack(fields))
   for x, r in ipairs(names) do
     rings[r] = Buckets.load(raw[x], windows[r], t.now)
   end
-  return rings
+  return rings, extra and raw[#names + 1]
 end
 
 -- A tenant's rank: 0 below a reserve, 4 at a cap, else its class's.
@@ -160,10 +164,10 @@ local function tn_key_of(t, meta)
   end
   local m = t.memo[tenant]
   if not m then
-    local raw = redis.call('HGET', t.cfg, 'tw:' .. tenant) or redis.call('HGET', t.cfg, 'tw:*')
-    local share = tn_share(raw)
-    m = { share = share, rings = Tenants.rings(t, tenant, share),
-          v = tonumber(redis.call('HGET', t.key, 'v:' .. tenant) or 0) }
+    local raw = redis.call('HMGET', t.cfg, 'tw:' .. tenant, 'tw:*')
+    local share = tn_share(raw[1] or raw[2])
+    local rings, v = Tenants.rings(t, tenant, share, 'v:' .. tenant)
+    m = { share = share, rings = rings, v = tonumber(v or 0) }
     t.memo[tenant] = m
   end
   return tn_rank(m.share, m.rings, rank, t.now) * Tenants.B + m.v
@@ -298,7 +302,8 @@ function Tenants.select(t, q, qx)
       Tenants.drop(t, q, qx, { id })
       moved = true
     else
-      local meta = redis.call('HGET', t.key, 'k:' .. id)
+      -- A ticket put in line by this call has its record still unwritten (saved at the end).
+      local meta = t.dirty['k:' .. id] or redis.call('HGET', t.key, 'k:' .. id)
       local fresh = tn_key_of(t, meta)
       if fresh then
         -- Compared with its spread, exactly as it was scored: a ticket whose spread is almost a

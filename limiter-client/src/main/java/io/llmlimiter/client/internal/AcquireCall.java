@@ -85,9 +85,17 @@ final class AcquireCall {
      * saturated and shared, so this call takes nobody along when admitted. Batches there would hand
      * whole chunks of freed budget to one process in turn, and the chunks (which free again a
      * window later in the same shape) would keep going to the same processes; one admission per
-     * turn keeps the processes' shares equal. Alone (or unsaturated), batches stay.
+     * turn keeps the processes' shares equal. Alone (or unsaturated), batches stay. On a target that
+     * shares fairly, batches stay too: the script lets riders in only within a small quantum of
+     * the next waiting ticket's key, so turns are kept by the tenants' counters.
      */
     private volatile boolean sawOthersAhead;
+    /**
+     * The head's script call put this waiter in the Redis line with a ticket of its own (a fairly
+     * shared target where others wait): once it is the head, it waits for its wake-up (or checks
+     * in) instead of calling at once only to be told to wait.
+     */
+    private volatile boolean handed;
     /** A script call of this head is on its way: its reply decides the riders, so the head leaves after it. */
     private volatile boolean inFlight;
     private long backoffNanos = FIRST_BACKOFF_NANOS;
@@ -192,6 +200,13 @@ final class AcquireCall {
             leaveLine();
             return;
         }
+        if (handed && blocking && limiter.hub().subscribed(keys.channel())) {
+            handed = false;
+            CompletableFuture<Void> wake = limiter.hub().register(keys.channel(), requestId);
+            awaitTurn(wake, Math.max(0, deadlineNanos - System.nanoTime()), limiter.ticketTtl().toNanos() / 2);
+            return;
+        }
+        handed = false;
         attempt();
     }
 
@@ -215,7 +230,7 @@ final class AcquireCall {
         line.headWaiting(this, false);
         if (!maybeAdmitted) {
             // A resend after a lost reply carries the same waiters: Redis may have admitted them.
-            batch = sawOthersAhead ? List.of() : line.followers(this);
+            batch = sawOthersAhead && !fairShared() ? List.of() : line.followers(this);
         }
         if (!configAwaited && !limiter.configKnown(target)) {
             // The first call of a target in this process: its price may come from the config.
@@ -428,6 +443,17 @@ final class AcquireCall {
             for (int i = 0; i < n && i < riders.size(); i++) {
                 riders.get(i).settled = true;
             }
+            if (n < riders.size() && reply.size() > 5 + n && Long.valueOf(1).equals(reply.get(5 + n))) {
+                // The first rider left out holds a ticket now: it waits for its turn, or gives the ticket back.
+                AcquireCall next = riders.get(n);
+                next.ticketed = true;
+                if (next.blocking && !next.settledOrDone()) {
+                    next.handed = true;
+                } else {
+                    limiter.callbacks().cleanup(limiter.scripts().run(LuaScript.CANCEL, ScriptOutputType.INTEGER, keys,
+                            next.requestId, keys.channel()));
+                }
+            }
             // The rest stay in line; one that does not wait had its chance behind an admitted head.
             for (int i = n; i < riders.size(); i++) {
                 AcquireCall r = riders.get(i);
@@ -533,9 +559,20 @@ final class AcquireCall {
             }
         }
         // Check in at least every half ticket TTL, so the ticket stays alive while waiting.
-        long wait = Math.min(Math.min(delayNanos, remaining), limiter.ticketTtl().toNanos() / 2);
-        sleeper = limiter.schedule(() -> wake.complete(null), wait, TimeUnit.NANOSECONDS);
+        awaitTurn(wake, remaining, Math.min(delayNanos, limiter.ticketTtl().toNanos() / 2));
+    }
+
+    /** Sleeps, as the head holding a ticket, until woken or the delay (at most the deadline) passes; then calls. */
+    private void awaitTurn(CompletableFuture<Void> wake, long remainingNanos, long delayNanos) {
+        line.headWaiting(this, true);
+        sleeper = limiter.schedule(() -> wake.complete(null), Math.min(delayNanos, remainingNanos), TimeUnit.NANOSECONDS);
         wake.thenRun(this::attempt);
+    }
+
+    /** @return whether the target's config, as known here, shares the budget fairly among tenants */
+    private boolean fairShared() {
+        LimitConfig config = limiter.configFor(target);
+        return config != null && config.fairShare() != null;
     }
 
     /** Turns the scripts' {@code r:500:60000} into the compact form {@code requests=500/60s}. */

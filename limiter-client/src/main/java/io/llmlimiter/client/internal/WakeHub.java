@@ -2,7 +2,10 @@ package io.llmlimiter.client.internal;
 
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -17,6 +20,13 @@ final class WakeHub {
     private final CompletableFuture<StatefulRedisPubSubConnection<String, String>> connection;
     private final Map<String, CompletableFuture<Void>> subscriptions = new ConcurrentHashMap<>();
     private final Map<String, Map<String, CompletableFuture<Void>>> waiters = new ConcurrentHashMap<>();
+    /**
+     * Per channel, the last {@link #EARLY} request ids woken while nobody here waited for them: a
+     * ticket taken for a waiter by another call's script (see {@link AcquireCall}) can be woken
+     * before its waiter registers. Guarded by itself.
+     */
+    private final Map<String, Set<String>> early = new ConcurrentHashMap<>();
+    static final int EARLY = 256;
 
     /**
      * @param connection completes with the pub/sub connection once it is open (at once, unless
@@ -62,8 +72,25 @@ final class WakeHub {
      */
     CompletableFuture<Void> register(String channel, String requestId) {
         CompletableFuture<Void> f = new CompletableFuture<>();
-        waiters.computeIfAbsent(channel, c -> new ConcurrentHashMap<>()).put(requestId, f);
+        Set<String> woken = earlyOf(channel);
+        boolean wokenAlready;
+        synchronized (woken) {
+            waiters.computeIfAbsent(channel, c -> new ConcurrentHashMap<>()).put(requestId, f);
+            wokenAlready = woken.remove(requestId);
+        }
+        if (wokenAlready) {
+            f.complete(null);
+        }
         return f;
+    }
+
+    private Set<String> earlyOf(String channel) {
+        return early.computeIfAbsent(channel, c -> Collections.newSetFromMap(new LinkedHashMap<>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                return size() > EARLY;
+            }
+        }));
     }
 
     void unregister(String channel, String requestId) {
@@ -81,7 +108,14 @@ final class WakeHub {
         if ("*".equals(message)) {
             m.values().forEach(f -> f.complete(null));
         } else {
-            CompletableFuture<Void> f = m.get(message);
+            CompletableFuture<Void> f;
+            Set<String> woken = earlyOf(channel);
+            synchronized (woken) {
+                f = m.get(message);
+                if (f == null) {
+                    woken.add(message);
+                }
+            }
             if (f != null) {
                 f.complete(null);
             }

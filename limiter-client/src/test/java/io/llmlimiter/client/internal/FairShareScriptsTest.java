@@ -320,6 +320,54 @@ class FairShareScriptsTest {
         assertThat(h.acquireAs("pa.3", 100, nowMs + 1011, true, "a", "batch").get(0)).isEqualTo(1L);
     }
 
+    /** A blocking head of a tenant with further requests of the same tenant ({@code ids[0]} the head, 100 tokens each). */
+    private List<Object> batchAs(long atMs, String tenant, String... ids) {
+        List<String> args = new java.util.ArrayList<>(List.of(ids[0], "100", "100", "100", Long.toString(atMs * 1000),
+                "1", "3000", h.keys.channel(), Integer.toString(ids.length - 1)));
+        for (int j = 1; j < ids.length; j++) {
+            args.addAll(List.of(ids[j], "100", "100", "100"));
+        }
+        for (int j = 0; j < ids.length; j++) {
+            args.add("0");
+        }
+        args.addAll(List.of(tenant, "batch"));
+        return h.runner.<List<Object>>run(io.llmlimiter.scripts.LuaScript.ACQUIRE, io.lettuce.core.ScriptOutputType.MULTI,
+                h.keys, args.toArray(String[]::new)).join();
+    }
+
+    @Test
+    void whileOthersWaitRidersGoForAQuantumAndTheFirstLeftOutTakesATicket() {
+        config("requests=10/1s", FairShare.builder().build());
+        assertThat(h.acquireAs("pa.1", 100, nowMs, true, "a", "batch").get(0)).isEqualTo(1L);
+        for (int i = 1; i <= 4; i++) {
+            assertThat(h.acquireAs("pb." + i, 100, nowMs, true, "b", "batch").get(0)).isEqualTo(1L);
+        }
+        for (int i = 1; i <= 5; i++) {
+            assertThat(h.acquireAs("pc." + i, 100, nowMs, true, "c", "batch").get(0)).isEqualTo(1L);
+        }
+        // b waits with its counter at 400; a (at 100) comes first once the window frees, and its
+        // further requests ride while a's counter stays within 4 charges of b's: up to 800.
+        assertThat(h.acquireAs("pb.5", 100, nowMs + 10, true, "b", "batch").get(1)).isEqualTo("window");
+        List<Object> r = batchAs(nowMs + 1001, "a", "pa.2", "pa.3", "pa.4", "pa.5", "pa.6", "pa.7", "pa.8", "pa.9",
+                "pa.10");
+        assertThat(r.get(0)).isEqualTo(1L);
+        assertThat(r.get(4)).as("riders within the quantum").isEqualTo(6L);
+        assertThat(r).hasSize(12);
+        assertThat(r.get(11)).as("the first left out holds a ticket").isEqualTo(1L);
+        String q = h.keys.keys()[5];
+        assertThat(h.redis().zscore(q, "pa.9")).isNotNull();
+        assertThat(h.redis().zscore(q, "pa.2")).isNull();
+        assertThat(h.redis().hget(h.keys.tenants(), "k:pa.9")).startsWith("2|a|");
+        // b, served less now, is next; pa.9 waits behind it with its ticket.
+        assertThat(h.acquireAs("pa.9", 100, nowMs + 1002, true, "a", "batch").get(1)).isEqualTo("queued");
+        assertThat(h.acquireAs("pb.5", 100, nowMs + 1003, true, "b", "batch").get(0)).isEqualTo(1L);
+        // Nobody waits but a: its whole batch rides, as on any target.
+        List<Object> alone = batchAs(nowMs + 1004, "a", "pa.9", "pa.10");
+        assertThat(alone.get(0)).isEqualTo(1L);
+        assertThat(alone).hasSize(6);
+        assertThat(alone.get(4)).isEqualTo(1L);
+    }
+
     @Test
     void servedTokensOfATargetWithoutFairShareStateChangeNothing() {
         config("requests=2/1s", FairShare.builder().build());
